@@ -1,0 +1,43 @@
+# IGE MOJI. Two commands matter: `make run` and `make test`.
+GO        ?= go
+BIN       := bin/igemoji
+CACHE     := .cache
+NPM_CACHE := $(CACHE)/npm
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+
+.PHONY: run build test test-short assets bench vet fmt clean
+
+## run: build and serve http://localhost:8080 on embedded defaults (SQLite, files in ./data)
+run: build
+	./$(BIN) serve
+
+## build: the single binary at ./bin/igemoji
+build: assets
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/igemoji
+
+## assets: fetch the pinned npm packages (checked by integrity hash) into .cache/npm
+assets: $(NPM_CACHE)/.stamp
+
+$(NPM_CACHE)/.stamp: shared/assets/npm.lock shared/assets/fetch.sh
+	bash shared/assets/fetch.sh shared/assets/npm.lock $(NPM_CACHE)
+	touch $@
+
+## test: every test, with the race detector. MariaDB tests skip loudly if it is down (fail under CI=true).
+test: assets vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l cmd server shared worker wasm web)" || (gofmt -l cmd server shared worker wasm web; echo "gofmt needed"; exit 1)
+
+## bench: gallery-page load on SQLite and MariaDB, and idle memory (see README)
+bench: build
+	$(GO) run ./cmd/loadgen -db sqlite
+	$(GO) run ./cmd/loadgen -db mysql
+
+fmt:
+	gofmt -w cmd server shared worker wasm web
+
+clean:
+	rm -rf bin

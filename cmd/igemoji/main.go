@@ -1,0 +1,68 @@
+// Command igemoji runs IGE MOJI. main only wires: configuration and the
+// logger are built once here and passed down.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "igemoji:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError marks a mistake in the command line (exit status 2).
+type usageError struct{ error }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `igemoji: paste the matching emoji on every face in a photo.
+
+Usage:
+  igemoji serve [flags]     run the web service (igemoji serve --help for flags)
+  igemoji version           print the version
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{errors.New("no command given")}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "igemoji", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return usageError{fmt.Errorf("unknown command %q", args[0])}
+	}
+}
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"

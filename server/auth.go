@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+const issuer = "igemoji"
+
+// Tokens issues and verifies signed, expiring access tokens (JWT, HS256).
+type Tokens struct {
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+// NewTokens returns tokens signed with secret that live for ttl.
+func NewTokens(secret []byte, ttl time.Duration) *Tokens {
+	return &Tokens{secret: secret, ttl: ttl, now: time.Now}
+}
+
+// Issue returns a token for userID and its lifetime.
+func (t *Tokens) Issue(userID int64) (string, time.Duration, error) {
+	now := t.now()
+	jti := make([]byte, 16)
+	rand.Read(jti)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Issuer:    issuer,
+		Subject:   strconv.FormatInt(userID, 10),
+		IssuedAt:  jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+		ID:        hex.EncodeToString(jti),
+	})
+	s, err := tok.SignedString(t.secret)
+	return s, t.ttl, err
+}
+
+// Verify checks a token's signature, algorithm, issuer and expiry and
+// returns its user id. Every failure is EUNAUTHORIZED; an expired token
+// says so, so that clients can ask the person to log in again.
+func (t *Tokens) Verify(s string) (int64, error) {
+	var claims jwt.RegisteredClaims
+	_, err := jwt.ParseWithClaims(s, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(t.now),
+	)
+	if errors.Is(err, jwt.ErrTokenExpired) {
+		return 0, moji.Errorf(moji.EUNAUTHORIZED, "Your session has expired; please log in again.")
+	}
+	if err != nil {
+		return 0, moji.Errorf(moji.EUNAUTHORIZED, "Invalid access token.")
+	}
+	id, err := strconv.ParseInt(claims.Subject, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, moji.Errorf(moji.EUNAUTHORIZED, "Invalid access token.")
+	}
+	return id, nil
+}
+
+type ctxKey int
+
+const userKey ctxKey = iota
+
+// userFrom returns the authenticated user of the request, or nil.
+func userFrom(ctx context.Context) *moji.User {
+	u, _ := ctx.Value(userKey).(*moji.User)
+	return u
+}
+
+// authenticate resolves a Bearer token, when one is sent, to its user. A bad
+// token is refused even on public routes: silently treating it as anonymous
+// would hide an expired session from the client.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\"."))
+			return
+		}
+		id, err := s.tokens.Verify(strings.TrimSpace(tok))
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		u, err := s.db.UserByID(r.Context(), id)
+		if moji.ErrorCode(err) == moji.ENOTFOUND {
+			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "This account no longer exists."))
+			return
+		} else if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+	})
+}
+
+// requireUser refuses anonymous requests.
+func (s *Server) requireUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if userFrom(r.Context()) == nil {
+			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Please log in first."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,306 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/igemoji/igemoji/shared/builtin"
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/picture"
+)
+
+// EmojiSize is the side of a stored template image.
+const EmojiSize = 512
+
+// templateLimits bound one uploaded template image: its bytes, and its
+// dimensions as read from the header before any pixel is decoded.
+var templateLimits = picture.Limits{MaxBytes: maxTemplateFile, MaxSide: 4096, MaxPixels: 4096 * 4096}
+
+type templateJSON struct {
+	ID           int64                      `json:"id"`
+	Name         string                     `json:"name"`
+	CreatorAlias string                     `json:"creator_alias"`
+	Builtin      bool                       `json:"builtin"`
+	CreatedAt    time.Time                  `json:"created_at"`
+	Images       map[moji.Expression]string `json:"images"`
+}
+
+func toTemplateJSON(t *moji.Template) templateJSON {
+	j := templateJSON{ID: t.ID, Name: t.Name, CreatorAlias: t.CreatorAlias, Builtin: t.Builtin,
+		CreatedAt: t.CreatedAt, Images: make(map[moji.Expression]string, len(t.Images))}
+	for e, key := range t.Images {
+		j.Images[e] = mediaURL(key)
+	}
+	return j
+}
+
+func toTemplatePage(p *moji.Page[*moji.Template]) moji.Page[templateJSON] {
+	out := moji.Page[templateJSON]{Items: make([]templateJSON, len(p.Items)), Page: p.Page, PageSize: p.PageSize, Total: p.Total}
+	for i, t := range p.Items {
+		out.Items[i] = toTemplateJSON(t)
+	}
+	return out
+}
+
+// POST /api/v1/emojis/: multipart with "name" and one file per class.
+func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
+	name, files, err := readTemplateForm(w, r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	t := &moji.Template{Name: name, CreatorID: userFrom(r.Context()).ID, CreatorAlias: userFrom(r.Context()).Alias,
+		Images: map[moji.Expression]string{}}
+	err = withSlot(r.Context(), s.imaging, func() error {
+		for _, e := range moji.Expressions {
+			key, err := s.storeEmoji(r.Context(), files[e])
+			if err != nil {
+				if me := (*moji.Error)(nil); errors.As(err, &me) {
+					return moji.Errorf(me.Code, "%s: %s", e, me.Message)
+				}
+				return err
+			}
+			t.Images[e] = key
+		}
+		return nil
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.db.CreateTemplate(r.Context(), t, ""); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("template created", "template_id", t.ID, "user_id", t.CreatorID)
+	w.Header().Set("Location", "/api/v1/emojis/"+strconv.FormatInt(t.ID, 10))
+	writeJSON(w, http.StatusCreated, toTemplateJSON(t))
+}
+
+// readTemplateForm streams the multipart body, holding each part to its
+// limit, so nothing larger than allowed is ever buffered.
+func readTemplateForm(w http.ResponseWriter, r *http.Request) (string, map[moji.Expression][]byte, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return "", nil, moji.Errorf(moji.EUNSUPPORTED, "Send the template as multipart/form-data.")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, int64(maxTemplateBody))
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return "", nil, moji.Errorf(moji.EINVALID, "Malformed multipart body.")
+	}
+	files := map[moji.Expression][]byte{}
+	var name string
+	var haveName bool
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", nil, bodyError(err)
+		}
+		field := part.FormName()
+		switch e, isClass := moji.ParseExpression(field); {
+		case field == "name":
+			if haveName {
+				return "", nil, moji.Errorf(moji.EINVALID, "Field name is given twice.")
+			}
+			b, err := io.ReadAll(io.LimitReader(part, 1024))
+			if err != nil {
+				return "", nil, bodyError(err)
+			}
+			name, haveName = string(b), true
+		case isClass:
+			if _, dup := files[e]; dup {
+				return "", nil, moji.Errorf(moji.EINVALID, "Field %s is given twice.", e)
+			}
+			b, err := io.ReadAll(io.LimitReader(part, maxTemplateFile+1))
+			if err != nil {
+				return "", nil, bodyError(err)
+			}
+			if len(b) > maxTemplateFile {
+				return "", nil, moji.Errorf(moji.ETOOLARGE, "%s: file is larger than %d MB.", e, maxTemplateFile>>20)
+			}
+			files[e] = b
+		default:
+			return "", nil, moji.Errorf(moji.EINVALID, "Unexpected field %q; send name and the seven classes: %s.", trimField(field), classList())
+		}
+		part.Close()
+	}
+	if !haveName {
+		return "", nil, moji.Errorf(moji.EINVALID, "Field name is required.")
+	}
+	name, err = cleanName(name)
+	if err != nil {
+		return "", nil, err
+	}
+	var missing []string
+	for _, e := range moji.Expressions {
+		if _, ok := files[e]; !ok {
+			missing = append(missing, string(e))
+		}
+	}
+	if len(missing) > 0 {
+		return "", nil, moji.Errorf(moji.EINVALID, "Missing image for: %s.", strings.Join(missing, ", "))
+	}
+	return name, files, nil
+}
+
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d MB.", mbe.Limit>>20)
+	}
+	return moji.Errorf(moji.EINVALID, "Malformed multipart body.")
+}
+
+func trimField(f string) string {
+	if len(f) > 40 {
+		return f[:40] + "…"
+	}
+	return f
+}
+
+func classList() string {
+	s := make([]string, len(moji.Expressions))
+	for i, e := range moji.Expressions {
+		s[i] = string(e)
+	}
+	return strings.Join(s, ", ")
+}
+
+// storeEmoji checks, normalizes and stores one uploaded image, returning its key.
+func (s *Server) storeEmoji(ctx context.Context, data []byte) (string, error) {
+	img, _, err := picture.Decode(bytes.NewReader(data), templateLimits)
+	if err != nil {
+		return "", err
+	}
+	norm, err := picture.Emoji(img, EmojiSize)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := picture.EncodePNG(&buf, norm); err != nil {
+		return "", err
+	}
+	return s.putPNG(ctx, "t", buf.Bytes())
+}
+
+// putPNG stores a PNG under its content hash, so equal images share one
+// file and a URL, once served, never changes meaning.
+func (s *Server) putPNG(ctx context.Context, prefix string, png []byte) (string, error) {
+	sum := sha256.Sum256(png)
+	key := prefix + "/" + hex.EncodeToString(sum[:]) + ".png"
+	if err := s.blobs.Put(ctx, key, png); err != nil {
+		return "", fmt.Errorf("store image: %w", err)
+	}
+	return key, nil
+}
+
+// GET /api/v1/emojis/{id}
+func (s *Server) handleGetTemplate(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	t, err := s.db.TemplateByID(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toTemplateJSON(t))
+}
+
+// GET /api/v1/emojis/pages/{page}
+func (s *Server) handleTemplatePage(w http.ResponseWriter, r *http.Request) {
+	page, err := pageParam(chi.URLParam(r, "page"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p, err := s.db.Templates(r.Context(), page, PageSize)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toTemplatePage(p))
+}
+
+// DELETE /api/v1/emojis/{id}
+func (s *Server) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.db.DeleteTemplate(r.Context(), id, userFrom(r.Context()).ID); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("template deleted", "template_id", id, "user_id", userFrom(r.Context()).ID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func idParam(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
+	if err != nil || id < 1 {
+		return 0, moji.Errorf(moji.ENOTFOUND, "No such %s.", "template")
+	}
+	return id, nil
+}
+
+// SeedBuiltins stores each built-in set that is not yet in the database.
+// Safe to run on every start and from several instances at once.
+func SeedBuiltins(ctx context.Context, s *Server, sets []builtin.Set) error {
+	for _, set := range sets {
+		if ok, err := s.db.BuiltinExists(ctx, set.Key); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		t := &moji.Template{Name: set.Name, Images: map[moji.Expression]string{}}
+		for _, e := range moji.Expressions {
+			var buf bytes.Buffer
+			if err := picture.EncodePNG(&buf, set.Images[e]); err != nil {
+				return err
+			}
+			key, err := s.putPNG(ctx, "t", buf.Bytes())
+			if err != nil {
+				return err
+			}
+			t.Images[e] = key
+		}
+		if err := s.db.CreateTemplate(ctx, t, set.Key); err != nil && moji.ErrorCode(err) != moji.ECONFLICT {
+			return fmt.Errorf("seed %q: %w", set.Name, err)
+		}
+		s.log.Info("seeded built-in template", "name", set.Name, "template_id", t.ID)
+	}
+	return nil
+}
+
+// BuiltinsMissing reports whether any built-in template still needs seeding,
+// so that the emoji sets are only rasterized when needed.
+func (s *Server) BuiltinsMissing(ctx context.Context, keys []string) (bool, error) {
+	for _, k := range keys {
+		ok, err := s.db.BuiltinExists(ctx, k)
+		if err != nil || !ok {
+			return err == nil, err
+		}
+	}
+	return false, nil
+}

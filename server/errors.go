@@ -1,0 +1,100 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+// statusOf is the one place error codes become HTTP statuses.
+var statusOf = map[string]int{
+	moji.EINVALID:      http.StatusBadRequest,
+	moji.EUNAUTHORIZED: http.StatusUnauthorized,
+	moji.EFORBIDDEN:    http.StatusForbidden,
+	moji.ENOTFOUND:     http.StatusNotFound,
+	moji.EMETHOD:       http.StatusMethodNotAllowed,
+	moji.ECONFLICT:     http.StatusConflict,
+	moji.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	moji.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	moji.ERATELIMIT:    http.StatusTooManyRequests,
+	moji.EINTERNAL:     http.StatusInternalServerError,
+	moji.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// error writes err as a JSON error. Anything that is not a *moji.Error is
+// ours: it is logged with the request id and the client sees a generic 500.
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	code := moji.ErrorCode(err)
+	var me *moji.Error
+	if !errors.As(err, &me) {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path,
+			"request_id", middleware.GetReqID(r.Context()), "err", err)
+	}
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, moji.ErrorMessage(err)
+	if code == moji.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="igemoji"`)
+	}
+	writeJSON(w, status, body)
+}
+
+// retryAfter is a rate-limit error that tells the client when to come back.
+func (s *Server) retryAfter(w http.ResponseWriter, r *http.Request, secs int, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.error(w, r, moji.Errorf(moji.ERATELIMIT, "%s Try again in %d seconds.", msg, secs))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("write response", "err", err)
+	}
+}
+
+// decodeJSON reads a small JSON object into v, refusing unknown fields and
+// trailing data, with errors a client can act on.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d bytes.", maxJSONBody)
+		case errors.As(err, &te):
+			return moji.Errorf(moji.EINVALID, "Field %q must be a %s.", te.Field, te.Type.String())
+		case errors.As(err, &se):
+			return moji.Errorf(moji.EINVALID, "Request body is not valid JSON (at byte %d).", se.Offset)
+		case len(err.Error()) > 20 && err.Error()[:20] == "json: unknown field ":
+			return moji.Errorf(moji.EINVALID, "Unknown field %s.", err.Error()[20:])
+		default:
+			return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
+		}
+	}
+	if dec.More() {
+		return moji.Errorf(moji.EINVALID, "Request body must hold one JSON object.")
+	}
+	return nil
+}

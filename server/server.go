@@ -1,0 +1,153 @@
+// Package server is IGE MOJI's HTTP API: accounts, emoji templates and the
+// files they reference, with JSON errors, limits and request logs.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/igemoji/igemoji/shared/config"
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
+)
+
+// Limits on request bodies.
+const (
+	maxJSONBody     = 64 << 10
+	maxTemplateFile = 2 << 20
+	// Seven files plus the name and multipart framing.
+	maxTemplateBody = len(moji.Expressions)*maxTemplateFile + 64<<10
+	// Gallery and My page sizes are fixed so pages are cacheable and
+	// clients need not guess.
+	PageSize = 12
+)
+
+// Server serves the API. Build it with New, then Serve; Shutdown drains it.
+type Server struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	db     *store.DB
+	blobs  moji.Blobs
+	tokens *Tokens
+	web    http.Handler
+
+	accountLimit *Limiter // failed log-ins per account
+	addrLimit    *Limiter // failed log-ins per client address
+	signupLimit  *Limiter // sign-ups per client address
+	hashing      chan struct{}
+	imaging      chan struct{}
+
+	http *http.Server
+}
+
+// New wires a server. web, if not nil, serves everything outside the API.
+func New(cfg *config.Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, secret []byte, web http.Handler) *Server {
+	s := &Server{
+		cfg:    cfg,
+		log:    log,
+		db:     db,
+		blobs:  blobs,
+		tokens: NewTokens(secret, cfg.TokenTTL),
+		web:    web,
+		// Five free failures, then the wait doubles up to 15 minutes; an
+		// address gets more because several people may share it.
+		accountLimit: NewLimiter(5, time.Second, 15*time.Minute),
+		addrLimit:    NewLimiter(20, time.Second, 15*time.Minute),
+		signupLimit:  NewLimiter(20, 10*time.Second, time.Hour),
+		// bcrypt and image decoding are CPU- and memory-heavy: bound how
+		// many run at once so a burst cannot exhaust the machine.
+		hashing: make(chan struct{}, 2*runtime.NumCPU()),
+		imaging: make(chan struct{}, runtime.NumCPU()),
+	}
+	s.http = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the router.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	if s.cfg.TrustProxy {
+		r.Use(middleware.RealIP)
+	}
+	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, middleware.GetHead)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if s.web != nil && !isAPI(r) {
+			s.web.ServeHTTP(w, r)
+			return
+		}
+		s.error(w, r, moji.Errorf(moji.ENOTFOUND, "No such endpoint: %s %s.", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, moji.Errorf(moji.EMETHOD, "Method %s is not allowed here.", r.Method))
+	})
+
+	r.Get("/healthz", s.handleHealth)
+	r.Get("/readyz", s.handleReady)
+	r.Get("/media/*", s.handleMedia)
+
+	r.Route("/api/v1", func(r chi.Router) {
+		// The seed's paths end in a slash; accept both forms.
+		r.Use(middleware.StripSlashes, s.authenticate)
+		r.Get("/users", s.handleUserTaken)
+		r.Post("/users", s.handleSignup)
+		r.Post("/users/auth", s.handleLogin)
+		r.With(s.requireUser).Get("/users/me", s.handleMe)
+		r.With(s.requireUser).Get("/users/mypage/{case}", s.handleMyPage)
+
+		r.With(s.requireUser).Post("/emojis", s.handleCreateTemplate)
+		r.Get("/emojis/pages/{page}", s.handleTemplatePage)
+		r.Get("/emojis/{id}", s.handleGetTemplate)
+		r.With(s.requireUser).Delete("/emojis/{id}", s.handleDeleteTemplate)
+	})
+	return r
+}
+
+func isAPI(r *http.Request) bool {
+	p := r.URL.Path
+	return len(p) >= 4 && p[:4] == "/api"
+}
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for requests in flight,
+// up to ctx's deadline.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReady reports whether this instance can serve: its database answers.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.Warn("readiness: database", "err", err)
+		s.error(w, r, moji.Errorf(moji.EUNAVAILABLE, "The database is not reachable."))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

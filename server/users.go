@@ -1,0 +1,221 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
+)
+
+const bcryptCost = 11
+
+// dummyHash is compared against when an email is unknown, so a log-in takes
+// as long for a missing account as for a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("igemoji-timing-equalizer"), bcryptCost)
+
+type userJSON struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Alias     string    `json:"alias"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toUserJSON(u *moji.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Alias: u.Alias, CreatedAt: u.CreatedAt}
+}
+
+// clientAddr is the client's IP: the connection's peer, or the proxy's
+// report when trust-proxy is on (RealIP has then rewritten RemoteAddr).
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// withCPU runs fn holding one of the sem's slots, giving up when the client does.
+func withSlot(ctx context.Context, sem chan struct{}, fn func() error) error {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return moji.Errorf(moji.EUNAVAILABLE, "The server is busy; please try again.")
+	}
+	defer func() { <-sem }()
+	return fn()
+}
+
+// GET /api/v1/users/?case=email|alias&value=...
+func (s *Server) handleUserTaken(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	value := q.Get("value")
+	var taken bool
+	var err error
+	switch q.Get("case") {
+	case "email":
+		if value, err = cleanEmail(value); err == nil {
+			taken, err = s.db.EmailTaken(r.Context(), value)
+		}
+	case "alias":
+		if value, err = cleanAlias(value); err == nil {
+			taken, err = s.db.AliasTaken(r.Context(), value)
+		}
+	default:
+		err = moji.Errorf(moji.EINVALID, "Query parameter case must be email or alias.")
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"taken": taken})
+}
+
+// POST /api/v1/users/
+func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		Alias    string `json:"alias"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	email, err := cleanEmail(in.Email)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	alias, err := cleanAlias(in.Alias)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := checkPassword(in.Password); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	addr := clientAddr(r)
+	if d := s.signupLimit.Wait(addr); d > 0 {
+		s.retryAfter(w, r, seconds(d), "Too many sign-ups from your address.")
+		return
+	}
+	var hash []byte
+	if err := withSlot(r.Context(), s.hashing, func() (err error) {
+		hash, err = bcrypt.GenerateFromPassword([]byte(in.Password), bcryptCost)
+		return err
+	}); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	u := &moji.User{Email: email, Alias: alias, PasswordHash: hash}
+	if err := s.db.CreateUser(r.Context(), u); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.signupLimit.Add(addr)
+	s.log.Info("user signed up", "user_id", u.ID)
+	w.Header().Set("Location", "/api/v1/users/me")
+	writeJSON(w, http.StatusCreated, toUserJSON(u))
+}
+
+// POST /api/v1/users/auth
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.Email == "" || in.Password == "" {
+		s.error(w, r, moji.Errorf(moji.EINVALID, "Email and password are required."))
+		return
+	}
+	acct, addr := "acct:"+store.Key(in.Email), "addr:"+clientAddr(r)
+	if d := max(s.accountLimit.Wait(acct), s.addrLimit.Wait(addr)); d > 0 {
+		s.retryAfter(w, r, seconds(d), "Too many failed log-ins.")
+		return
+	}
+	u, err := s.db.UserByEmail(r.Context(), in.Email)
+	if err != nil && moji.ErrorCode(err) != moji.ENOTFOUND {
+		s.error(w, r, err)
+		return
+	}
+	hash := dummyHash
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	var match bool
+	if err := withSlot(r.Context(), s.hashing, func() error {
+		match = bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) == nil
+		return nil
+	}); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if u == nil || !match {
+		s.accountLimit.Add(acct)
+		s.addrLimit.Add(addr)
+		s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Email or password is incorrect."))
+		return
+	}
+	s.accountLimit.Reset(acct)
+	tok, ttl, err := s.tokens.Issue(u.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok,
+		"token_type":   "Bearer",
+		"expires_in":   int(ttl.Seconds()),
+		"user":         toUserJSON(u),
+	})
+}
+
+// GET /api/v1/users/me
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, toUserJSON(userFrom(r.Context())))
+}
+
+// GET /api/v1/users/mypage/{case}: the seed's 1 and 2 are kept as aliases.
+func (s *Server) handleMyPage(w http.ResponseWriter, r *http.Request) {
+	page, err := pageParam(r.URL.Query().Get("page"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	switch chi.URLParam(r, "case") {
+	case "templates", "2":
+		p, err := s.db.TemplatesByCreator(r.Context(), userFrom(r.Context()).ID, page, PageSize)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toTemplatePage(p))
+	default:
+		s.error(w, r, moji.Errorf(moji.ENOTFOUND, "My page has: templates (or 2)."))
+	}
+}
+
+// pageParam parses an optional 1-based page number.
+func pageParam(s string) (int, error) {
+	if s == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 0, moji.Errorf(moji.EINVALID, "Page must be a whole number from 1.")
+	}
+	return n, nil
+}
+
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }

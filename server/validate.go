@@ -1,0 +1,98 @@
+package server
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+// Input rules. Text is NFC-normalized first so that the same visible name
+// typed on two keyboards is the same name.
+const (
+	maxEmailLen    = 254
+	minPasswordLen = 8
+	maxPasswordLen = 72 // bcrypt reads no further
+	minAliasLen    = 2
+	maxAliasLen    = 30
+	maxNameLen     = 40
+)
+
+func cleanEmail(s string) (string, error) {
+	s = norm.NFC.String(strings.TrimSpace(s))
+	if s == "" {
+		return "", moji.Errorf(moji.EINVALID, "Email is required.")
+	}
+	if len(s) > maxEmailLen {
+		return "", moji.Errorf(moji.EINVALID, "Email is longer than %d characters.", maxEmailLen)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || hasBadRunes(s) {
+		return "", moji.Errorf(moji.EINVALID, "Email is not a valid address.")
+	}
+	_, domain, _ := strings.Cut(s, "@")
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", moji.Errorf(moji.EINVALID, "Email is not a valid address.")
+	}
+	return s, nil
+}
+
+func checkPassword(p string) error {
+	switch {
+	case utf8.RuneCountInString(p) < minPasswordLen:
+		return moji.Errorf(moji.EINVALID, "Password must be at least %d characters.", minPasswordLen)
+	case len(p) > maxPasswordLen:
+		return moji.Errorf(moji.EINVALID, "Password must be at most %d bytes.", maxPasswordLen)
+	case !utf8.ValidString(p):
+		return moji.Errorf(moji.EINVALID, "Password must be valid UTF-8 text.")
+	}
+	return nil
+}
+
+// cleanAlias allows letters and digits of any script (Korean aliases are
+// welcome) plus . _ - inside.
+func cleanAlias(s string) (string, error) {
+	s = norm.NFC.String(strings.TrimSpace(s))
+	n := utf8.RuneCountInString(s)
+	if n < minAliasLen || n > maxAliasLen {
+		return "", moji.Errorf(moji.EINVALID, "Alias must be %d to %d characters.", minAliasLen, maxAliasLen)
+	}
+	for i, r := range s {
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) ||
+			(i > 0 && i < len(s)-1 && (r == '.' || r == '_' || r == '-'))
+		if !ok {
+			return "", moji.Errorf(moji.EINVALID, "Alias may hold only letters, digits and . _ - (not at the ends).")
+		}
+	}
+	return s, nil
+}
+
+// cleanName accepts any printable text (emoji included) for a template name.
+func cleanName(s string) (string, error) {
+	s = norm.NFC.String(strings.TrimSpace(s))
+	if s == "" {
+		return "", moji.Errorf(moji.EINVALID, "Name is required.")
+	}
+	if utf8.RuneCountInString(s) > maxNameLen {
+		return "", moji.Errorf(moji.EINVALID, "Name must be at most %d characters.", maxNameLen)
+	}
+	if !utf8.ValidString(s) || hasBadRunes(s) {
+		return "", moji.Errorf(moji.EINVALID, "Name holds control or invisible direction characters.")
+	}
+	return s, nil
+}
+
+// hasBadRunes finds control characters and the bidirectional overrides that
+// can make text display differently from what it is.
+func hasBadRunes(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == utf8.RuneError {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+// Package config reads IGE MOJI's settings from flags and IGEMOJI_*
+// environment variables (a flag wins over its variable) and validates them
+// once, at start, so that a mistake is reported before anything runs.
+package config
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/store"
+)
+
+// Config is the validated configuration of a serve (or worker) process.
+type Config struct {
+	Addr        string        // listen address, HOST:PORT
+	DataDir     string        // SQLite database, uploaded files, generated secret
+	DatabaseURL string        // sqlite:PATH (default, in DataDir) or mysql://...
+	JWTSecret   []byte        // HMAC key; generated into DataDir when empty on SQLite
+	TokenTTL    time.Duration // lifetime of an access token
+	AssetsDir   string        // npm cache holding the built-in emoji sets
+	TrustProxy  bool          // take the client address from X-Forwarded-For / X-Real-IP
+	LogLevel    slog.Level
+	LogFormat   string // text or json
+}
+
+// Dialect reports which database the configuration selects.
+func (c *Config) Dialect() store.Dialect {
+	d, _, _ := store.ParseURL(c.DatabaseURL)
+	return d
+}
+
+// Var documents one setting for --help and the README.
+type Var struct{ Flag, Env, Default, Usage string }
+
+// Vars lists every setting, in the order --help shows them.
+var Vars = []Var{
+	{"addr", "IGEMOJI_ADDR", ":8080", "listen address HOST:PORT"},
+	{"data", "IGEMOJI_DATA", "./data", "data directory: SQLite database, uploaded files, generated secret"},
+	{"database-url", "IGEMOJI_DATABASE_URL", "", "database: sqlite:PATH (default: DATA/igemoji.db) or mysql://USER:PASS@HOST:PORT/DB"},
+	{"jwt-secret", "IGEMOJI_JWT_SECRET", "", "token signing secret, at least 32 bytes (required with MySQL; generated into DATA otherwise)"},
+	{"token-ttl", "IGEMOJI_TOKEN_TTL", "24h", "lifetime of an access token (1m to 720h)"},
+	{"assets", "IGEMOJI_ASSETS", "./.cache/npm", "folder of fetched npm packages (built-in emoji sets), made by `make assets`"},
+	{"trust-proxy", "IGEMOJI_TRUST_PROXY", "false", "trust X-Forwarded-For/X-Real-IP for the client address (only behind a proxy)"},
+	{"log-level", "IGEMOJI_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"log-format", "IGEMOJI_LOG_FORMAT", "text", "text or json"},
+}
+
+// Load parses args (without the program and subcommand names) over the
+// environment given by getenv. Usage and errors go to stderr.
+func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	for _, v := range Vars {
+		def := v.Default
+		if e := getenv(v.Env); e != "" {
+			def = e
+		}
+		vals[v.Flag] = fs.String(v.Flag, def, v.Usage+" ["+v.Env+"]")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	get := func(f string) string { return strings.TrimSpace(*vals[f]) }
+
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	c := &Config{Addr: get("addr"), DataDir: get("data"), DatabaseURL: get("database-url"),
+		JWTSecret: []byte(get("jwt-secret")), AssetsDir: get("assets"), LogFormat: get("log-format")}
+
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr %q: want HOST:PORT, e.g. :8080 or 127.0.0.1:8080", c.Addr)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("addr %q: port must be 0-65535", c.Addr)
+	}
+	if c.DataDir == "" {
+		bad("data: must not be empty")
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "igemoji.db")
+	}
+	d, _, err := store.ParseURL(c.DatabaseURL)
+	if err != nil {
+		bad("%v", err)
+	}
+	switch n := len(c.JWTSecret); {
+	case n == 0 && d == store.MySQL:
+		bad("jwt-secret: required with MySQL, where several instances must share it (at least 32 bytes; e.g. `openssl rand -hex 32`)")
+	case n > 0 && n < 32:
+		bad("jwt-secret: %d bytes is too short; use at least 32", n)
+	}
+	if c.TokenTTL, err = time.ParseDuration(get("token-ttl")); err != nil || c.TokenTTL < time.Minute || c.TokenTTL > 720*time.Hour {
+		bad("token-ttl %q: want a duration from 1m to 720h", get("token-ttl"))
+	}
+	if c.TrustProxy, err = strconv.ParseBool(get("trust-proxy")); err != nil {
+		bad("trust-proxy %q: want true or false", get("trust-proxy"))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("log-level"))); err != nil {
+		bad("log-level %q: want debug, info, warn or error", get("log-level"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format %q: want text or json", c.LogFormat)
+	}
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return nil, errors.New("invalid configuration:\n  " + strings.Join(msgs, "\n  "))
+	}
+	return c, nil
+}
+
+// Logger builds the process's one logger.
+func (c *Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Secret returns the token signing secret: the configured one, or the one
+// kept in the data directory, made on first start. O_EXCL makes two
+// processes that start together agree on one secret.
+func (c *Config) Secret() ([]byte, error) {
+	if len(c.JWTSecret) > 0 {
+		return c.JWTSecret, nil
+	}
+	p := filepath.Join(c.DataDir, "jwt.secret")
+	for i := 0; i < 2; i++ {
+		if b, err := os.ReadFile(p); err == nil {
+			if s := bytes.TrimSpace(b); len(s) >= 32 {
+				return s, nil
+			}
+			return nil, fmt.Errorf("%s holds fewer than 32 bytes; delete it to make a new one (this logs everyone out)", p)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue // another process made it first; read theirs
+		} else if err != nil {
+			return nil, err
+		}
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			f.Close()
+			return nil, err
+		}
+		s := []byte(hex.EncodeToString(raw))
+		if _, err := f.Write(append(s, '\n')); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return s, f.Close()
+	}
+	return nil, fmt.Errorf("could not read or create %s", p)
+}

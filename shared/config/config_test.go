@@ -1,0 +1,95 @@
+package config_test
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/config"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string // substring; empty means success
+		check   func(t *testing.T, c *config.Config)
+	}{
+		{name: "defaults", check: func(t *testing.T, c *config.Config) {
+			if c.Addr != ":8080" || c.DataDir != "./data" || c.DatabaseURL != "sqlite:data/igemoji.db" || c.TokenTTL != 24*time.Hour {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "flag beats env", args: []string{"--addr", "127.0.0.1:0"}, env: map[string]string{"IGEMOJI_ADDR": ":9"},
+			check: func(t *testing.T, c *config.Config) {
+				if c.Addr != "127.0.0.1:0" {
+					t.Errorf("addr: got %q, want 127.0.0.1:0", c.Addr)
+				}
+			}},
+		{name: "env used", env: map[string]string{"IGEMOJI_DATA": "/tmp/x", "IGEMOJI_TOKEN_TTL": "1h"},
+			check: func(t *testing.T, c *config.Config) {
+				if c.DatabaseURL != "sqlite:/tmp/x/igemoji.db" || c.TokenTTL != time.Hour {
+					t.Errorf("got %q, %v", c.DatabaseURL, c.TokenTTL)
+				}
+			}},
+		{name: "mysql needs secret", env: map[string]string{"IGEMOJI_DATABASE_URL": "mysql://root@127.0.0.1:3306/test"}, wantErr: "jwt-secret: required"},
+		{name: "mysql with secret", env: map[string]string{"IGEMOJI_DATABASE_URL": "mysql://root@127.0.0.1:3306/test", "IGEMOJI_JWT_SECRET": secret}},
+		{name: "short secret", args: []string{"--jwt-secret", "short"}, wantErr: "too short"},
+		{name: "bad addr", args: []string{"--addr", "8080"}, wantErr: "addr"},
+		{name: "bad port", args: []string{"--addr", ":99999"}, wantErr: "port"},
+		{name: "bad db", args: []string{"--database-url", "postgres://x/y"}, wantErr: "unsupported scheme"},
+		{name: "bad ttl", args: []string{"--token-ttl", "1s"}, wantErr: "token-ttl"},
+		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: "log-level"},
+		{name: "bad format", args: []string{"--log-format", "xml"}, wantErr: "log-format"},
+		{name: "stray arg", args: []string{"oops"}, wantErr: "unexpected argument"},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: "not defined"},
+		{name: "all errors at once", args: []string{"--addr", "x", "--log-level", "loud"}, wantErr: "log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load("serve", tt.args, env(tt.env), io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if tt.check != nil {
+				tt.check(t, c)
+			}
+		})
+	}
+}
+
+func TestSecretIsMadeOnceAndKept(t *testing.T) {
+	dir := t.TempDir()
+	c, err := config.Load("serve", []string{"--data", dir}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Secret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Secret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) < 32 || string(a) != string(b) {
+		t.Fatalf("got %q then %q, want the same secret of at least 32 bytes", a, b)
+	}
+	st, err := os.Stat(filepath.Join(dir, "jwt.secret"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: got %v, %v; want mode 0600", st.Mode().Perm(), err)
+	}
+}

@@ -1,0 +1,341 @@
+// Package picture is the intake for user-supplied images: it decodes PNG,
+// JPEG and WebP uploads under strict limits, turns a decoded picture into an
+// emoji template image (background removed, trimmed, squared, scaled down)
+// and encodes the result as a metadata-free PNG.
+//
+// Uploads are hostile input. Decode bounds the bytes it reads, checks the
+// dimensions from the header before the decoder allocates any pixels, and
+// reports every problem with the upload as a *moji.Error.
+package picture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"math"
+
+	"github.com/disintegration/imaging"
+	"golang.org/x/image/webp"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+// Limits bound an upload. A zero or negative field takes its value from
+// DefaultLimits, so a forgotten field never means "unlimited".
+type Limits struct {
+	MaxBytes  int64 // bytes read from r; more is ETOOLARGE
+	MaxSide   int   // max width or height in pixels, from the header, before decoding
+	MaxPixels int   // max width*height, from the header, before decoding
+}
+
+// DefaultLimits fills the fields of a Limits that are left zero.
+var DefaultLimits = Limits{
+	MaxBytes:  10 << 20,
+	MaxSide:   4096,
+	MaxPixels: 4096 * 4096,
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultLimits.MaxBytes
+	}
+	if l.MaxSide <= 0 {
+		l.MaxSide = DefaultLimits.MaxSide
+	}
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = DefaultLimits.MaxPixels
+	}
+	return l
+}
+
+// Format names returned by Decode.
+const (
+	FormatJPEG = "jpeg"
+	FormatPNG  = "png"
+	FormatWebP = "webp"
+)
+
+// maxJPEGScans bounds the scans of a progressive JPEG. Each scan walks every
+// block of the image, and a scan can be encoded in a few bytes, so without a
+// bound a small file could cost minutes of CPU. Encoders write about 10.
+const maxJPEGScans = 100
+
+// Decode reads at most lim.MaxBytes bytes from r and decodes them as a PNG,
+// JPEG or WebP image, returning the image and its format name ("png", "jpeg"
+// or "webp"). JPEG EXIF orientation is applied, so the image is upright.
+//
+// Errors about the upload are *moji.Error: ETOOLARGE for too many bytes,
+// EUNSUPPORTED for anything that is not one of the three formats, EINVALID
+// for dimensions over the limits and for corrupt or truncated data. An error
+// from r itself is returned wrapped, so that the caller can recognise its own
+// reader's errors (an *http.MaxBytesError, say) with errors.As.
+func Decode(r io.Reader, lim Limits) (image.Image, string, error) {
+	lim = lim.withDefaults()
+	if r == nil {
+		return nil, "", errNotImage()
+	}
+	// One byte beyond the limit tells "exactly at the limit" from "over it"
+	// without reading the rest of an oversized body.
+	n := lim.MaxBytes
+	if n < math.MaxInt64 {
+		n++
+	}
+	data, err := io.ReadAll(io.LimitReader(r, n))
+	if err != nil {
+		return nil, "", fmt.Errorf("picture: reading image: %w", err)
+	}
+	if int64(len(data)) > lim.MaxBytes {
+		return nil, "", moji.Errorf(moji.ETOOLARGE, "image is larger than %s", formatBytes(lim.MaxBytes))
+	}
+	return decodeSafely(data, lim)
+}
+
+// decodeSafely turns a panic in a decoder into EINVALID. The standard and
+// x/image decoders are fuzzed upstream, but a panic in a request goroutine
+// must not be the way a bad upload is reported. The fuzz test calls
+// decodeBytes directly so that such panics are still found.
+func decodeSafely(data []byte, lim Limits) (img image.Image, format string, err error) {
+	defer func() {
+		if recover() != nil {
+			img, format, err = nil, "", errCorrupt()
+		}
+	}()
+	return decodeBytes(data, lim)
+}
+
+func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
+	format := sniff(data)
+	if format == "" {
+		return nil, "", errNotImage()
+	}
+	if format == FormatWebP && webpAnimated(data) {
+		return nil, "", moji.Errorf(moji.EUNSUPPORTED, "animated WebP images are not supported")
+	}
+
+	// The header alone: decoders allocate the whole pixel buffer up front,
+	// so the size must be judged before any of them runs in full.
+	var cfg image.Config
+	var err error
+	switch format {
+	case FormatPNG:
+		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+	case FormatJPEG:
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
+	case FormatWebP:
+		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, "", decodeError(err)
+	}
+	if err := checkSize(cfg.Width, cfg.Height, lim); err != nil {
+		return nil, "", err
+	}
+	if format == FormatJPEG && bytes.Count(data, []byte{0xff, 0xda}) > maxJPEGScans {
+		// Counting raw SOS markers may overcount (an EXIF thumbnail has its
+		// own), never undercount: entropy-coded data cannot contain FF DA.
+		return nil, "", moji.Errorf(moji.EUNSUPPORTED, "JPEG has too many progressive scans; save it as a standard JPEG or PNG")
+	}
+
+	var img image.Image
+	switch format {
+	case FormatPNG:
+		img, err = png.Decode(bytes.NewReader(data))
+	case FormatJPEG:
+		img, err = jpeg.Decode(bytes.NewReader(data))
+	case FormatWebP:
+		img, err = webp.Decode(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, "", decodeError(err)
+	}
+	// The decoders agree with their own headers today; if one ever did not,
+	// the image must still honour the limits.
+	b := img.Bounds()
+	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, "", errCorrupt()
+	}
+	if format == FormatJPEG {
+		img = orient(img, jpegOrientation(data))
+	}
+	return img, format, nil
+}
+
+// sniff names the format from the magic bytes. It deliberately ignores the
+// image package's registry: another package linked into the binary (image/gif,
+// say) must not widen what uploads are accepted.
+func sniff(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return FormatPNG
+	case bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff}):
+		return FormatJPEG
+	case len(data) >= 12 && string(data[0:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		// Only the RIFF form type, not the first chunk: a broken WebP is
+		// reported as corrupt rather than as some unknown format.
+		return FormatWebP
+	}
+	return ""
+}
+
+// webpAnimated reports whether an extended WebP sets its animation flag. The
+// decoder would skip the frames and then call the file corrupt, which would
+// mislead the user.
+func webpAnimated(data []byte) bool {
+	const animationBit = 1 << 1
+	return len(data) > 20 && string(data[12:16]) == "VP8X" && data[20]&animationBit != 0
+}
+
+func checkSize(w, h int, lim Limits) error {
+	if w <= 0 || h <= 0 {
+		return moji.Errorf(moji.EINVALID, "image has no pixels (%dx%d)", w, h)
+	}
+	if w > lim.MaxSide || h > lim.MaxSide {
+		return moji.Errorf(moji.EINVALID, "image is %dx%d pixels; the limit is %dx%d", w, h, lim.MaxSide, lim.MaxSide)
+	}
+	// int64: w*h can overflow a 32-bit int.
+	if int64(w)*int64(h) > int64(lim.MaxPixels) {
+		return moji.Errorf(moji.EINVALID, "image is %dx%d pixels (%d in all); the limit is %d pixels in all",
+			w, h, int64(w)*int64(h), lim.MaxPixels)
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var unsupported jpeg.UnsupportedError
+	if errors.As(err, &unsupported) {
+		return moji.Errorf(moji.EUNSUPPORTED, "this kind of JPEG is not supported; save it as a standard JPEG or PNG")
+	}
+	return errCorrupt()
+}
+
+func errNotImage() error {
+	return moji.Errorf(moji.EUNSUPPORTED, "not a PNG, JPEG or WebP image")
+}
+
+func errCorrupt() error {
+	return moji.Errorf(moji.EINVALID, "image data is corrupt or truncated")
+}
+
+// formatBytes writes n for people: "10 MB", "512 KB", "100 bytes".
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KB", n>>10)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// jpegOrientation returns the EXIF orientation (1..8) of a JPEG, or 0 when it
+// has none or the EXIF data is malformed. Every offset is checked, since the
+// segment comes from the upload.
+func jpegOrientation(data []byte) int {
+	const (
+		markerSOS  = 0xda
+		markerAPP1 = 0xe1
+		tagOrient  = 0x0112
+		typeShort  = 3
+	)
+	p := 2 // past SOI
+	for p+4 <= len(data) {
+		if data[p] != 0xff {
+			return 0
+		}
+		marker := data[p+1]
+		if marker == 0xff { // fill byte
+			p++
+			continue
+		}
+		if marker == markerSOS || (marker >= 0xd0 && marker <= 0xd9) {
+			return 0 // EXIF comes before the image data
+		}
+		segLen := int(binary.BigEndian.Uint16(data[p+2:]))
+		if segLen < 2 || p+2+segLen > len(data) {
+			return 0
+		}
+		seg := data[p+4 : p+2+segLen]
+		p += 2 + segLen
+		if marker != markerAPP1 || !bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
+			continue
+		}
+		tiff := seg[6:]
+		if len(tiff) < 8 {
+			return 0
+		}
+		var bo binary.ByteOrder
+		switch string(tiff[:4]) {
+		case "II*\x00":
+			bo = binary.LittleEndian
+		case "MM\x00*":
+			bo = binary.BigEndian
+		default:
+			return 0
+		}
+		ifd := int64(bo.Uint32(tiff[4:]))
+		if ifd < 8 || ifd+2 > int64(len(tiff)) {
+			return 0
+		}
+		count := int64(bo.Uint16(tiff[ifd:]))
+		for i := int64(0); i < count; i++ {
+			e := ifd + 2 + 12*i
+			if e+12 > int64(len(tiff)) {
+				return 0
+			}
+			entry := tiff[e : e+12]
+			if bo.Uint16(entry) != tagOrient {
+				continue
+			}
+			if bo.Uint16(entry[2:]) != typeShort || bo.Uint32(entry[4:]) != 1 {
+				return 0
+			}
+			o := int(bo.Uint16(entry[8:]))
+			if o < 1 || o > 8 {
+				return 0
+			}
+			return o
+		}
+		return 0
+	}
+	return 0
+}
+
+// orient turns img upright according to EXIF orientation o.
+func orient(img image.Image, o int) image.Image {
+	switch o {
+	case 2:
+		return imaging.FlipH(img)
+	case 3:
+		return imaging.Rotate180(img)
+	case 4:
+		return imaging.FlipV(img)
+	case 5:
+		return imaging.Transpose(img)
+	case 6:
+		return imaging.Rotate270(img) // imaging rotates counter-clockwise
+	case 7:
+		return imaging.Transverse(img)
+	case 8:
+		return imaging.Rotate90(img)
+	}
+	return img
+}
+
+// EncodePNG writes img as a PNG. The standard encoder writes no text, time or
+// EXIF chunks, so nothing from the upload's metadata survives.
+func EncodePNG(w io.Writer, img image.Image) error {
+	if img == nil {
+		return errors.New("picture: EncodePNG: nil image")
+	}
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	return enc.Encode(w, img)
+}

@@ -1,0 +1,287 @@
+// Package store keeps IGE MOJI's records in SQL: SQLite by default (pure Go,
+// no cgo) or MySQL/MariaDB when a database URL says so. Everything
+// dialect-specific stays in this package; callers see moji types and
+// *moji.Error values only.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names a supported database.
+type Dialect string
+
+const (
+	SQLite Dialect = "sqlite"
+	MySQL  Dialect = "mysql"
+)
+
+// DB is the store. It is safe for concurrent use.
+type DB struct {
+	db      *sql.DB
+	dialect Dialect
+	// Now is the clock; tests may replace it before use.
+	Now func() time.Time
+}
+
+// Open connects to the database named by rawURL and applies pending
+// migrations. Accepted forms:
+//
+//	sqlite:/path/to/igemoji.db   (or sqlite://relative/path.db)
+//	mysql://user:pass@host:3306/dbname
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	d, dsn, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var sqldb *sql.DB
+	switch d {
+	case SQLite:
+		sqldb, err = sql.Open("sqlite", dsn)
+	case MySQL:
+		sqldb, err = sql.Open("mysql", dsn)
+		if err == nil {
+			sqldb.SetMaxOpenConns(32)
+			sqldb.SetMaxIdleConns(16)
+			sqldb.SetConnMaxLifetime(5 * time.Minute)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", d, err)
+	}
+	db := &DB{db: sqldb, dialect: d, Now: time.Now}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("connect to %s: %w", d, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// ParseURL validates a database URL and returns its dialect and driver DSN.
+func ParseURL(rawURL string) (Dialect, string, error) {
+	scheme, rest, ok := strings.Cut(rawURL, ":")
+	if !ok {
+		return "", "", fmt.Errorf("database URL %q: want sqlite:PATH or mysql://USER:PASS@HOST:PORT/DB", rawURL)
+	}
+	switch scheme {
+	case "sqlite":
+		p := strings.TrimPrefix(rest, "//")
+		if p == "" {
+			return "", "", fmt.Errorf("database URL %q: missing file path", rawURL)
+		}
+		// WAL lets readers run beside the one writer; immediate transactions
+		// take the write lock up front so two writers queue on busy_timeout
+		// instead of failing with SQLITE_BUSY when a read lock is upgraded.
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Set("_txlock", "immediate")
+		return SQLite, "file:" + p + "?" + q.Encode(), nil
+	case "mysql":
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return "", "", fmt.Errorf("database URL: %v", err)
+		}
+		dbname := strings.TrimPrefix(u.Path, "/")
+		if u.Host == "" || dbname == "" {
+			return "", "", fmt.Errorf("database URL %q: want mysql://USER:PASS@HOST:PORT/DB", redact(u))
+		}
+		cfg := mysql.NewConfig()
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+		cfg.Net = "tcp"
+		cfg.Addr = u.Host
+		if u.Port() == "" {
+			cfg.Addr = u.Host + ":3306"
+		}
+		cfg.DBName = dbname
+		cfg.Collation = "utf8mb4_bin"
+		cfg.Timeout = 5 * time.Second
+		cfg.Params = map[string]string{}
+		for k, v := range u.Query() {
+			cfg.Params[k] = v[0]
+		}
+		return MySQL, cfg.FormatDSN(), nil
+	default:
+		return "", "", fmt.Errorf("database URL: unsupported scheme %q (want sqlite or mysql)", scheme)
+	}
+}
+
+func redact(u *url.URL) string {
+	if _, ok := u.User.Password(); ok {
+		u2 := *u
+		u2.User = url.UserPassword(u.User.Username(), "xxx")
+		return u2.String()
+	}
+	return u.String()
+}
+
+// Dialect reports which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
+
+// migrate applies the embedded migrations of this dialect that the
+// schema_migrations table does not list, each in its own transaction.
+// On MySQL, DDL commits implicitly, so a named lock keeps two instances that
+// start together from racing each other.
+func (db *DB) migrate(ctx context.Context) error {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if db.dialect == MySQL {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('igemoji_migrate', 60)").Scan(&got); err != nil || got.Int64 != 1 {
+			return fmt.Errorf("migrate: could not take the migration lock: %v", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK('igemoji_migrate')")
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		name       VARCHAR(255) NOT NULL,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+
+	dir := path.Join("migrations", string(db.dialect))
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		num, _, _ := strings.Cut(name, "_")
+		version, err := strconv.Atoi(num)
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration file name %q", name)
+		}
+		if applied[version] {
+			continue
+		}
+		body, err := migrations.ReadFile(path.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range splitStatements(string(body)) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrate %s: %w", name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			version, name, db.Now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// splitStatements splits a migration file on semicolons that end a line,
+// dropping comment lines. Our migrations hold no semicolons inside strings.
+func splitStatements(src string) []string {
+	var b strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	var out []string
+	for _, s := range strings.Split(b.String(), ";\n") {
+		if s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), ";")); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// uniqueViolation reports whether err is a unique-constraint failure and, if
+// so, the text naming the constraint or column.
+func uniqueViolation(err error) (string, bool) {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		return se.Error(), true
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1062 {
+		return me.Message, true
+	}
+	return "", false
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func notFound(what string) error { return moji.Errorf(moji.ENOTFOUND, "%s not found.", what) }
+
+// offset turns a 1-based page number into a row offset, refusing pages so
+// large that the offset would overflow.
+func offset(page, size int) (int, error) {
+	if page < 1 || size < 1 {
+		return 0, moji.Errorf(moji.EINVALID, "Page numbers start at 1.")
+	}
+	if page > 1_000_000 {
+		return 0, moji.Errorf(moji.EINVALID, "Page number too large.")
+	}
+	return (page - 1) * size, nil
+}

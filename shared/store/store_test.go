@@ -1,0 +1,312 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
+	"github.com/igemoji/igemoji/shared/store/storetest"
+)
+
+// Every test here runs on every dialect: the store must behave the same on all.
+func forEachDB(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, storetest.MustOpenDB(t, d))
+		})
+	}
+}
+
+func mustCreateUser(t *testing.T, db *store.DB, email, alias string) *moji.User {
+	t.Helper()
+	u := &moji.User{Email: email, Alias: alias, PasswordHash: []byte("$2a$10$hash")}
+	if err := db.CreateUser(context.Background(), u); err != nil {
+		t.Fatalf("CreateUser(%q, %q): %v", email, alias, err)
+	}
+	return u
+}
+
+func images(tag string) map[moji.Expression]string {
+	m := map[moji.Expression]string{}
+	for _, e := range moji.Expressions {
+		m[e] = fmt.Sprintf("%s-%s.png", tag, e)
+	}
+	return m
+}
+
+func mustCreateTemplate(t *testing.T, db *store.DB, name string, creator int64) *moji.Template {
+	t.Helper()
+	tp := &moji.Template{Name: name, CreatorID: creator, Images: images(name)}
+	if err := db.CreateTemplate(context.Background(), tp, ""); err != nil {
+		t.Fatalf("CreateTemplate(%q): %v", name, err)
+	}
+	return tp
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := moji.ErrorCode(err); got != code {
+		t.Fatalf("error code: got %q (%v), want %q", got, err, code)
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			u := storetest.URL(t, d)
+			for i := 0; i < 2; i++ {
+				db, err := store.Open(context.Background(), u)
+				if err != nil {
+					t.Fatalf("open #%d: %v", i+1, err)
+				}
+				db.Close()
+			}
+		})
+	}
+}
+
+func TestUsers(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := mustCreateUser(t, db, "Kim@Example.com", "김민수")
+		if u.ID == 0 || u.CreatedAt.IsZero() {
+			t.Fatalf("got id %d, created %v; want both set", u.ID, u.CreatedAt)
+		}
+		got, err := db.UserByEmail(ctx, "kim@EXAMPLE.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != u.ID || got.Email != "Kim@Example.com" || got.Alias != "김민수" || string(got.PasswordHash) != "$2a$10$hash" {
+			t.Fatalf("UserByEmail: got %+v, want %+v", got, u)
+		}
+		if !got.CreatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("created_at: got %v, want %v", got.CreatedAt, u.CreatedAt)
+		}
+		byID, err := db.UserByID(ctx, u.ID)
+		if err != nil || byID.Email != u.Email {
+			t.Fatalf("UserByID: got %+v, %v", byID, err)
+		}
+		_, err = db.UserByID(ctx, 999999)
+		wantCode(t, err, moji.ENOTFOUND)
+		_, err = db.UserByEmail(ctx, "nobody@example.com")
+		wantCode(t, err, moji.ENOTFOUND)
+
+		tests := []struct {
+			email, alias, code, contains string
+		}{
+			{"kim@example.com", "other", moji.ECONFLICT, "email"},
+			{"KIM@EXAMPLE.COM", "other2", moji.ECONFLICT, "email"},
+			{"new@example.com", "김민수", moji.ECONFLICT, "alias"},
+			{"new2@example.com", "x'); DROP TABLE users; --", "", ""},
+			{"ünï@例え.jp", "Ünïcode😀", "", ""},
+		}
+		for _, tt := range tests {
+			err := db.CreateUser(ctx, &moji.User{Email: tt.email, Alias: tt.alias, PasswordHash: []byte("h")})
+			if moji.ErrorCode(err) != tt.code {
+				t.Errorf("CreateUser(%q, %q): got code %q (%v), want %q", tt.email, tt.alias, moji.ErrorCode(err), err, tt.code)
+			}
+			if tt.contains != "" && !containsFold(moji.ErrorMessage(err), tt.contains) {
+				t.Errorf("CreateUser(%q, %q): message %q should mention %q", tt.email, tt.alias, moji.ErrorMessage(err), tt.contains)
+			}
+		}
+		for _, tt := range []struct {
+			value string
+			alias bool
+			want  bool
+		}{
+			{"KIM@example.com", false, true},
+			{"nobody@example.com", false, false},
+			{"x'); DROP TABLE users; --", true, true},
+			{"ünïcode😀", true, true},
+			{"김민수", true, true},
+			{"김민", true, false},
+		} {
+			var got bool
+			var err error
+			if tt.alias {
+				got, err = db.AliasTaken(ctx, tt.value)
+			} else {
+				got, err = db.EmailTaken(ctx, tt.value)
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("taken(%q): got %v, %v; want %v", tt.value, got, err, tt.want)
+			}
+		}
+	})
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+func TestConcurrentSignupsOneWins(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				errs[i] = db.CreateUser(context.Background(), &moji.User{
+					Email: "race@example.com", Alias: fmt.Sprintf("racer%d", i), PasswordHash: []byte("h")})
+			}(i)
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch moji.ErrorCode(err) {
+			case "":
+				ok++
+			case moji.ECONFLICT:
+			default:
+				t.Errorf("got error %v, want nil or conflict", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("successful sign-ups: got %d, want 1", ok)
+		}
+	})
+}
+
+func TestTemplates(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		alice := mustCreateUser(t, db, "alice@example.com", "alice")
+		bob := mustCreateUser(t, db, "bob@example.com", "bob")
+
+		clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		db.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
+
+		var made []*moji.Template
+		for i := 0; i < 5; i++ {
+			made = append(made, mustCreateTemplate(t, db, fmt.Sprintf("alice-%d 🙂'\"", i), alice.ID))
+		}
+		bobs := mustCreateTemplate(t, db, "bob's", bob.ID)
+
+		got, err := db.TemplateByID(ctx, made[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != made[0].Name || got.CreatorAlias != "alice" || got.CreatorID != alice.ID || got.Builtin {
+			t.Fatalf("TemplateByID: got %+v", got)
+		}
+		for _, e := range moji.Expressions {
+			if got.Images[e] != made[0].Images[e] {
+				t.Errorf("image %s: got %q, want %q", e, got.Images[e], made[0].Images[e])
+			}
+		}
+		if !got.CreatedAt.Equal(made[0].CreatedAt) {
+			t.Errorf("created_at: got %v, want %v", got.CreatedAt, made[0].CreatedAt)
+		}
+
+		// Gallery: newest first, fixed size, total of live ones.
+		p1, err := db.Templates(ctx, 1, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p1.Total != 6 || len(p1.Items) != 4 || p1.Items[0].ID != bobs.ID || p1.Items[1].ID != made[4].ID {
+			t.Fatalf("page 1: total %d, %d items, first %d; want 6, 4, %d", p1.Total, len(p1.Items), p1.Items[0].ID, bobs.ID)
+		}
+		p2, _ := db.Templates(ctx, 2, 4)
+		if len(p2.Items) != 2 || p2.Items[1].ID != made[0].ID {
+			t.Fatalf("page 2: got %d items, want 2 ending with %d", len(p2.Items), made[0].ID)
+		}
+		p9, err := db.Templates(ctx, 9, 4)
+		if err != nil || len(p9.Items) != 0 || p9.Total != 6 {
+			t.Fatalf("page 9: got %+v, %v; want empty with total 6", p9, err)
+		}
+		_, err = db.Templates(ctx, 0, 4)
+		wantCode(t, err, moji.EINVALID)
+
+		// Delete: owner only, soft.
+		wantCode(t, db.DeleteTemplate(ctx, made[1].ID, bob.ID), moji.EFORBIDDEN)
+		wantCode(t, db.DeleteTemplate(ctx, 424242, alice.ID), moji.ENOTFOUND)
+		if err := db.DeleteTemplate(ctx, made[1].ID, alice.ID); err != nil {
+			t.Fatalf("owner delete: %v", err)
+		}
+		wantCode(t, db.DeleteTemplate(ctx, made[1].ID, alice.ID), moji.ENOTFOUND)
+		_, err = db.TemplateByID(ctx, made[1].ID)
+		wantCode(t, err, moji.ENOTFOUND)
+		p1, _ = db.Templates(ctx, 1, 10)
+		if p1.Total != 5 {
+			t.Fatalf("after delete: total %d, want 5", p1.Total)
+		}
+
+		mine, err := db.TemplatesByCreator(ctx, alice.ID, 1, 10)
+		if err != nil || mine.Total != 4 || len(mine.Items) != 4 {
+			t.Fatalf("alice's: got %+v, %v; want 4", mine, err)
+		}
+		for _, it := range mine.Items {
+			if it.CreatorID != alice.ID {
+				t.Errorf("alice's page holds template of %d", it.CreatorID)
+			}
+		}
+	})
+}
+
+func TestBuiltinTemplates(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if ok, err := db.BuiltinExists(ctx, "fluent"); err != nil || ok {
+			t.Fatalf("BuiltinExists before seeding: got %v, %v; want false", ok, err)
+		}
+		tp := &moji.Template{Name: "Fluent", Images: images("fluent")}
+		if err := db.CreateTemplate(ctx, tp, "fluent"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := db.BuiltinExists(ctx, "fluent"); !ok {
+			t.Fatal("BuiltinExists after seeding: got false, want true")
+		}
+		err := db.CreateTemplate(ctx, &moji.Template{Name: "Fluent", Images: images("f2")}, "fluent")
+		wantCode(t, err, moji.ECONFLICT)
+		got, err := db.TemplateByID(ctx, tp.ID)
+		if err != nil || !got.Builtin || got.CreatorID != 0 || got.CreatorAlias != "" {
+			t.Fatalf("built-in: got %+v, %v", got, err)
+		}
+		// Nobody owns a built-in template, so nobody can delete it.
+		u := mustCreateUser(t, db, "c@example.com", "c")
+		wantCode(t, db.DeleteTemplate(ctx, tp.ID, u.ID), moji.EFORBIDDEN)
+	})
+}
+
+func TestCreateTemplateNeedsAllImages(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		imgs := images("x")
+		delete(imgs, moji.Disgusted)
+		err := db.CreateTemplate(context.Background(), &moji.Template{Name: "x", Images: imgs}, "")
+		if err == nil {
+			t.Fatal("got nil error, want one for a missing image")
+		}
+	})
+}
+
+func TestParseURL(t *testing.T) {
+	tests := []struct {
+		in      string
+		dialect store.Dialect
+		wantErr bool
+	}{
+		{"sqlite:/tmp/x.db", store.SQLite, false},
+		{"sqlite://data/x.db", store.SQLite, false},
+		{"mysql://root@127.0.0.1:3306/test", store.MySQL, false},
+		{"mysql://u:p%40ss@db/igemoji?tls=false", store.MySQL, false},
+		{"sqlite:", "", true},
+		{"mysql://host-only", "", true},
+		{"postgres://x/y", "", true},
+		{"nonsense", "", true},
+	}
+	for _, tt := range tests {
+		d, _, err := store.ParseURL(tt.in)
+		if (err != nil) != tt.wantErr || d != tt.dialect {
+			t.Errorf("ParseURL(%q): got %q, %v; want %q, error %v", tt.in, d, err, tt.dialect, tt.wantErr)
+		}
+	}
+}
