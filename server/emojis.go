@@ -265,7 +265,7 @@ func idParam(r *http.Request, name string) (int64, error) {
 
 // SeedBuiltins stores each built-in set that is not yet in the database.
 // Safe to run on every start and from several instances at once.
-func SeedBuiltins(ctx context.Context, s *Server, sets []builtin.Set) error {
+func (s *Server) SeedBuiltins(ctx context.Context, sets []builtin.Rendered) error {
 	for _, set := range sets {
 		if ok, err := s.db.BuiltinExists(ctx, set.Key); err != nil || ok {
 			if err != nil {
@@ -275,11 +275,7 @@ func SeedBuiltins(ctx context.Context, s *Server, sets []builtin.Set) error {
 		}
 		t := &moji.Template{Name: set.Name, Images: map[moji.Expression]string{}}
 		for _, e := range moji.Expressions {
-			var buf bytes.Buffer
-			if err := picture.EncodePNG(&buf, set.Images[e]); err != nil {
-				return err
-			}
-			key, err := s.putPNG(ctx, "t", buf.Bytes())
+			key, err := s.putPNG(ctx, "t", set.PNG[e])
 			if err != nil {
 				return err
 			}

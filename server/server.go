@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/igemoji/igemoji/shared/config"
 	"github.com/igemoji/igemoji/shared/moji"
@@ -44,6 +45,9 @@ type Server struct {
 	signupLimit  *Limiter // sign-ups per client address
 	hashing      chan struct{}
 	imaging      chan struct{}
+	// dummyHash is compared against when an email is unknown, so a log-in
+	// takes as long for a missing account as for a wrong password.
+	dummyHash []byte
 
 	http *http.Server
 }
@@ -67,6 +71,7 @@ func New(cfg *config.Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, s
 		hashing: make(chan struct{}, 2*runtime.NumCPU()),
 		imaging: make(chan struct{}, runtime.NumCPU()),
 	}
+	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("igemoji-timing-equalizer"), cfg.BcryptCost)
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -14,12 +14,6 @@ import (
 	"github.com/igemoji/igemoji/shared/store"
 )
 
-const bcryptCost = 11
-
-// dummyHash is compared against when an email is unknown, so a log-in takes
-// as long for a missing account as for a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("igemoji-timing-equalizer"), bcryptCost)
-
 type userJSON struct {
 	ID        int64     `json:"id"`
 	Email     string    `json:"email"`
@@ -108,7 +102,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	var hash []byte
 	if err := withSlot(r.Context(), s.hashing, func() (err error) {
-		hash, err = bcrypt.GenerateFromPassword([]byte(in.Password), bcryptCost)
+		hash, err = bcrypt.GenerateFromPassword([]byte(in.Password), s.cfg.BcryptCost)
 		return err
 	}); err != nil {
 		s.error(w, r, err)
@@ -149,7 +143,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	hash := dummyHash
+	hash := s.dummyHash
 	if u != nil {
 		hash = u.PasswordHash
 	}

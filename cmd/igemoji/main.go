@@ -41,6 +41,9 @@ const usage = `igemoji: paste the matching emoji on every face in a photo.
 
 Usage:
   igemoji serve [flags]     run the web service (igemoji serve --help for flags)
+  igemoji assets [--assets DIR]
+                            build derived assets from the fetched npm packages
+                            (the built-in templates' PNGs); run by make assets
   igemoji version           print the version
 `
 
@@ -52,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
+	case "assets":
+		return assets(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "igemoji", version)
 		return nil

@@ -47,11 +47,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if missing, err := srv.BuiltinsMissing(openCtx, builtin.Keys()); err != nil {
 		return err
 	} else if missing {
-		sets, err := builtin.Load(cfg.AssetsDir, server.EmojiSize)
+		sets, err := builtin.ReadRendered(filepath.Join(cfg.AssetsDir, "emoji"))
 		if err != nil {
 			return err
 		}
-		if err := server.SeedBuiltins(openCtx, srv, sets); err != nil {
+		if err := srv.SeedBuiltins(openCtx, sets); err != nil {
 			return err
 		}
 	}

@@ -2,8 +2,10 @@ package builtin
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"image"
+	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,6 +27,9 @@ func cacheDir(t *testing.T) string {
 	for _, src := range sources {
 		file := filepath.Join(dir, filepath.FromSlash(src.pkg), "icons.json")
 		if _, err := os.Stat(file); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("built-in emoji sets not fetched (%v); CI runs `make assets` first", err)
+			}
 			t.Skipf("SKIPPED: built-in emoji sets not fetched (%v); run `make assets` (or set IGEMOJI_NPM_CACHE) to test them", err)
 		}
 	}
@@ -183,5 +188,37 @@ func TestSourcesMatchLock(t *testing.T) {
 		if !slices.Contains(paths, "icons.json") {
 			t.Errorf("%s: got paths %v in npm.lock, want them to include icons.json", src.name, paths)
 		}
+	}
+}
+
+func TestRenderAndReadBack(t *testing.T) {
+	npm := cacheDir(t)
+	out := t.TempDir()
+	if err := Render(npm, out, 48); err != nil {
+		t.Fatal(err)
+	}
+	sets, err := ReadRendered(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != len(Keys()) {
+		t.Fatalf("got %d sets, want %d", len(sets), len(Keys()))
+	}
+	for i, s := range sets {
+		if s.Key != Keys()[i] || s.Name == "" || s.Attribution == "" {
+			t.Errorf("set %d: got %q %q %q", i, s.Key, s.Name, s.Attribution)
+		}
+		for _, e := range moji.Expressions {
+			img, err := png.Decode(bytes.NewReader(s.PNG[e]))
+			if err != nil {
+				t.Fatalf("%s/%s: %v", s.Key, e, err)
+			}
+			if b := img.Bounds(); b.Dx() != 48 || b.Dy() != 48 {
+				t.Errorf("%s/%s: got %v, want 48x48", s.Key, e, b)
+			}
+		}
+	}
+	if _, err := ReadRendered(t.TempDir()); err == nil || !strings.Contains(err.Error(), "make assets") {
+		t.Fatalf("empty folder: got %v, want an error saying to run make assets", err)
 	}
 }

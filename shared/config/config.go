@@ -30,7 +30,8 @@ type Config struct {
 	DatabaseURL string        // sqlite:PATH (default, in DataDir) or mysql://...
 	JWTSecret   []byte        // HMAC key; generated into DataDir when empty on SQLite
 	TokenTTL    time.Duration // lifetime of an access token
-	AssetsDir   string        // npm cache holding the built-in emoji sets
+	AssetsDir   string        // build-time assets: npm/ (fetched packages) and emoji/ (rendered built-ins)
+	BcryptCost  int           // password hashing work factor
 	TrustProxy  bool          // take the client address from X-Forwarded-For / X-Real-IP
 	LogLevel    slog.Level
 	LogFormat   string // text or json
@@ -52,7 +53,8 @@ var Vars = []Var{
 	{"database-url", "IGEMOJI_DATABASE_URL", "", "database: sqlite:PATH (default: DATA/igemoji.db) or mysql://USER:PASS@HOST:PORT/DB"},
 	{"jwt-secret", "IGEMOJI_JWT_SECRET", "", "token signing secret, at least 32 bytes (required with MySQL; generated into DATA otherwise)"},
 	{"token-ttl", "IGEMOJI_TOKEN_TTL", "24h", "lifetime of an access token (1m to 720h)"},
-	{"assets", "IGEMOJI_ASSETS", "./.cache/npm", "folder of fetched npm packages (built-in emoji sets), made by `make assets`"},
+	{"assets", "IGEMOJI_ASSETS", "./.cache", "build-time assets made by `make assets`: npm/ (fetched packages) and emoji/ (rendered built-in templates)"},
+	{"bcrypt-cost", "IGEMOJI_BCRYPT_COST", "11", "password hashing work factor, 10 to 15 (tests may use 4)"},
 	{"trust-proxy", "IGEMOJI_TRUST_PROXY", "false", "trust X-Forwarded-For/X-Real-IP for the client address (only behind a proxy)"},
 	{"log-level", "IGEMOJI_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "IGEMOJI_LOG_FORMAT", "text", "text or json"},
@@ -107,6 +109,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.TokenTTL, err = time.ParseDuration(get("token-ttl")); err != nil || c.TokenTTL < time.Minute || c.TokenTTL > 720*time.Hour {
 		bad("token-ttl %q: want a duration from 1m to 720h", get("token-ttl"))
+	}
+	if c.BcryptCost, err = strconv.Atoi(get("bcrypt-cost")); err != nil || c.BcryptCost < 4 || c.BcryptCost > 15 {
+		bad("bcrypt-cost %q: want a whole number from 10 to 15 (4 to 9 only for tests)", get("bcrypt-cost"))
 	}
 	if c.TrustProxy, err = strconv.ParseBool(get("trust-proxy")); err != nil {
 		bad("trust-proxy %q: want true or false", get("trust-proxy"))

@@ -46,6 +46,7 @@ func TestLoad(t *testing.T) {
 		{name: "bad port", args: []string{"--addr", ":99999"}, wantErr: "port"},
 		{name: "bad db", args: []string{"--database-url", "postgres://x/y"}, wantErr: "unsupported scheme"},
 		{name: "bad ttl", args: []string{"--token-ttl", "1s"}, wantErr: "token-ttl"},
+		{name: "bad cost", args: []string{"--bcrypt-cost", "40"}, wantErr: "bcrypt-cost"},
 		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: "log-level"},
 		{name: "bad format", args: []string{"--log-format", "xml"}, wantErr: "log-format"},
 		{name: "stray arg", args: []string{"oops"}, wantErr: "unexpected argument"},

@@ -1,0 +1,678 @@
+package main
+
+// End-to-end tests: the real program (run, as main calls it) serves on port
+// 0 with its real database, and the tests speak HTTP to it.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
+	"github.com/igemoji/igemoji/shared/store/storetest"
+)
+
+const testSecret = "e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+
+// app is one running igemoji serve.
+type app struct {
+	t    *testing.T
+	base string
+	logs *syncBuffer
+	stop func() error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+	w  *io.PipeWriter
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	s.b.Write(p)
+	s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// assetsDir is the npm cache `make assets` fills; without it the built-in
+// templates cannot be seeded.
+func assetsDir(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs("../../.cache")
+	if _, err := os.Stat(filepath.Join(dir, "emoji", ".stamp")); err != nil {
+		storetest.ServiceMissing(t, "the npm asset cache (run `make assets`)", err)
+	}
+	return dir
+}
+
+// startApp runs igemoji serve on a free port against a new database of d.
+func startApp(t *testing.T, d store.Dialect, extra ...string) *app {
+	t.Helper()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(),
+		"--database-url", storetest.URL(t, d), "--jwt-secret", testSecret,
+		"--assets", assetsDir(t), "--bcrypt-cost", "4", "--log-level", "warn"}, extra...)
+	// The listening line is logged at info; read it, then keep logs quiet.
+	args = append(args[:len(args)-len(extra)-2], append([]string{"--log-level", "info"}, extra...)...)
+	pr, pw := io.Pipe()
+	logs := &syncBuffer{w: pw}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, func(string) string { return "" }, io.Discard, logs); pw.Close() }()
+
+	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	a := &app{t: t, logs: logs}
+	select {
+	case addr := <-found:
+		a.base = "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited early: %v\n%s", err, logs.String())
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("serve did not start in 30s\n%s", logs.String())
+	}
+	var once sync.Once
+	var stopErr error
+	a.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(20 * time.Second):
+				stopErr = errors.New("serve did not stop within 20s")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := a.stop(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	return a
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v: %q", err, r.body)
+	}
+	return m
+}
+
+// errCode returns the error code of a JSON error body, checking its shape.
+func (r resp) errCode(t *testing.T) string {
+	t.Helper()
+	m := r.json(t)
+	e, ok := m["error"].(map[string]any)
+	if !ok || e["code"] == nil || e["message"] == nil || e["message"] == "" {
+		t.Fatalf("status %d: body %s is not {\"error\":{\"code\",\"message\"}}", r.status, r.body)
+	}
+	return e["code"].(string)
+}
+
+func (a *app) do(method, path, token, contentType string, body io.Reader) resp {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, res.Header, b}
+}
+
+func (a *app) getJSON(path, token string) resp {
+	a.t.Helper()
+	return a.do("GET", path, token, "", nil)
+}
+
+func (a *app) postJSON(path, token string, v any) resp {
+	a.t.Helper()
+	b, _ := json.Marshal(v)
+	return a.do("POST", path, token, "application/json", bytes.NewReader(b))
+}
+
+func wantStatus(t *testing.T, what string, r resp, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: got status %d, want %d; body %s", what, r.status, status, r.body)
+	}
+}
+
+func wantError(t *testing.T, what string, r resp, status int, code string) {
+	t.Helper()
+	wantStatus(t, what, r, status)
+	if got := r.errCode(t); got != code {
+		t.Fatalf("%s: got error code %q, want %q; body %s", what, got, code, r.body)
+	}
+}
+
+// signup creates an account and returns a token for it.
+func (a *app) signup(email, alias string) string {
+	a.t.Helper()
+	r := a.postJSON("/api/v1/users/", "", map[string]string{"email": email, "password": "correct horse", "alias": alias})
+	wantStatus(a.t, "sign up "+email, r, http.StatusCreated)
+	return a.login(email, "correct horse")
+}
+
+func (a *app) login(email, password string) string {
+	a.t.Helper()
+	r := a.postJSON("/api/v1/users/auth", "", map[string]string{"email": email, "password": password})
+	wantStatus(a.t, "log in "+email, r, http.StatusOK)
+	m := r.json(a.t)
+	if m["token_type"] != "Bearer" || m["expires_in"].(float64) <= 0 {
+		a.t.Fatalf("log in: got %s", r.body)
+	}
+	return m["access_token"].(string)
+}
+
+// facePNG draws an opaque emoji-like face on a plain background: the
+// server must remove the background.
+func facePNG(t *testing.T, hue uint8) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, 120, 100))
+	for y := 0; y < 100; y++ {
+		for x := 0; x < 120; x++ {
+			c := color.NRGBA{255, 255, 255, 255}
+			if dx, dy := x-60, y-50; dx*dx+dy*dy < 40*40 {
+				c = color.NRGBA{250, hue, 40, 255}
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// form builds a multipart body from fields; a []byte value is a file.
+func form(t *testing.T, fields [][2]any) (string, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		name := f[0].(string)
+		switch v := f[1].(type) {
+		case string:
+			w.WriteField(name, v)
+		case []byte:
+			fw, _ := w.CreateFormFile(name, name+".png")
+			fw.Write(v)
+		}
+	}
+	w.Close()
+	return w.FormDataContentType(), &buf
+}
+
+func templateFields(t *testing.T, name string) [][2]any {
+	t.Helper()
+	f := [][2]any{{"name", name}}
+	for i, e := range moji.Expressions {
+		f = append(f, [2]any{string(e), facePNG(t, uint8(30*i))})
+	}
+	return f
+}
+
+func (a *app) createTemplate(token string, fields [][2]any) resp {
+	a.t.Helper()
+	ct, body := form(a.t, fields)
+	return a.do("POST", "/api/v1/emojis/", token, ct, body)
+}
+
+// forEachDialect runs the e2e test against a server on each database.
+func forEachDialect(t *testing.T, fn func(t *testing.T, a *app)) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, startApp(t, d))
+		})
+	}
+}
+
+func TestHealthAndErrors(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, a *app) {
+		wantStatus(t, "healthz", a.getJSON("/healthz", ""), 200)
+		wantStatus(t, "readyz", a.getJSON("/readyz", ""), 200)
+		wantError(t, "unknown API path", a.getJSON("/api/v1/nope", ""), 404, moji.ENOTFOUND)
+		wantError(t, "wrong method", a.do("PUT", "/api/v1/users/auth", "", "", nil), 405, moji.EMETHOD)
+		r := a.getJSON("/", "")
+		if r.status != 200 || !strings.Contains(string(r.body), "IGE MOJI") {
+			t.Fatalf("home page: got %d %q", r.status, r.body)
+		}
+	})
+}
+
+func TestAccounts(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, a *app) {
+		taken := func(kind, value string) bool {
+			t.Helper()
+			r := a.getJSON("/api/v1/users/?case="+kind+"&value="+urlEscape(value), "")
+			wantStatus(t, "taken "+value, r, 200)
+			return r.json(t)["taken"].(bool)
+		}
+		if taken("email", "kim@example.com") || taken("alias", "김민수") {
+			t.Fatal("taken before sign-up: got true, want false")
+		}
+		r := a.postJSON("/api/v1/users/", "", map[string]string{"email": "Kim@Example.com", "password": "correct horse", "alias": "김민수"})
+		wantStatus(t, "sign up", r, 201)
+		u := r.json(t)
+		if u["email"] != "Kim@Example.com" || u["alias"] != "김민수" || u["id"] == nil {
+			t.Fatalf("sign up: got %s", r.body)
+		}
+		if strings.Contains(string(r.body), "password") || strings.Contains(string(r.body), "$2a$") {
+			t.Fatalf("sign up response leaks the password: %s", r.body)
+		}
+		if !taken("email", "KIM@example.COM") || !taken("alias", "김민수") {
+			t.Fatal("taken after sign-up: got false, want true")
+		}
+
+		for _, tt := range []struct {
+			name string
+			body any
+			code string
+			want int
+		}{
+			{"duplicate email, other case", map[string]string{"email": "kim@EXAMPLE.com", "password": "correct horse", "alias": "other"}, moji.ECONFLICT, 409},
+			{"duplicate alias", map[string]string{"email": "new@example.com", "password": "correct horse", "alias": "김민수"}, moji.ECONFLICT, 409},
+			{"short password", map[string]string{"email": "p@example.com", "password": "short", "alias": "pshort"}, moji.EINVALID, 400},
+			{"bad email", map[string]string{"email": "not-an-email", "password": "correct horse", "alias": "bademail"}, moji.EINVALID, 400},
+			{"sql in email", map[string]string{"email": "x' OR '1'='1@example.com", "password": "correct horse", "alias": "sqlmail"}, moji.EINVALID, 400},
+			{"sql in alias", map[string]string{"email": "sql@example.com", "password": "correct horse", "alias": "x'); DROP TABLE users;--"}, moji.EINVALID, 400},
+			{"missing alias", map[string]string{"email": "m@example.com", "password": "correct horse"}, moji.EINVALID, 400},
+			{"extra field", map[string]any{"email": "e@example.com", "password": "correct horse", "alias": "extra", "admin": true}, moji.EINVALID, 400},
+			{"wrong type", map[string]any{"email": 42, "password": "correct horse", "alias": "typed"}, moji.EINVALID, 400},
+		} {
+			r := a.postJSON("/api/v1/users/", "", tt.body)
+			wantError(t, tt.name, r, tt.want, tt.code)
+		}
+		wantError(t, "not JSON", a.do("POST", "/api/v1/users/", "", "application/json", strings.NewReader("{oops")), 400, moji.EINVALID)
+		wantError(t, "huge body", a.do("POST", "/api/v1/users/", "", "application/json",
+			strings.NewReader(`{"email":"`+strings.Repeat("a", 100<<10)+`"}`)), 413, moji.ETOOLARGE)
+		wantError(t, "bad case", a.getJSON("/api/v1/users/?case=phone&value=1", ""), 400, moji.EINVALID)
+
+		// Unicode email with an apostrophe: valid, stored and found as typed.
+		tok := a.signup("o'brien+ünï@bücher.example", "Ünïcode_user")
+		me := a.getJSON("/api/v1/users/me", tok)
+		wantStatus(t, "me", me, 200)
+		if m := me.json(t); m["email"] != "o'brien+ünï@bücher.example" || m["alias"] != "Ünïcode_user" {
+			t.Fatalf("me: got %s", me.body)
+		}
+
+		// Log-in: right, wrong, unknown. A failure never says which part was wrong.
+		a.login("KIM@example.com", "correct horse")
+		wrong := a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "kim@example.com", "password": "wrong horse"})
+		unknown := a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "nobody@example.com", "password": "correct horse"})
+		wantError(t, "wrong password", wrong, 401, moji.EUNAUTHORIZED)
+		wantError(t, "unknown email", unknown, 401, moji.EUNAUTHORIZED)
+		if string(wrong.body) != string(unknown.body) {
+			t.Fatalf("failed log-ins differ: %s vs %s", wrong.body, unknown.body)
+		}
+		wantError(t, "empty log-in", a.postJSON("/api/v1/users/auth", "", map[string]string{}), 400, moji.EINVALID)
+	})
+}
+
+func TestLoginSlowdown(t *testing.T) {
+	a := startApp(t, store.SQLite)
+	a.signup("victim@example.com", "victim")
+	var last resp
+	for i := 0; i < 7; i++ {
+		last = a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "victim@example.com", "password": fmt.Sprintf("guess-%d", i)})
+	}
+	wantError(t, "7th failed log-in", last, 429, moji.ERATELIMIT)
+	if last.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// Even the right password waits out the lock.
+	r := a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "victim@example.com", "password": "correct horse"})
+	wantError(t, "right password while locked", r, 429, moji.ERATELIMIT)
+}
+
+func TestTokens(t *testing.T) {
+	a := startApp(t, store.SQLite)
+	tok := a.signup("tok@example.com", "tokuser")
+	wantStatus(t, "valid token", a.getJSON("/api/v1/users/me", tok), 200)
+
+	sign := func(method jwt.SigningMethod, key any, claims jwt.RegisteredClaims) string {
+		s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var sub string
+	{ // read our own id from the valid token
+		parts := strings.Split(tok, ".")
+		var c jwt.RegisteredClaims
+		b, _ := jwt.NewParser().DecodeSegment(parts[1])
+		json.Unmarshal(b, &c)
+		sub = c.Subject
+	}
+	now := time.Now()
+	good := jwt.RegisteredClaims{Issuer: "igemoji", Subject: sub, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}
+	expired := good
+	expired.IssuedAt, expired.ExpiresAt = jwt.NewNumericDate(now.Add(-2*time.Hour)), jwt.NewNumericDate(now.Add(-time.Hour))
+	noExp := good
+	noExp.ExpiresAt = nil
+	otherIssuer := good
+	otherIssuer.Issuer = "evil"
+
+	for _, tt := range []struct {
+		name, header, wantMsg string
+	}{
+		{"expired", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), expired), "expired"},
+		{"forged with another secret", "Bearer " + sign(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdefghijklmnop"), good), "Invalid"},
+		{"alg none", "Bearer " + sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, good), "Invalid"},
+		{"HS512", "Bearer " + sign(jwt.SigningMethodHS512, []byte(testSecret), good), "Invalid"},
+		{"no expiry", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), noExp), "Invalid"},
+		{"other issuer", "Bearer " + sign(jwt.SigningMethodHS256, []byte(testSecret), otherIssuer), "Invalid"},
+		{"tampered", "Bearer " + tok[:len(tok)-3] + "abc", "Invalid"},
+		{"garbage", "Bearer not.a.jwt", "Invalid"},
+		{"basic auth", "Basic dXNlcjpwYXNz", "Bearer"},
+	} {
+		req, _ := http.NewRequest("GET", a.base+"/api/v1/users/me", nil)
+		req.Header.Set("Authorization", tt.header)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		r := resp{res.StatusCode, res.Header, b}
+		wantError(t, tt.name, r, 401, moji.EUNAUTHORIZED)
+		if msg := r.json(t)["error"].(map[string]any)["message"].(string); !strings.Contains(msg, tt.wantMsg) {
+			t.Errorf("%s: message %q should contain %q", tt.name, msg, tt.wantMsg)
+		}
+	}
+	wantError(t, "no token on a private route", a.getJSON("/api/v1/users/me", ""), 401, moji.EUNAUTHORIZED)
+}
+
+func TestTemplates(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, a *app) {
+		alice := a.signup("alice@example.com", "alice")
+		bob := a.signup("bob@example.com", "bob")
+
+		// The built-in templates were seeded at start.
+		p := a.getJSON("/api/v1/emojis/pages/1", "")
+		wantStatus(t, "gallery", p, 200)
+		var page struct {
+			Items []struct {
+				ID           int64             `json:"id"`
+				Name         string            `json:"name"`
+				CreatorAlias string            `json:"creator_alias"`
+				Builtin      bool              `json:"builtin"`
+				Images       map[string]string `json:"images"`
+			} `json:"items"`
+			Page     int `json:"page"`
+			PageSize int `json:"page_size"`
+			Total    int `json:"total"`
+		}
+		json.Unmarshal(p.body, &page)
+		if page.Total != 2 || !page.Items[0].Builtin || !page.Items[1].Builtin {
+			t.Fatalf("seeded gallery: got %s, want 2 built-in templates", p.body)
+		}
+
+		name := `Ünï 😀 "q" '); DROP TABLE templates;--`
+		r := a.createTemplate(alice, templateFields(t, name))
+		wantStatus(t, "create", r, 201)
+		created := r.json(t)
+		id := int64(created["id"].(float64))
+		if created["name"] != name || created["creator_alias"] != "alice" {
+			t.Fatalf("create: got %s", r.body)
+		}
+		imgs := created["images"].(map[string]any)
+		if len(imgs) != 7 {
+			t.Fatalf("create: got %d images, want 7", len(imgs))
+		}
+
+		// Each image is a square PNG with transparent corners (background removed), cacheable.
+		for _, e := range moji.Expressions {
+			url, _ := imgs[string(e)].(string)
+			img := a.getJSON(url, "")
+			wantStatus(t, "image "+string(e), img, 200)
+			if img.header.Get("Content-Type") != "image/png" || !strings.Contains(img.header.Get("Cache-Control"), "immutable") {
+				t.Fatalf("image headers: got %v", img.header)
+			}
+			decoded, err := png.Decode(bytes.NewReader(img.body))
+			if err != nil {
+				t.Fatalf("image %s: %v", e, err)
+			}
+			b := decoded.Bounds()
+			if b.Dx() != b.Dy() || b.Dx() > 512 {
+				t.Fatalf("image %s: got %dx%d, want a square of at most 512", e, b.Dx(), b.Dy())
+			}
+			if _, _, _, alpha := decoded.At(b.Min.X, b.Min.Y).RGBA(); alpha != 0 {
+				t.Errorf("image %s: corner alpha %d, want 0 (background removed)", e, alpha)
+			}
+			if _, _, _, alpha := decoded.At(b.Dx()/2, b.Dy()/2).RGBA(); alpha != 0xffff {
+				t.Errorf("image %s: centre alpha %d, want opaque", e, alpha)
+			}
+		}
+		req, _ := http.NewRequest("GET", a.base+imgs["happy"].(string), nil)
+		req.Header.Set("If-None-Match", a.getJSON(imgs["happy"].(string), "").header.Get("ETag"))
+		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 304 {
+			t.Fatalf("conditional image request: got %v, %v; want 304", res.StatusCode, err)
+		}
+
+		got := a.getJSON(fmt.Sprintf("/api/v1/emojis/%d", id), "")
+		wantStatus(t, "get", got, 200)
+		if g := got.json(t); g["name"] != name || g["created_at"] == nil {
+			t.Fatalf("get: got %s", got.body)
+		}
+		json.Unmarshal(a.getJSON("/api/v1/emojis/pages/1", "").body, &page)
+		if page.Total != 3 || page.Items[0].ID != id || page.PageSize != 12 || page.Page != 1 {
+			t.Fatalf("gallery after create: got total %d first %d size %d, want 3, %d, 12", page.Total, page.Items[0].ID, page.PageSize, id)
+		}
+		mine := a.getJSON("/api/v1/users/mypage/templates", alice)
+		wantStatus(t, "my templates", mine, 200)
+		if m := mine.json(t); m["total"].(float64) != 1 {
+			t.Fatalf("my templates: got %s, want 1", mine.body)
+		}
+		if m := a.getJSON("/api/v1/users/mypage/2", bob).json(t); m["total"].(float64) != 0 {
+			t.Fatalf("bob's templates: got %v, want 0", m)
+		}
+		wantError(t, "my page anonymous", a.getJSON("/api/v1/users/mypage/templates", ""), 401, moji.EUNAUTHORIZED)
+		wantError(t, "my page bad case", a.getJSON("/api/v1/users/mypage/friends", alice), 404, moji.ENOTFOUND)
+
+		// Someone else's template: forbidden; the owner's delete is soft.
+		path := fmt.Sprintf("/api/v1/emojis/%d", id)
+		wantError(t, "delete anonymous", a.do("DELETE", path, "", "", nil), 401, moji.EUNAUTHORIZED)
+		wantError(t, "delete by bob", a.do("DELETE", path, bob, "", nil), 403, moji.EFORBIDDEN)
+		wantError(t, "delete built-in", a.do("DELETE", fmt.Sprintf("/api/v1/emojis/%d", page.Items[1].ID), bob, "", nil), 403, moji.EFORBIDDEN)
+		wantStatus(t, "delete by alice", a.do("DELETE", path, alice, "", nil), 204)
+		wantError(t, "get deleted", a.getJSON(path, ""), 404, moji.ENOTFOUND)
+		wantError(t, "delete again", a.do("DELETE", path, alice, "", nil), 404, moji.ENOTFOUND)
+		wantStatus(t, "deleted template's image stays", a.getJSON(imgs["sad"].(string), ""), 200)
+		json.Unmarshal(a.getJSON("/api/v1/emojis/pages/1", "").body, &page)
+		if page.Total != 2 {
+			t.Fatalf("gallery after delete: got total %d, want 2", page.Total)
+		}
+
+		wantError(t, "page 0", a.getJSON("/api/v1/emojis/pages/0", ""), 400, moji.EINVALID)
+		wantError(t, "page x", a.getJSON("/api/v1/emojis/pages/x", ""), 400, moji.EINVALID)
+		wantError(t, "id x", a.getJSON("/api/v1/emojis/x", ""), 404, moji.ENOTFOUND)
+		if r := a.getJSON("/api/v1/emojis/pages/99", ""); r.status != 200 || len(r.json(t)["items"].([]any)) != 0 {
+			t.Fatalf("page past the end: got %d %s, want 200 with no items", r.status, r.body)
+		}
+	})
+}
+
+func TestTemplateBadInput(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, a *app) {
+		tok := a.signup("carol@example.com", "carol")
+		valid := facePNG(t, 100)
+		with := func(field string, data any) [][2]any {
+			f := templateFields(t, "bad input")
+			for i := range f {
+				if f[i][0] == field {
+					f[i][1] = data
+				}
+			}
+			return f
+		}
+		truncated := valid[:len(valid)/2]
+		huge := append(append([]byte{}, valid[:8]...), bytes.Repeat([]byte{0}, 3<<20)...)
+
+		for _, tt := range []struct {
+			name   string
+			fields [][2]any
+			status int
+			code   string
+			msg    string
+		}{
+			{"non-image", with("sad", []byte("hello, I am text")), 415, moji.EUNSUPPORTED, "sad"},
+			{"truncated PNG", with("angry", truncated), 400, moji.EINVALID, "angry"},
+			{"30000x30000 header", with("happy", bombPNG(30000, 30000)), 400, moji.EINVALID, "30000x30000"},
+			{"3 MB file", with("neutral", huge), 413, moji.ETOOLARGE, "neutral"},
+			{"missing class", templateFields(t, "x")[:7], 400, moji.EINVALID, "disgusted"},
+			{"missing name", templateFields(t, "x")[1:], 400, moji.EINVALID, "name"},
+			{"empty name", with("name", "   "), 400, moji.EINVALID, "Name"},
+			{"long name", with("name", strings.Repeat("가", 41)), 400, moji.EINVALID, "Name"},
+			{"control chars in name", with("name", "bad\x00name"), 400, moji.EINVALID, "Name"},
+			{"extra field", append(templateFields(t, "x"), [2]any{"contempt", valid}), 400, moji.EINVALID, "contempt"},
+			{"duplicate field", append(templateFields(t, "x"), [2]any{"sad", valid}), 400, moji.EINVALID, "sad"},
+		} {
+			r := a.createTemplate(tok, tt.fields)
+			wantError(t, tt.name, r, tt.status, tt.code)
+			if msg := r.json(t)["error"].(map[string]any)["message"].(string); !strings.Contains(msg, tt.msg) {
+				t.Errorf("%s: message %q should mention %q", tt.name, msg, tt.msg)
+			}
+		}
+		wantError(t, "anonymous create", a.createTemplate("", templateFields(t, "x")), 401, moji.EUNAUTHORIZED)
+		wantError(t, "JSON instead of multipart", a.postJSON("/api/v1/emojis/", tok, map[string]string{"name": "x"}), 415, moji.EUNSUPPORTED)
+		wantError(t, "broken multipart", a.do("POST", "/api/v1/emojis/", tok, "multipart/form-data; boundary=xyz", strings.NewReader("--xyz\r\nnonsense")), 400, moji.EINVALID)
+		// 20 MB body: refused at the body limit, not buffered.
+		big := make([][2]any, 0, 10)
+		big = append(big, [2]any{"name", "big"})
+		for _, e := range moji.Expressions {
+			big = append(big, [2]any{string(e), append(append([]byte{}, valid...), bytes.Repeat([]byte{1}, 1900<<10)...)})
+		}
+		big = append(big, [2]any{"disgusted", bytes.Repeat([]byte{1}, 3<<20)})
+		if r := a.createTemplate(tok, big); r.status != 413 && r.status != 400 {
+			t.Fatalf("oversized body: got %d %s, want 413 (or 400 for the trailing images)", r.status, r.body)
+		}
+
+		// Nothing was created by any of that.
+		if m := a.getJSON("/api/v1/users/mypage/templates", tok).json(t); m["total"].(float64) != 0 {
+			t.Fatalf("templates after bad input: got %v, want 0", m["total"])
+		}
+	})
+}
+
+// bombPNG is a PNG whose header claims w x h pixels with almost no data.
+func bombPNG(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := []byte{byte(w >> 24), byte(w >> 16), byte(w >> 8), byte(w), byte(h >> 24), byte(h >> 16), byte(h >> 8), byte(h), 8, 6, 0, 0, 0}
+	writeChunk(&b, "IHDR", ihdr)
+	writeChunk(&b, "IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	writeChunk(&b, "IEND", nil)
+	return b.Bytes()
+}
+
+func writeChunk(b *bytes.Buffer, typ string, data []byte) {
+	n := len(data)
+	b.Write([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	b.WriteString(typ)
+	b.Write(data)
+	crc := crc32IEEE(append([]byte(typ), data...))
+	b.Write([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)})
+}
+
+func TestGracefulShutdownAndRestart(t *testing.T) {
+	data := t.TempDir()
+	u := storetest.URL(t, store.SQLite)
+	start := func() *app {
+		t.Helper()
+		return startApp(t, store.SQLite, "--data", data, "--database-url", u)
+	}
+	a := start()
+	tok := a.signup("dana@example.com", "dana")
+	wantStatus(t, "create", a.createTemplate(tok, templateFields(t, "kept")), 201)
+	if err := a.stop(); err != nil {
+		t.Fatalf("shutdown: got %v, want nil", err)
+	}
+	// A second start reuses the data: same templates, no second seeding,
+	// and tokens still valid.
+	b := start()
+	var page struct{ Total int }
+	json.Unmarshal(b.getJSON("/api/v1/emojis/pages/1", "").body, &page)
+	if page.Total != 3 {
+		t.Fatalf("after restart: got %d templates, want 3", page.Total)
+	}
+	wantStatus(t, "old token after restart", b.getJSON("/api/v1/users/me", tok), 200)
+}
+
+func TestUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 2},
+		{[]string{"frobnicate"}, 2},
+		{[]string{"serve", "--addr", "nonsense"}, 2},
+		{[]string{"serve", "--database-url", "mysql://root@127.0.0.1:3306/test"}, 2},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), tt.args, func(string) string { return "" }, io.Discard, &stderr)
+		if got := exitCode(err); err == nil || got != tt.want {
+			t.Errorf("run(%q): got exit %d (%v), want %d", tt.args, got, err, tt.want)
+		}
+	}
+}
