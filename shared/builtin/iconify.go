@@ -8,6 +8,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -172,6 +173,9 @@ func checkDrawable(svg string) error {
 	}
 }
 
+// gradientTag finds the opening tag of a gradient element.
+var gradientTag = regexp.MustCompile(`<(linear|radial)Gradient\b[^>]*>`)
+
 // maxSize bounds the rendered size; built-in images are small.
 const maxSize = 4096
 
@@ -193,9 +197,34 @@ func render(svg string, size int) (*image.NRGBA, error) {
 	if !(vw > 0 && vh > 0) {
 		return nil, fmt.Errorf("bad SVG: viewBox %gx%g", vw, vh)
 	}
+	// oksvg does not carry the viewBox-to-target scale into gradients in
+	// user space (Noto's radial shading came out flat at 512 px), so the
+	// scale goes into a group transform, which gradients do follow, and the
+	// target maps one to one.
 	scale := float64(size) / math.Max(vw, vh)
-	w, h := vw*scale, vh*scale
-	icon.SetTarget((float64(size)-w)/2, (float64(size)-h)/2, w, h)
+	tx := (float64(size)-vw*scale)/2 - icon.ViewBox.X*scale
+	ty := (float64(size)-vh*scale)/2 - icon.ViewBox.Y*scale
+	open := strings.Index(svg, ">")
+	end := strings.LastIndex(svg, "</svg>")
+	if open < 0 || end < open {
+		return nil, fmt.Errorf("bad SVG: no <svg> element")
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	// oksvg applies the group transform to a gradient only when the
+	// gradient has a gradientTransform of its own, so give every gradient
+	// one (the identity where it had none).
+	body := gradientTag.ReplaceAllStringFunc(svg[open+1:end], func(tag string) string {
+		if strings.Contains(tag, "gradientTransform=") {
+			return tag
+		}
+		return strings.Replace(tag, "Gradient", `Gradient gradientTransform="matrix(1 0 0 1 0 0)"`, 1)
+	})
+	scaled := fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d"><g transform="matrix(%s 0 0 %s %s %s)">%s</g></svg>`,
+		size, size, f(scale), f(scale), f(tx), f(ty), body)
+	if icon, err = oksvg.ReadIconStream(strings.NewReader(scaled), oksvg.StrictErrorMode); err != nil {
+		return nil, fmt.Errorf("bad SVG: %w", err)
+	}
+	icon.SetTarget(0, 0, float64(size), float64(size))
 
 	dst := image.NewRGBA(image.Rect(0, 0, size, size))
 	scanner := rasterx.NewScannerGV(size, size, dst, dst.Bounds())

@@ -228,3 +228,23 @@ func TestUnpremultiply(t *testing.T) {
 		})
 	}
 }
+
+// A user-space radial gradient must scale with the icon: oksvg drew it at
+// viewBox size, leaving a 512 px face in its outer colour.
+func TestRadialGradientScales(t *testing.T) {
+	svg := `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><defs>` +
+		`<radialGradient id="g" cx="8" cy="8" r="8" fx="8" fy="8" gradientUnits="userSpaceOnUse">` +
+		`<stop offset="0" stop-color="#ffff00"/><stop offset="1" stop-color="#ff0000"/></radialGradient></defs>` +
+		`<rect width="16" height="16" fill="url(#g)"/></svg>`
+	for _, size := range []int{16, 128, 512} {
+		img, err := render(svg, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A quarter of the radius from the centre: a quarter of the way from yellow to red.
+		c := img.NRGBAAt(size/2+size/8, size/2)
+		if c.R < 240 || c.G < 170 || c.G > 215 {
+			t.Errorf("size %d: got %v at a quarter radius, want about (255, 191, 0)", size, c)
+		}
+	}
+}

@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/picture"
@@ -40,12 +45,18 @@ func Render(npmDir, outDir string, size int) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
+	if err := writePreview(filepath.Join(outDir, "preview.png"), sets); err != nil {
+		return err
+	}
 	for _, s := range sets {
 		tmp, err := os.MkdirTemp(outDir, ".tmp-"+s.Key+"-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
+		if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it private
+			return err
+		}
 		for _, e := range moji.Expressions {
 			var buf bytes.Buffer
 			if err := picture.EncodePNG(&buf, s.Images[e]); err != nil {
@@ -68,6 +79,25 @@ func Render(npmDir, outDir string, size int) error {
 		}
 	}
 	return nil
+}
+
+// writePreview draws a contact sheet, one row per set, for the README and
+// for a person checking the rendering.
+func writePreview(path string, sets []Set) error {
+	const cell = 96
+	sheet := image.NewNRGBA(image.Rect(0, 0, cell*len(moji.Expressions), cell*len(sets)))
+	draw.Draw(sheet, sheet.Bounds(), image.NewUniform(color.NRGBA{0xee, 0xee, 0xee, 0xff}), image.Point{}, draw.Src)
+	for row, s := range sets {
+		for col, e := range moji.Expressions {
+			r := image.Rect(col*cell, row*cell, (col+1)*cell, (row+1)*cell).Inset(8)
+			xdraw.CatmullRom.Scale(sheet, r, s.Images[e], s.Images[e].Bounds(), xdraw.Over, nil)
+		}
+	}
+	var buf bytes.Buffer
+	if err := picture.EncodePNG(&buf, sheet); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // ReadRendered reads the sets Render wrote, in Keys order.
