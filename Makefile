@@ -36,10 +36,11 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l cmd server shared worker wasm web)" || (gofmt -l cmd server shared worker wasm web; echo "gofmt needed"; exit 1)
 
-## bench: gallery-page load on SQLite and MariaDB, and idle memory (see README)
+## bench: gallery-page load on SQLite and MariaDB, and idle memory (see README);
+## e.g. make bench BENCH_FLAGS="-c 64 -d 20s"
 bench: build
-	$(GO) run ./cmd/loadgen -db sqlite
-	$(GO) run ./cmd/loadgen -db mysql
+	$(GO) run ./cmd/loadgen -db sqlite $(BENCH_FLAGS)
+	$(GO) run ./cmd/loadgen -db mysql $(BENCH_FLAGS)
 
 fmt:
 	gofmt -w cmd server shared worker wasm web

@@ -42,7 +42,7 @@ func startServer(ctx context.Context, bin string, env []string) (*server, error)
 	// info. Every request is then logged too, as it is with the default
 	// configuration; a goroutine drains stderr so the server never blocks
 	// on a full pipe.
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--log-level", "info")
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--log-level", "info", "--log-format", "text")
 	cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = io.Discard, pw

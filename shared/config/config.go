@@ -53,7 +53,7 @@ var Vars = []Var{
 	{"database-url", "IGEMOJI_DATABASE_URL", "", "database: sqlite:PATH (default: DATA/igemoji.db) or mysql://USER:PASS@HOST:PORT/DB"},
 	{"jwt-secret", "IGEMOJI_JWT_SECRET", "", "token signing secret, at least 32 bytes (required with MySQL; generated into DATA otherwise)"},
 	{"token-ttl", "IGEMOJI_TOKEN_TTL", "24h", "lifetime of an access token (1m to 720h)"},
-	{"assets", "IGEMOJI_ASSETS", "./.cache", "build-time assets made by `make assets`: npm/ (fetched packages) and emoji/ (rendered built-in templates)"},
+	{"assets", "IGEMOJI_ASSETS", "./.cache", "build-time assets (made by make assets): npm/ holds fetched packages, emoji/ the rendered built-in templates"},
 	{"bcrypt-cost", "IGEMOJI_BCRYPT_COST", "11", "password hashing work factor, 10 to 15 (tests may use 4)"},
 	{"trust-proxy", "IGEMOJI_TRUST_PROXY", "false", "trust X-Forwarded-For/X-Real-IP for the client address (only behind a proxy)"},
 	{"log-level", "IGEMOJI_LOG_LEVEL", "info", "debug, info, warn or error"},
