@@ -56,6 +56,9 @@ func (t *Tokens) Verify(s string) (int64, error) {
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		// Instances' clocks differ a little; a token fresh from one must
+		// not be "issued in the future" on another.
+		jwt.WithLeeway(30*time.Second),
 		jwt.WithTimeFunc(t.now),
 	)
 	if errors.Is(err, jwt.ErrTokenExpired) {

@@ -55,30 +55,49 @@ func toTemplatePage(p *moji.Page[*moji.Template]) moji.Page[templateJSON] {
 }
 
 // POST /api/v1/emojis/: multipart with "name" and one file per class.
+//
+// Memory is bounded twice: the uploads semaphore caps how many bodies (up to
+// 14 MB each) are held at once, the imaging one how many decodes run. All
+// seven images are checked before any is stored, so a rejected upload
+// leaves nothing behind.
 func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
-	name, files, err := readTemplateForm(w, r)
-	if err != nil {
-		s.error(w, r, err)
+	u := userFrom(r.Context())
+	if d := s.uploadLimit.Reserve(strconv.FormatInt(u.ID, 10)); d > 0 {
+		s.retryAfter(w, r, seconds(d), "You are creating templates too fast.")
 		return
 	}
-	t := &moji.Template{Name: name, CreatorID: userFrom(r.Context()).ID, CreatorAlias: userFrom(r.Context()).Alias,
-		Images: map[moji.Expression]string{}}
-	err = withSlot(r.Context(), s.imaging, func() error {
-		for _, e := range moji.Expressions {
-			key, err := s.storeEmoji(r.Context(), files[e])
-			if err != nil {
-				if me := (*moji.Error)(nil); errors.As(err, &me) {
-					return moji.Errorf(me.Code, "%s: %s", e, me.Message)
-				}
-				return err
-			}
-			t.Images[e] = key
+	t := &moji.Template{CreatorID: u.ID, CreatorAlias: u.Alias, Images: map[moji.Expression]string{}}
+	pngs := map[moji.Expression][]byte{}
+	err := withSlot(r.Context(), s.uploads, func() error {
+		name, files, err := readTemplateForm(w, r)
+		if err != nil {
+			return err
 		}
-		return nil
+		t.Name = name
+		return withSlot(r.Context(), s.imaging, func() error {
+			for _, e := range moji.Expressions {
+				png, err := normalizeEmoji(files[e])
+				if err != nil {
+					if me := (*moji.Error)(nil); errors.As(err, &me) {
+						return moji.Errorf(me.Code, "%s: %s", e, me.Message)
+					}
+					return err
+				}
+				pngs[e] = png
+				files[e] = nil // let the upload go as soon as possible
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		s.error(w, r, err)
 		return
+	}
+	for _, e := range moji.Expressions {
+		if t.Images[e], err = s.putPNG(r.Context(), "t", pngs[e]); err != nil {
+			s.error(w, r, err)
+			return
+		}
 	}
 	if err := s.db.CreateTemplate(r.Context(), t, ""); err != nil {
 		s.error(w, r, err)
@@ -182,21 +201,21 @@ func classList() string {
 	return strings.Join(s, ", ")
 }
 
-// storeEmoji checks, normalizes and stores one uploaded image, returning its key.
-func (s *Server) storeEmoji(ctx context.Context, data []byte) (string, error) {
+// normalizeEmoji checks and normalizes one uploaded image into PNG bytes.
+func normalizeEmoji(data []byte) ([]byte, error) {
 	img, _, err := picture.Decode(bytes.NewReader(data), templateLimits)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	norm, err := picture.Emoji(img, EmojiSize)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var buf bytes.Buffer
 	if err := picture.EncodePNG(&buf, norm); err != nil {
-		return "", err
+		return nil, err
 	}
-	return s.putPNG(ctx, "t", buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // putPNG stores a PNG under its content hash, so equal images share one

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -37,6 +38,13 @@ type errorBody struct {
 // error writes err as a JSON error. Anything that is not a *moji.Error is
 // ours: it is logged with the request id and the client sees a generic 500.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		err = moji.Errorf(moji.EUNAVAILABLE, "The request took too long; please try again.")
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		s.log.Debug("client went away", "path", r.URL.Path) // nobody to answer
+		return
+	}
 	code := moji.ErrorCode(err)
 	var me *moji.Error
 	if !errors.As(err, &me) {
@@ -83,8 +91,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		switch {
 		case errors.As(err, &mbe):
 			return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d bytes.", maxJSONBody)
-		case errors.As(err, &te):
-			return moji.Errorf(moji.EINVALID, "Field %q must be a %s.", te.Field, te.Type.String())
+		case errors.As(err, &te) && te.Field != "":
+			return moji.Errorf(moji.EINVALID, "Field %q has the wrong type.", te.Field)
 		case errors.As(err, &se):
 			return moji.Errorf(moji.EINVALID, "Request body is not valid JSON (at byte %d).", se.Offset)
 		case len(err.Error()) > 20 && err.Error()[:20] == "json: unknown field ":

@@ -1,15 +1,19 @@
 package server
 
 import (
+	"crypto/sha256"
 	"math"
 	"sync"
 	"time"
 )
 
-// Limiter slows repeated events (failed log-ins, sign-ups) per key: the
-// first `free` events within the window cost nothing; after that each event
-// locks the key for `base`, doubling with every further event, up to `max`.
-// The key is forgotten once its lock and window have passed.
+// Limiter slows repeated attempts (log-ins, sign-ups, look-ups) per key:
+// the first `free` attempts cost nothing; after that each attempt locks the
+// key for `base`, doubling with every further attempt, up to `max`. A key
+// idle for longer than `max` is forgotten.
+//
+// Reserve counts an attempt before the expensive work starts, under one
+// lock, so a burst of parallel requests cannot slip past the count.
 //
 // It lives in process memory: with several server instances each keeps its
 // own count, which still bounds an attacker to instances × free attempts.
@@ -20,7 +24,7 @@ type Limiter struct {
 	now  func() time.Time
 
 	mu      sync.Mutex
-	entries map[string]*limitEntry
+	entries map[[sha256.Size]byte]*limitEntry // hashed: keys hold client input of any length
 }
 
 type limitEntry struct {
@@ -34,35 +38,31 @@ const maxLimitEntries = 100_000
 
 // NewLimiter returns a limiter with the given policy.
 func NewLimiter(free int, base, max time.Duration) *Limiter {
-	return &Limiter{free: free, base: base, max: max, now: time.Now, entries: map[string]*limitEntry{}}
+	return &Limiter{free: free, base: base, max: max, now: time.Now, entries: map[[sha256.Size]byte]*limitEntry{}}
 }
 
-// Wait reports how long key must wait before its next attempt (0: go ahead).
-func (l *Limiter) Wait(key string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.entries[key]
-	if e == nil {
-		return 0
-	}
-	if d := e.until.Sub(l.now()); d > 0 {
-		return d
-	}
-	return 0
-}
-
-// Add records one event for key.
-func (l *Limiter) Add(key string) {
+// Reserve counts one attempt for key, unless key is locked, in which case
+// it returns how long to wait and counts nothing.
+func (l *Limiter) Reserve(key string) time.Duration {
+	h := sha256.Sum256([]byte(key))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	e := l.entries[key]
-	if e == nil || now.Sub(e.last) > l.max && now.After(e.until) {
+	e := l.entries[h]
+	if e != nil {
+		if d := e.until.Sub(now); d > 0 {
+			return d
+		}
+		if now.Sub(e.last) > l.max {
+			e = nil // forgotten
+		}
+	}
+	if e == nil {
 		if len(l.entries) >= maxLimitEntries {
-			l.sweep(now)
+			l.evict(now)
 		}
 		e = &limitEntry{}
-		l.entries[key] = e
+		l.entries[h] = e
 	}
 	e.count++
 	e.last = now
@@ -70,24 +70,49 @@ func (l *Limiter) Add(key string) {
 		d := time.Duration(float64(l.base) * math.Pow(2, float64(min(over-1, 30))))
 		e.until = now.Add(min(d, l.max))
 	}
+	return 0
+}
+
+// Undo takes back one attempt of key (it turned out to be a success that
+// should not count, such as a right password from a shared address).
+func (l *Limiter) Undo(key string) {
+	h := sha256.Sum256([]byte(key))
+	l.mu.Lock()
+	if e := l.entries[h]; e != nil && e.count > 0 {
+		e.count--
+	}
+	l.mu.Unlock()
 }
 
 // Reset forgets key (after a successful log-in).
 func (l *Limiter) Reset(key string) {
+	h := sha256.Sum256([]byte(key))
 	l.mu.Lock()
-	delete(l.entries, key)
+	delete(l.entries, h)
 	l.mu.Unlock()
 }
 
-// sweep drops forgotten keys; if the map is still full it drops everything
-// rather than grow without bound.
-func (l *Limiter) sweep(now time.Time) {
+// evict drops forgotten keys, then unlocked ones; only when every key is
+// locked does it drop arbitrary ones, which takes a flood of 100,000
+// distinct keys each driven past its free attempts.
+func (l *Limiter) evict(now time.Time) {
 	for k, e := range l.entries {
 		if now.Sub(e.last) > l.max && now.After(e.until) {
 			delete(l.entries, k)
 		}
 	}
-	if len(l.entries) >= maxLimitEntries {
-		clear(l.entries)
+	for k, e := range l.entries {
+		if len(l.entries) < maxLimitEntries*9/10 {
+			return
+		}
+		if now.After(e.until) {
+			delete(l.entries, k)
+		}
+	}
+	for k := range l.entries {
+		if len(l.entries) < maxLimitEntries*9/10 {
+			return
+		}
+		delete(l.entries, k)
 	}
 }

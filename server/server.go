@@ -42,7 +42,10 @@ type Server struct {
 
 	accountLimit *Limiter // failed log-ins per account
 	addrLimit    *Limiter // failed log-ins per client address
-	signupLimit  *Limiter // sign-ups per client address
+	signupLimit  *Limiter // sign-up attempts per client address
+	lookupLimit  *Limiter // "is this taken?" checks per client address
+	uploadLimit  *Limiter // template creations per user
+	uploads      chan struct{}
 	hashing      chan struct{}
 	imaging      chan struct{}
 	// dummyHash is compared against when an email is unknown, so a log-in
@@ -66,6 +69,9 @@ func New(cfg *config.Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, s
 		accountLimit: NewLimiter(5, time.Second, 15*time.Minute),
 		addrLimit:    NewLimiter(20, time.Second, 15*time.Minute),
 		signupLimit:  NewLimiter(20, 10*time.Second, time.Hour),
+		lookupLimit:  NewLimiter(120, time.Second, time.Minute),
+		uploadLimit:  NewLimiter(30, 10*time.Second, time.Hour),
+		uploads:      make(chan struct{}, 8),
 		// bcrypt and image decoding are CPU- and memory-heavy: bound how
 		// many run at once so a burst cannot exhaust the machine.
 		hashing: make(chan struct{}, 2*runtime.NumCPU()),
@@ -88,9 +94,9 @@ func New(cfg *config.Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, s
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	if s.cfg.TrustProxy {
-		r.Use(middleware.RealIP)
+		r.Use(proxiedAddr)
 	}
-	r.Use(middleware.RequestID, s.logRequests, s.recoverPanics, middleware.GetHead)
+	r.Use(ownRequestID, middleware.RequestID, s.logRequests, s.recoverPanics, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		if s.web != nil && !isAPI(r) {
 			s.web.ServeHTTP(w, r)
@@ -108,7 +114,7 @@ func (s *Server) Handler() http.Handler {
 
 	r.Route("/api/v1", func(r chi.Router) {
 		// The seed's paths end in a slash; accept both forms.
-		r.Use(middleware.StripSlashes, s.authenticate)
+		r.Use(middleware.StripSlashes, deadline, s.authenticate)
 		r.Get("/users", s.handleUserTaken)
 		r.Post("/users", s.handleSignup)
 		r.Post("/users/auth", s.handleLogin)
@@ -139,7 +145,15 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting connections and waits for requests in flight,
 // up to ctx's deadline.
-func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+// Requests still running when ctx ends are cut off, so that nothing touches
+// the database after the caller closes it.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.http.Close()
+	}
+	return err
+}
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

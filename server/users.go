@@ -25,21 +25,36 @@ func toUserJSON(u *moji.User) userJSON {
 	return userJSON{ID: u.ID, Email: u.Email, Alias: u.Alias, CreatedAt: u.CreatedAt}
 }
 
-// clientAddr is the client's IP: the connection's peer, or the proxy's
-// report when trust-proxy is on (RealIP has then rewritten RemoteAddr).
+// clientAddr is the client's address for rate limiting: the connection's
+// peer (or what our proxy reported, with trust-proxy). IPv6 clients are
+// grouped by /64, since one host commonly holds a whole /64.
 func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() != nil {
 		return host
 	}
-	return r.RemoteAddr
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-// withCPU runs fn holding one of the sem's slots, giving up when the client does.
+// slotWait is how long a request waits for a CPU-heavy slot before the
+// server answers that it is busy.
+const slotWait = 10 * time.Second
+
+// withSlot runs fn holding one of sem's slots, giving up when the client
+// does or when no slot frees up in time.
 func withSlot(ctx context.Context, sem chan struct{}, fn func() error) error {
+	t := time.NewTimer(slotWait)
+	defer t.Stop()
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
-		return moji.Errorf(moji.EUNAVAILABLE, "The server is busy; please try again.")
+		return ctx.Err()
+	case <-t.C:
+		return moji.Errorf(moji.EUNAVAILABLE, "The server is busy; please try again shortly.")
 	}
 	defer func() { <-sem }()
 	return fn()
@@ -47,6 +62,10 @@ func withSlot(ctx context.Context, sem chan struct{}, fn func() error) error {
 
 // GET /api/v1/users/?case=email|alias&value=...
 func (s *Server) handleUserTaken(w http.ResponseWriter, r *http.Request) {
+	if d := s.lookupLimit.Reserve(clientAddr(r)); d > 0 {
+		s.retryAfter(w, r, seconds(d), "Too many look-ups from your address.")
+		return
+	}
 	q := r.URL.Query()
 	value := q.Get("value")
 	var taken bool
@@ -95,9 +114,24 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	addr := clientAddr(r)
-	if d := s.signupLimit.Wait(addr); d > 0 {
+	if d := s.signupLimit.Reserve(clientAddr(r)); d > 0 {
 		s.retryAfter(w, r, seconds(d), "Too many sign-ups from your address.")
+		return
+	}
+	// Refuse taken names before spending a bcrypt hash on them; the unique
+	// constraints still decide a race between two sign-ups.
+	if taken, err := s.db.EmailTaken(r.Context(), email); err != nil || taken {
+		if err == nil {
+			err = moji.Errorf(moji.ECONFLICT, "This email is already registered.")
+		}
+		s.error(w, r, err)
+		return
+	}
+	if taken, err := s.db.AliasTaken(r.Context(), alias); err != nil || taken {
+		if err == nil {
+			err = moji.Errorf(moji.ECONFLICT, "This alias is already taken.")
+		}
+		s.error(w, r, err)
 		return
 	}
 	var hash []byte
@@ -113,7 +147,6 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.signupLimit.Add(addr)
 	s.log.Info("user signed up", "user_id", u.ID)
 	w.Header().Set("Location", "/api/v1/users/me")
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
@@ -133,8 +166,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, moji.Errorf(moji.EINVALID, "Email and password are required."))
 		return
 	}
-	acct, addr := "acct:"+store.Key(in.Email), "addr:"+clientAddr(r)
-	if d := max(s.accountLimit.Wait(acct), s.addrLimit.Wait(addr)); d > 0 {
+	failed := moji.Errorf(moji.EUNAUTHORIZED, "Email or password is incorrect.")
+	if len(in.Email) > maxEmailLen || len(in.Password) > maxPasswordLen {
+		s.error(w, r, failed) // no account has such an email or password
+		return
+	}
+	// Count the attempt before hashing, so parallel guesses are counted too;
+	// a successful log-in takes it back.
+	acct, addr := store.Key(in.Email), clientAddr(r)
+	if d := s.addrLimit.Reserve(addr); d > 0 {
+		s.retryAfter(w, r, seconds(d), "Too many failed log-ins.")
+		return
+	}
+	if d := s.accountLimit.Reserve(acct); d > 0 {
+		s.addrLimit.Undo(addr)
 		s.retryAfter(w, r, seconds(d), "Too many failed log-ins.")
 		return
 	}
@@ -156,12 +201,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil || !match {
-		s.accountLimit.Add(acct)
-		s.addrLimit.Add(addr)
-		s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Email or password is incorrect."))
+		s.error(w, r, failed)
 		return
 	}
 	s.accountLimit.Reset(acct)
+	s.addrLimit.Undo(addr)
 	tok, ttl, err := s.tokens.Issue(u.ID)
 	if err != nil {
 		s.error(w, r, err)

@@ -676,3 +676,74 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// Guesses sent in parallel are counted before any is checked: a burst
+// cannot slip past the slow-down.
+func TestLoginSlowdownParallel(t *testing.T) {
+	a := startApp(t, store.SQLite)
+	a.signup("burst@example.com", "burst")
+	const n = 40
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			b, _ := json.Marshal(map[string]string{"email": "burst@example.com", "password": fmt.Sprintf("guess-%d", i)})
+			res, err := http.Post(a.base+"/api/v1/users/auth", "application/json", bytes.NewReader(b))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}(i)
+	}
+	wg.Wait()
+	close(codes)
+	checked := 0
+	for c := range codes {
+		switch c {
+		case 401:
+			checked++
+		case 429:
+		default:
+			t.Errorf("got status %d, want 401 or 429", c)
+		}
+	}
+	if checked > 6 {
+		t.Fatalf("passwords checked in a burst of %d: got %d, want at most 6 (5 free + 1)", n, checked)
+	}
+}
+
+// The same email typed in decomposed Unicode logs in to the same account.
+func TestLoginNormalizesEmail(t *testing.T) {
+	a := startApp(t, store.SQLite)
+	a.signup("jos\u00e9@example.com", "jose")
+	a.login("jose\u0301@example.com", "correct horse")
+	a.login("JOS\u00c9@example.com", "correct horse")
+}
+
+// A rejected upload stores nothing, not even the images that were fine.
+func TestRejectedUploadLeavesNoFiles(t *testing.T) {
+	data := t.TempDir()
+	a := startApp(t, store.SQLite, "--data", data)
+	tok := a.signup("tidy@example.com", "tidy")
+	count := func() int {
+		n := 0
+		filepath.WalkDir(filepath.Join(data, "blobs"), func(_ string, d os.DirEntry, _ error) error {
+			if d != nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	before := count()
+	f := templateFields(t, "tidy")
+	f[7][1] = []byte("not an image") // disgusted, the last one
+	wantError(t, "bad last image", a.createTemplate(tok, f), 415, moji.EUNSUPPORTED)
+	if after := count(); after != before {
+		t.Fatalf("stored files: got %d after a rejected upload, want %d", after, before)
+	}
+}

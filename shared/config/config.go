@@ -142,8 +142,10 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 }
 
 // Secret returns the token signing secret: the configured one, or the one
-// kept in the data directory, made on first start. O_EXCL makes two
-// processes that start together agree on one secret.
+// kept in the data directory, made on first start. The file is written
+// whole under a temporary name and linked into place (link fails if the
+// name exists), so two processes that start together agree on one secret
+// and neither reads a half-written file.
 func (c *Config) Secret() ([]byte, error) {
 	if len(c.JWTSecret) > 0 {
 		return c.JWTSecret, nil
@@ -161,23 +163,27 @@ func (c *Config) Secret() ([]byte, error) {
 		if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			continue // another process made it first; read theirs
-		} else if err != nil {
-			return nil, err
-		}
 		raw := make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
-			f.Close()
-			return nil, err
-		}
+		rand.Read(raw)
 		s := []byte(hex.EncodeToString(raw))
-		if _, err := f.Write(append(s, '\n')); err != nil {
-			f.Close()
+		f, err := os.CreateTemp(c.DataDir, ".jwt.secret-*")
+		if err != nil {
 			return nil, err
 		}
-		return s, f.Close()
+		_, werr := f.Write(append(s, '\n'))
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Link(f.Name(), p)
+		}
+		os.Remove(f.Name())
+		if errors.Is(werr, fs.ErrExist) {
+			continue // another process made it first; read theirs
+		} else if werr != nil {
+			return nil, werr
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("could not read or create %s", p)
 }

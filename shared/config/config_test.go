@@ -94,3 +94,29 @@ func TestSecretIsMadeOnceAndKept(t *testing.T) {
 		t.Fatalf("secret file: got %v, %v; want mode 0600", st.Mode().Perm(), err)
 	}
 }
+
+func TestSecretRaceAgrees(t *testing.T) {
+	dir := t.TempDir()
+	c, err := config.Load("serve", []string{"--data", dir}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	got := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			s, err := c.Secret()
+			if err != nil {
+				got <- "error: " + err.Error()
+				return
+			}
+			got <- string(s)
+		}()
+	}
+	first := <-got
+	for i := 1; i < n; i++ {
+		if s := <-got; s != first {
+			t.Fatalf("concurrent secrets differ: %q vs %q", s, first)
+		}
+	}
+}

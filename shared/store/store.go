@@ -58,6 +58,12 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	switch d {
 	case SQLite:
 		sqldb, err = sql.Open("sqlite", dsn)
+		if err == nil {
+			// Keep connections: each new one re-runs the pragmas, which
+			// cost more than the gallery query itself.
+			sqldb.SetMaxOpenConns(32)
+			sqldb.SetMaxIdleConns(32)
+		}
 	case MySQL:
 		sqldb, err = sql.Open("mysql", dsn)
 		if err == nil {
@@ -123,6 +129,9 @@ func ParseURL(rawURL string) (Dialect, string, error) {
 		cfg.DBName = dbname
 		cfg.Collation = "utf8mb4_bin"
 		cfg.Timeout = 5 * time.Second
+		// A stalled server must not hang requests forever.
+		cfg.ReadTimeout = 30 * time.Second
+		cfg.WriteTimeout = 30 * time.Second
 		cfg.Params = map[string]string{}
 		for k, v := range u.Query() {
 			cfg.Params[k] = v[0]
@@ -255,15 +264,39 @@ func splitStatements(src string) []string {
 }
 
 // uniqueViolation reports whether err is a unique-constraint failure and, if
-// so, the text naming the constraint or column.
+// so, the violated constraint: its name on MySQL ("users_email_key"), its
+// column on SQLite ("email_key"). Only that part of the message is read: the
+// rest quotes the offending value, which the client chose.
 func uniqueViolation(err error) (string, bool) {
 	var se *sqlite.Error
 	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
-		return se.Error(), true
+		// "UNIQUE constraint failed: users.email_key"
+		msg := se.Error()
+		i := strings.LastIndex(msg, "failed: ")
+		if i < 0 {
+			return "", true
+		}
+		cols := strings.Fields(msg[i+len("failed: "):])
+		if len(cols) == 0 {
+			return "", true
+		}
+		_, col, _ := strings.Cut(strings.TrimSuffix(cols[0], ")"), ".")
+		return col, true
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == 1062 {
-		return me.Message, true
+		// "Duplicate entry '...' for key 'users_email_key'" (MySQL 8 may
+		// prefix the table: 'users.users_email_key').
+		msg := me.Message
+		i := strings.LastIndex(msg, " for key '")
+		if i < 0 {
+			return "", true
+		}
+		name := strings.TrimSuffix(msg[i+len(" for key '"):], "'")
+		if _, after, ok := strings.Cut(name, "."); ok {
+			name = after
+		}
+		return name, true
 	}
 	return "", false
 }

@@ -310,3 +310,25 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
+
+// The conflict message must name the right field even when the offending
+// value itself looks like the other field's name.
+func TestConflictNamesTheRightField(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		mustCreateUser(t, db, "first@example.com", "email_key")
+		err := db.CreateUser(ctx, &moji.User{Email: "second@example.com", Alias: "EMAIL_KEY", PasswordHash: []byte("h")})
+		if msg := moji.ErrorMessage(err); moji.ErrorCode(err) != moji.ECONFLICT || !strings.Contains(msg, "alias") {
+			t.Fatalf("taken alias: got %v, want a conflict about the alias", err)
+		}
+		err = db.CreateUser(ctx, &moji.User{Email: "FIRST@example.com", Alias: "users_alias_key", PasswordHash: []byte("h")})
+		if msg := moji.ErrorMessage(err); moji.ErrorCode(err) != moji.ECONFLICT || !strings.Contains(msg, "email") {
+			t.Fatalf("taken email: got %v, want a conflict about the email", err)
+		}
+		// Decomposed and composed forms of the same email are one account.
+		mustCreateUser(t, db, "jos\u00e9@example.com", "jose")
+		if _, err := db.UserByEmail(ctx, "jose\u0301@example.com"); err != nil {
+			t.Fatalf("decomposed email look-up: %v", err)
+		}
+	})
+}

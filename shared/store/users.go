@@ -6,11 +6,15 @@ import (
 	"errors"
 	"strings"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
-// Key folds an email or alias into the form uniqueness and look-ups use.
-func Key(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// Key folds an email or alias into the form uniqueness and look-ups use:
+// NFC-normalized (the same text typed on two keyboards is the same key),
+// trimmed and lower-cased.
+func Key(s string) string { return strings.ToLower(norm.NFC.String(strings.TrimSpace(s))) }
 
 // CreateUser inserts u and sets its ID and CreatedAt. A taken email or alias
 // is an ECONFLICT naming which.
@@ -20,8 +24,8 @@ func (db *DB) CreateUser(ctx context.Context, u *moji.User) error {
 		`INSERT INTO users (email, email_key, alias, alias_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		u.Email, Key(u.Email), u.Alias, Key(u.Alias), u.PasswordHash, millis(now))
 	if err != nil {
-		if what, ok := uniqueViolation(err); ok {
-			if strings.Contains(what, "email") {
+		if name, ok := uniqueViolation(err); ok {
+			if name == "users_email_key" || name == "email_key" {
 				return moji.Errorf(moji.ECONFLICT, "This email is already registered.")
 			}
 			return moji.Errorf(moji.ECONFLICT, "This alias is already taken.")
