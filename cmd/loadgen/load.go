@@ -17,32 +17,25 @@ import (
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
-// populate signs up one user and uploads n templates, then checks that the
-// last page the load will ask for is not empty, so every request measured
-// reads real rows.
+// populate signs up users and uploads n templates (ten per user: the
+// server limits how fast one person creates templates), then checks that
+// the last page the load will ask for is not empty, so every request
+// measured reads real rows.
 func populate(ctx context.Context, base string, n, pages int) error {
-	user := map[string]string{"email": "bench@example.com", "password": "correct horse battery", "alias": "bench"}
-	if _, err := call(ctx, "POST", base+"/api/v1/users/", "", "application/json", jsonBody(user), http.StatusCreated); err != nil {
-		return fmt.Errorf("sign up: %w", err)
-	}
-	b, err := call(ctx, "POST", base+"/api/v1/users/auth", "", "application/json",
-		jsonBody(map[string]string{"email": user["email"], "password": user["password"]}), http.StatusOK)
-	if err != nil {
-		return fmt.Errorf("log in: %w", err)
-	}
-	var auth struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(b, &auth); err != nil || auth.AccessToken == "" {
-		return fmt.Errorf("log in: no access_token in %s", b)
-	}
+	var token string
 	for i := range n {
+		if i%10 == 0 {
+			var err error
+			if token, err = newUser(ctx, base, i/10); err != nil {
+				return err
+			}
+		}
 		ct, body := templateForm(i)
-		if _, err := call(ctx, "POST", base+"/api/v1/emojis/", auth.AccessToken, ct, body, http.StatusCreated); err != nil {
+		if _, err := call(ctx, "POST", base+"/api/v1/emojis/", token, ct, body, http.StatusCreated); err != nil {
 			return fmt.Errorf("create template %d: %w", i+1, err)
 		}
 	}
-	b, err = call(ctx, "GET", fmt.Sprintf("%s/api/v1/emojis/pages/%d", base, pages), "", "", nil, http.StatusOK)
+	b, err := call(ctx, "GET", fmt.Sprintf("%s/api/v1/emojis/pages/%d", base, pages), "", "", nil, http.StatusOK)
 	if err != nil {
 		return err
 	}
@@ -51,6 +44,26 @@ func populate(ctx context.Context, base string, n, pages int) error {
 		return fmt.Errorf("gallery page %d is empty; upload more -templates or lower -path-pages", pages)
 	}
 	return nil
+}
+
+// newUser signs up user number k and returns its access token.
+func newUser(ctx context.Context, base string, k int) (string, error) {
+	user := map[string]string{"email": fmt.Sprintf("bench%d@example.com", k), "password": "correct horse battery", "alias": fmt.Sprintf("bench%d", k)}
+	if _, err := call(ctx, "POST", base+"/api/v1/users/", "", "application/json", jsonBody(user), http.StatusCreated); err != nil {
+		return "", fmt.Errorf("sign up: %w", err)
+	}
+	b, err := call(ctx, "POST", base+"/api/v1/users/auth", "", "application/json",
+		jsonBody(map[string]string{"email": user["email"], "password": user["password"]}), http.StatusOK)
+	if err != nil {
+		return "", fmt.Errorf("log in: %w", err)
+	}
+	var auth struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(b, &auth); err != nil || auth.AccessToken == "" {
+		return "", fmt.Errorf("log in: no access_token in %s", b)
+	}
+	return auth.AccessToken, nil
 }
 
 // call sends one setup request and returns its body, failing on any status
