@@ -41,6 +41,12 @@ const usage = `igemoji: paste the matching emoji on every face in a photo.
 
 Usage:
   igemoji serve [flags]     run the web service (igemoji serve --help for flags)
+  igemoji analyze [--json] [--face-crop] IMAGE...
+                            find the faces and read their expressions
+  igemoji emojify --template NAME -o OUT IMAGE
+                            paste the template's emoji on every face
+  igemoji eval-expressions [flags] MANIFEST.csv
+                            accuracy, macro recall and confusion on labelled faces
   igemoji assets [--assets DIR]
                             build derived assets from the fetched npm packages
                             (the built-in templates' PNGs); run by make assets
@@ -55,6 +61,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
+	case "analyze":
+		return analyze(ctx, args[1:], getenv, stdout, stderr)
+	case "emojify":
+		return emojify(ctx, args[1:], getenv, stdout, stderr)
+	case "eval-expressions":
+		return evalExpressions(ctx, args[1:], getenv, stdout, stderr)
 	case "assets":
 		return buildAssets(args[1:], stdout, stderr)
 	case "version":

@@ -339,3 +339,37 @@ func EncodePNG(w io.Writer, img image.Image) error {
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	return enc.Encode(w, img)
 }
+
+// PhotoLimits bound an uploaded photo before any pixel is decoded: 25 MB,
+// 12,000 px a side, 50 megapixels (a large phone panorama).
+var PhotoLimits = Limits{MaxBytes: 25 << 20, MaxSide: 12000, MaxPixels: 50_000_000}
+
+// Cap scales img down, keeping its aspect ratio, so that neither side
+// exceeds maxSide; smaller images come back as they are.
+func Cap(img image.Image, maxSide int) image.Image {
+	b := img.Bounds()
+	if maxSide <= 0 || (b.Dx() <= maxSide && b.Dy() <= maxSide) {
+		return img
+	}
+	if b.Dx() >= b.Dy() {
+		return imaging.Resize(img, maxSide, 0, imaging.Lanczos)
+	}
+	return imaging.Resize(img, 0, maxSide, imaging.Lanczos)
+}
+
+// Encode writes a result image without metadata: PNG when keepAlpha (the
+// photo had transparency), JPEG at quality 90 otherwise.
+func Encode(w io.Writer, img image.Image, keepAlpha bool) (format string, err error) {
+	if keepAlpha {
+		return "png", EncodePNG(w, img)
+	}
+	return "jpeg", jpeg.Encode(w, img, &jpeg.Options{Quality: 90})
+}
+
+// HasAlpha reports whether any pixel of img is not fully opaque.
+func HasAlpha(img image.Image) bool {
+	if o, ok := img.(interface{ Opaque() bool }); ok {
+		return !o.Opaque()
+	}
+	return true
+}

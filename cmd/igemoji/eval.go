@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/worker/vision"
+)
+
+// labelClass maps a dataset's label names onto the seven classes; labels
+// with no class (contempt) are left out of the figures.
+var labelClass = map[string]moji.Expression{
+	"neutral": moji.Neutral, "happy": moji.Happy, "happiness": moji.Happy, "sad": moji.Sad, "sadness": moji.Sad,
+	"angry": moji.Angry, "anger": moji.Angry, "surprise": moji.Surprised, "surprised": moji.Surprised,
+	"fear": moji.Fearful, "fearful": moji.Fearful, "disgust": moji.Disgusted, "disgusted": moji.Disgusted,
+}
+
+// evalExpressions scores the expression reading on a labelled manifest
+// (CSV: path,label; paths relative to the manifest) in --face-crop mode.
+func evalExpressions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("igemoji eval-expressions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var vf visionFlags
+	vf.register(fs, getenv)
+	def := vision.DefaultConfig("")
+	scale := fs.Float64("crop-scale", def.CropScale, "crop side as a multiple of the face box")
+	flip := fs.Bool("flip", def.Flip, "average each model with its mirror image")
+	we := fs.Float64("w-emotion", def.EmotionWeight, "weight of mini-Xception (0: off)")
+	wf := fs.Float64("w-faceapi", def.FaceAPIWeight, "weight of face-api (0: off)")
+	ww := fs.Float64("w-whole", def.WholeWeight, "weight of the whole-picture reading (1: whole picture only)")
+	limit := fs.Int("limit", 0, "use at most this many images per class (0: all)")
+	asJSON := fs.Bool("json", false, "print the figures as one JSON object")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: igemoji eval-expressions [flags] MANIFEST.csv")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageError{errors.New("eval-expressions: want one MANIFEST")}
+	}
+	rows, err := readManifest(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	cfg := vision.DefaultConfig(vf.assets)
+	cfg.LibPath, cfg.CropScale, cfg.Flip = vf.lib, *scale, *flip
+	cfg.EmotionWeight, cfg.FaceAPIWeight, cfg.WholeWeight = *we, *wf, *ww
+	p, err := vision.Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	var conf [7][7]int
+	perClass := map[moji.Expression]int{}
+	skipped, failed := 0, 0
+	start := time.Now()
+	for _, r := range rows {
+		want, ok := labelClass[strings.ToLower(r[1])]
+		if !ok {
+			skipped++
+			continue
+		}
+		if *limit > 0 && perClass[want] >= *limit {
+			continue
+		}
+		perClass[want]++
+		img, err := loadPhoto(r[0], vf.maxSide)
+		if err != nil {
+			failed++
+			fmt.Fprintf(stderr, "%s: %s\n", r[0], moji.ErrorMessage(err))
+			continue
+		}
+		f, err := p.AnalyzeCrop(ctx, img)
+		if err != nil {
+			return err
+		}
+		conf[index(want)][index(f.Expression)]++
+	}
+	rep := report(conf)
+	rep.Skipped, rep.Failed, rep.Seconds = skipped, failed, time.Since(start).Seconds()
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(rep)
+	}
+	printReport(stdout, rep, conf)
+	return nil
+}
+
+func readManifest(path string) ([][2]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var out [][2]string
+	for i, r := range recs {
+		if len(r) < 2 || (i == 0 && r[0] == "path") {
+			continue
+		}
+		out = append(out, [2]string{filepath.Join(filepath.Dir(path), r[0]), r[1]})
+	}
+	return out, nil
+}
+
+func index(e moji.Expression) int {
+	for i, x := range moji.Expressions {
+		if x == e {
+			return i
+		}
+	}
+	return -1
+}
+
+type evalReport struct {
+	N           int                         `json:"n"`
+	Accuracy    float64                     `json:"accuracy"`
+	MacroRecall float64                     `json:"macro_recall"`
+	Recall      map[moji.Expression]float64 `json:"recall"`
+	Confusion   [7][7]int                   `json:"confusion"` // rows: truth, columns: predicted, moji order
+	Skipped     int                         `json:"skipped"`
+	Failed      int                         `json:"failed"`
+	Seconds     float64                     `json:"seconds"`
+}
+
+func report(conf [7][7]int) evalReport {
+	r := evalReport{Recall: map[moji.Expression]float64{}, Confusion: conf}
+	right, classes := 0, 0
+	for i := range conf {
+		row := 0
+		for j := range conf[i] {
+			row += conf[i][j]
+		}
+		r.N += row
+		right += conf[i][i]
+		if row > 0 {
+			rec := float64(conf[i][i]) / float64(row)
+			r.Recall[moji.Expressions[i]] = rec
+			r.MacroRecall += rec
+			classes++
+		}
+	}
+	if r.N > 0 {
+		r.Accuracy = float64(right) / float64(r.N)
+	}
+	if classes > 0 {
+		r.MacroRecall /= float64(classes)
+	}
+	return r
+}
+
+func printReport(w io.Writer, r evalReport, conf [7][7]int) {
+	fmt.Fprintf(w, "images %d (skipped %d unlabelled-class, %d failed) in %.1fs\n", r.N, r.Skipped, r.Failed, r.Seconds)
+	fmt.Fprintf(w, "accuracy %.1f%%  macro recall %.1f%%\n", 100*r.Accuracy, 100*r.MacroRecall)
+	fmt.Fprintf(w, "%-10s %6s |", "truth", "recall")
+	for _, e := range moji.Expressions {
+		fmt.Fprintf(w, " %5.5s", e)
+	}
+	fmt.Fprintln(w)
+	for i, e := range moji.Expressions {
+		rec, ok := r.Recall[e]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(w, "%-10s %5.1f%% |", e, 100*rec)
+		for j := range conf[i] {
+			fmt.Fprintf(w, " %5d", conf[i][j])
+		}
+		fmt.Fprintln(w)
+	}
+}

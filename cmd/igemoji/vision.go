@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/assets"
+	"github.com/igemoji/igemoji/shared/builtin"
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/picture"
+	"github.com/igemoji/igemoji/worker/vision"
+)
+
+// visionFlags are the flags analyze, emojify and eval share.
+type visionFlags struct {
+	assets  string
+	lib     string
+	maxSide int
+}
+
+func (v *visionFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	def := getenv("IGEMOJI_ASSETS")
+	if def == "" {
+		def = "./.cache"
+	}
+	fs.StringVar(&v.assets, "assets", def, "assets folder made by make assets [IGEMOJI_ASSETS]")
+	fs.StringVar(&v.lib, "onnxruntime", getenv("IGEMOJI_ONNXRUNTIME_LIB"), "onnxruntime library (default: the bundled one) [IGEMOJI_ONNXRUNTIME_LIB]")
+	fs.IntVar(&v.maxSide, "max-side", 4096, "photos larger than this many pixels a side are scaled down first")
+}
+
+func (v *visionFlags) open() (*vision.Pipeline, error) {
+	cfg := vision.DefaultConfig(v.assets)
+	cfg.LibPath = v.lib
+	return vision.Open(cfg)
+}
+
+// loadPhoto decodes a photo with the upload limits, orientation applied,
+// capped to maxSide.
+func loadPhoto(path string, maxSide int) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, moji.Errorf(moji.ENOTFOUND, "%s", strings.TrimPrefix(err.Error(), "open "))
+	}
+	defer f.Close()
+	img, _, err := picture.Decode(f, picture.PhotoLimits)
+	if err != nil {
+		return nil, err
+	}
+	return picture.Cap(img, maxSide), nil
+}
+
+type faceJSON struct {
+	Box        [4]float64                  `json:"box"`
+	Score      float64                     `json:"score"`
+	Keypoints  [][2]float64                `json:"keypoints"`
+	Roll       float64                     `json:"roll"`
+	Expression moji.Expression             `json:"expression"`
+	Probs      map[moji.Expression]float64 `json:"probs"`
+}
+
+type imageJSON struct {
+	File   string     `json:"file"`
+	Width  int        `json:"width,omitempty"`
+	Height int        `json:"height,omitempty"`
+	Faces  []faceJSON `json:"faces"`
+	Error  *errJSON   `json:"error,omitempty"`
+}
+
+type errJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for i := 0; i < digits; i++ {
+		p *= 10
+	}
+	if v < 0 {
+		return -float64(int64(-v*p+0.5)) / p
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+func toFaceJSON(f vision.Face) faceJSON {
+	j := faceJSON{Score: round(f.Score, 4), Roll: round(f.Roll, 4), Expression: f.Expression, Probs: map[moji.Expression]float64{}}
+	for i, v := range f.Box {
+		j.Box[i] = round(v, 1)
+	}
+	if f.Score > 0 {
+		for _, k := range f.Keypoints {
+			j.Keypoints = append(j.Keypoints, [2]float64{round(k.X, 1), round(k.Y, 1)})
+		}
+	}
+	for e, p := range f.Probs.Map() {
+		j.Probs[e] = round(p, 4)
+	}
+	return j
+}
+
+// analyze prints each image's faces; a failed file is reported and makes
+// the exit status non-zero, the others still run.
+func analyze(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("igemoji analyze", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var vf visionFlags
+	vf.register(fs, getenv)
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	crop := fs.Bool("face-crop", false, "each image is one already-cropped face")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: igemoji analyze [--json] [--face-crop] IMAGE...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usageError{errors.New("analyze: no image given")}
+	}
+	p, err := vf.open()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	failed := 0
+	enc := json.NewEncoder(stdout)
+	for _, path := range fs.Args() {
+		res := imageJSON{File: path, Faces: []faceJSON{}}
+		err := func() error {
+			img, err := loadPhoto(path, vf.maxSide)
+			if err != nil {
+				return err
+			}
+			res.Width, res.Height = img.Bounds().Dx(), img.Bounds().Dy()
+			if *crop {
+				f, err := p.AnalyzeCrop(ctx, img)
+				if err != nil {
+					return err
+				}
+				res.Faces = append(res.Faces, toFaceJSON(f))
+				return nil
+			}
+			faces, err := p.Analyze(ctx, img)
+			for _, f := range faces {
+				res.Faces = append(res.Faces, toFaceJSON(f))
+			}
+			return err
+		}()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed++
+			res.Error = &errJSON{moji.ErrorCode(err), moji.ErrorMessage(err)}
+			if moji.ErrorCode(err) == moji.EINTERNAL {
+				res.Error.Message = err.Error() // a CLI user is the operator
+			}
+		}
+		if *asJSON {
+			enc.Encode(res)
+			continue
+		}
+		if res.Error != nil {
+			fmt.Fprintf(stdout, "%s: error: %s\n", path, res.Error.Message)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: %dx%d, %d face(s)\n", path, res.Width, res.Height, len(res.Faces))
+		for i, f := range res.Faces {
+			fmt.Fprintf(stdout, "  #%d box=%v score=%.2f roll=%.1f° %s (%.0f%%)\n", i+1, f.Box, f.Score,
+				f.Roll*180/3.141592653589793, f.Expression, 100*f.Probs[f.Expression])
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("analyze: %d of %d file(s) failed", failed, fs.NArg())
+	}
+	return nil
+}
+
+// emojify writes IMAGE with every face covered by the template's emoji.
+func emojify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("igemoji emojify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var vf visionFlags
+	vf.register(fs, getenv)
+	tmpl := fs.String("template", "fluent-flat", "built-in template name or key (fluent-flat, noto-color)")
+	out := fs.String("o", "", "output file (.jpg or .png)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: igemoji emojify --template NAME -o OUT IMAGE")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 1 || *out == "" {
+		fs.Usage()
+		return usageError{errors.New("emojify: want one IMAGE and -o OUT")}
+	}
+	emoji, err := builtinEmoji(vf.assets, *tmpl)
+	if err != nil {
+		return err
+	}
+	img, err := loadPhoto(fs.Arg(0), vf.maxSide)
+	if err != nil {
+		return fmt.Errorf("%s: %s", fs.Arg(0), moji.ErrorMessage(err))
+	}
+	p, err := vf.open()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	start := time.Now()
+	faces, err := p.Analyze(ctx, img)
+	if err != nil {
+		return err
+	}
+	result := vision.Emojify(img, faces, emoji)
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	alpha := strings.EqualFold(filepath.Ext(*out), ".png") && picture.HasAlpha(img)
+	if strings.EqualFold(filepath.Ext(*out), ".png") {
+		err = picture.EncodePNG(f, result)
+	} else {
+		_, err = picture.Encode(f, result, alpha)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if len(faces) == 0 {
+		fmt.Fprintf(stdout, "%s: no faces found; wrote the photo unchanged to %s\n", fs.Arg(0), *out)
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s: %d face(s) in %v; wrote %s\n", fs.Arg(0), len(faces), time.Since(start).Round(time.Millisecond), *out)
+	return nil
+}
+
+// builtinEmoji loads a built-in template's images by key or name.
+func builtinEmoji(assetsDir, name string) (map[moji.Expression]image.Image, error) {
+	sets, err := builtin.ReadRendered(filepath.Join(assetsDir, assets.EmojiDir))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, s := range sets {
+		names = append(names, s.Key)
+		if strings.EqualFold(s.Key, name) || strings.EqualFold(s.Name, name) {
+			m := map[moji.Expression]image.Image{}
+			for e, b := range s.PNG {
+				img, _, err := picture.Decode(strings.NewReader(string(b)), picture.Limits{})
+				if err != nil {
+					return nil, fmt.Errorf("template %s, %s: %w", s.Key, e, err)
+				}
+				m[e] = img
+			}
+			return m, nil
+		}
+	}
+	return nil, usageError{fmt.Errorf("unknown template %q; built-in: %s", name, strings.Join(names, ", "))}
+}

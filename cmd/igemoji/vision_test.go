@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+// visionAssets returns the assets folder with the models, or skips (fails
+// under CI) when `make assets` has not run.
+func visionAssets(t *testing.T) string {
+	t.Helper()
+	dir := assetsDir(t)
+	if _, err := os.Stat(filepath.Join(dir, "models", "emotion.onnx")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("models missing (%v); CI runs make assets first", err)
+		}
+		t.Skipf("!!! SKIPPED: models not converted (%v); run `make assets` !!!", err)
+	}
+	return dir
+}
+
+func samplePhoto(t *testing.T, dir string, n int) string {
+	t.Helper()
+	return filepath.Join(dir, "npm/@vladmandic/face-api@1.7.15/demo", "sample"+string(rune('0'+n))+".jpg")
+}
+
+func runCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, func(string) string { return "" }, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestAnalyzeJSON(t *testing.T) {
+	dir := visionAssets(t)
+	tmp := t.TempDir()
+	text := filepath.Join(tmp, "notes.jpg")
+	os.WriteFile(text, []byte("not an image"), 0o644)
+	blank := filepath.Join(tmp, "blank.jpg")
+	writeJPEG(t, blank, 640, 480)
+
+	args := []string{"analyze", "--json", "--assets", dir}
+	for i := 1; i <= 6; i++ {
+		args = append(args, samplePhoto(t, dir, i))
+	}
+	args = append(args, text, blank)
+	out, _, err := runCLI(t, args...)
+	if err == nil || exitCode(err) != 1 {
+		t.Fatalf("got %v (exit %d), want exit 1 because one file failed", err, exitCode(err))
+	}
+	var lines []imageJSON
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var l imageJSON
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) != 8 {
+		t.Fatalf("got %d lines, want 8", len(lines))
+	}
+	total := 0
+	for _, l := range lines[:6] {
+		if l.Error != nil || l.Width == 0 || len(l.Faces) == 0 {
+			t.Errorf("%s: got %+v, want faces", l.File, l)
+		}
+		for _, f := range l.Faces {
+			total++
+			if _, ok := moji.ParseExpression(string(f.Expression)); !ok || len(f.Probs) != 7 || f.Box[2] <= 0 {
+				t.Errorf("%s: face %+v is incomplete", l.File, f)
+			}
+			sum := 0.0
+			for _, p := range f.Probs {
+				sum += p
+			}
+			if sum < 0.98 || sum > 1.02 {
+				t.Errorf("%s: probabilities sum to %.3f, want 1", l.File, sum)
+			}
+		}
+	}
+	if total < 12 {
+		t.Errorf("faces in the six sample photos: got %d, want at least 12", total)
+	}
+	if e := lines[6].Error; e == nil || e.Code != moji.EUNSUPPORTED {
+		t.Errorf("text file: got %+v, want an unsupported_media error", lines[6])
+	}
+	if l := lines[7]; l.Error != nil || len(l.Faces) != 0 || l.Width != 640 {
+		t.Errorf("blank photo: got %+v, want no faces and no error", l)
+	}
+}
+
+func TestAnalyzeFaceCrop(t *testing.T) {
+	dir := visionAssets(t)
+	blank := filepath.Join(t.TempDir(), "blank.jpg")
+	writeJPEG(t, blank, 100, 100)
+	out, _, err := runCLI(t, "analyze", "--json", "--face-crop", "--assets", dir, blank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l imageJSON
+	json.Unmarshal([]byte(out), &l)
+	if len(l.Faces) != 1 {
+		t.Fatalf("--face-crop: got %d faces, want exactly 1 (the picture itself)", len(l.Faces))
+	}
+}
+
+func TestEmojify(t *testing.T) {
+	dir := visionAssets(t)
+	out := filepath.Join(t.TempDir(), "out.jpg")
+	stdout, _, err := runCLI(t, "emojify", "--assets", dir, "--template", "Noto Color", "-o", out, samplePhoto(t, dir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "face(s)") {
+		t.Errorf("stdout: got %q", stdout)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, format, err := image.DecodeConfig(f)
+	if err != nil || format != "jpeg" || cfg.Width != 1920 {
+		t.Fatalf("output: got %v %s %v, want a 1920-px JPEG", cfg, format, err)
+	}
+	_, _, err = runCLI(t, "emojify", "--assets", dir, "--template", "nope", "-o", out, samplePhoto(t, dir, 1))
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "fluent-flat") {
+		t.Fatalf("unknown template: got %v, want a usage error listing the built-ins", err)
+	}
+}
+
+func writeJPEG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(x), uint8(y), 128, 255})
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := jpeg.Encode(f, img, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,328 @@
+// Package detect finds faces in photos with MediaPipe's BlazeFace (ONNX,
+// run by onnxruntime through cgo). The model-independent parts (anchors,
+// decoding, suppression, tiling, resampling) live in shared/face so that
+// the browser runs the very same code.
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"runtime"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/igemoji/igemoji/shared/face"
+)
+
+// LibraryEnv names the environment variable consulted for the onnxruntime
+// shared library when New is given no path.
+const LibraryEnv = "IGEMOJI_ONNXRUNTIME_LIB"
+
+// Options tune a Detector. Zero values take the defaults.
+type Options struct {
+	// Spec describes the model. By default it follows the model's input
+	// size: 256 is face.Back, 128 face.Front.
+	Spec *face.Spec
+	// MinScore overrides Spec.MinScore.
+	MinScore float64
+	// Plan tunes the small-face tiles (see face.PlanOptions).
+	Plan face.PlanOptions
+	// FullFrameOnly skips the small-face tiles.
+	FullFrameOnly bool
+	// Sessions is how many model sessions Detect may run at once (default
+	// 1). Each holds its own tensors and onnxruntime's thread pool, so more
+	// than one pays only on machines with cores to spare.
+	Sessions int
+	// Threads is onnxruntime's intra-op thread count per session (default:
+	// the number of CPUs divided among the sessions).
+	Threads int
+}
+
+var (
+	envOnce sync.Once
+	envErr  error
+)
+
+// initEnv starts onnxruntime once per process. Another package may have
+// started it already (the environment is process-wide); then the library it
+// loaded is the one in use.
+func initEnv(libPath string) error {
+	envOnce.Do(func() {
+		if ort.IsInitialized() {
+			return
+		}
+		if libPath == "" {
+			libPath = os.Getenv(LibraryEnv)
+		}
+		if libPath == "" {
+			libPath = "libonnxruntime.so.1" // left to the dynamic loader's search
+		}
+		ort.SetSharedLibraryPath(libPath)
+		// Another package starting onnxruntime at the same moment makes
+		// this fail with "already initialized"; the environment is then
+		// there all the same.
+		if err := ort.InitializeEnvironment(); err != nil && !ort.IsInitialized() {
+			envErr = fmt.Errorf("detect: start onnxruntime from %s: %w", libPath, err)
+		}
+	})
+	return envErr
+}
+
+// session is one onnxruntime session with its bound tensors. The model's
+// batch dimension is fixed at 1 (onnxruntime refuses 2), so passes run one
+// after another through the same tensors.
+type session struct {
+	s      *ort.AdvancedSession
+	in     *ort.Tensor[float32]
+	outs   [4]*ort.Tensor[float32]
+	scores []float32 // the two score outputs, concatenated in anchor order
+	regs   []float32 // the two regressor outputs, likewise
+}
+
+func (s *session) destroy() {
+	if s.s != nil {
+		s.s.Destroy()
+	}
+	if s.in != nil {
+		s.in.Destroy()
+	}
+	for _, o := range s.outs {
+		if o != nil {
+			o.Destroy()
+		}
+	}
+}
+
+// Detector finds faces. It is safe for concurrent use: each Detect call
+// takes a session from a small pool.
+type Detector struct {
+	spec     face.Spec
+	minScore float64
+	opts     Options
+	pool     chan *session
+	all      []*session
+	// mu is held shared by every Detect call and exclusively by Close, so
+	// Close waits for running calls and none starts after it.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// The ONNX models' tensor names (keijiro's BlazeFace export): the stride-16
+// outputs first (512 anchors), then the stride-32 ones (384).
+var (
+	inputNames  = []string{"input:0"}
+	outputNames = []string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0"}
+)
+
+// New loads the model at modelPath, starting onnxruntime from libPath (or
+// $IGEMOJI_ONNXRUNTIME_LIB, or the loader's search path) if no package has
+// started it yet.
+func New(libPath, modelPath string, opts Options) (*Detector, error) {
+	if err := initEnv(libPath); err != nil {
+		return nil, err
+	}
+	ins, outs, err := ort.GetInputOutputInfo(modelPath)
+	if err != nil {
+		return nil, fmt.Errorf("detect: read model %s: %w", modelPath, err)
+	}
+	if len(ins) != 1 || len(ins[0].Dimensions) != 4 || len(outs) != 4 {
+		return nil, fmt.Errorf("detect: %s is not a BlazeFace model (%d inputs, %d outputs)", modelPath, len(ins), len(outs))
+	}
+	dims := ins[0].Dimensions
+	size := int(dims[1])
+	var spec face.Spec
+	switch {
+	case opts.Spec != nil:
+		spec = *opts.Spec
+	case size == 256:
+		spec = face.Back()
+	case size == 128:
+		spec = face.Front()
+	default:
+		return nil, fmt.Errorf("detect: %s: input %v is neither 256x256 nor 128x128", modelPath, dims)
+	}
+	if dims[0] != 1 || dims[1] != int64(spec.Size) || dims[2] != int64(spec.Size) || dims[3] != 3 {
+		return nil, fmt.Errorf("detect: %s: input %v, want [1 %d %d 3]", modelPath, dims, spec.Size, spec.Size)
+	}
+	minScore := spec.MinScore
+	if opts.MinScore > 0 {
+		minScore = opts.MinScore
+	}
+	if opts.Sessions <= 0 {
+		opts.Sessions = 1
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = max(1, runtime.NumCPU()/opts.Sessions)
+	}
+	d := &Detector{spec: spec, minScore: minScore, opts: opts, pool: make(chan *session, opts.Sessions)}
+	for range opts.Sessions {
+		s, err := d.newSession(modelPath)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.all = append(d.all, s)
+		d.pool <- s
+	}
+	return d, nil
+}
+
+func (d *Detector) newSession(modelPath string) (*session, error) {
+	s := &session{}
+	ok := false
+	defer func() {
+		if !ok {
+			s.destroy()
+		}
+	}()
+	n := int64(len(d.spec.Anchors))
+	var err error
+	if s.in, err = ort.NewEmptyTensor[float32](ort.NewShape(1, int64(d.spec.Size), int64(d.spec.Size), 3)); err != nil {
+		return nil, fmt.Errorf("detect: input tensor: %w", err)
+	}
+	// 512 + 384 anchors, as the stride-16 and stride-32 grids hold them.
+	first := int64(512)
+	if n != 896 {
+		return nil, fmt.Errorf("detect: spec has %d anchors, want 896", n)
+	}
+	shapes := []ort.Shape{
+		ort.NewShape(1, first, 1), ort.NewShape(1, n-first, 1),
+		ort.NewShape(1, first, int64(d.spec.NumCoords)), ort.NewShape(1, n-first, int64(d.spec.NumCoords)),
+	}
+	vals := make([]ort.Value, 4)
+	for i, sh := range shapes {
+		if s.outs[i], err = ort.NewEmptyTensor[float32](sh); err != nil {
+			return nil, fmt.Errorf("detect: output tensor: %w", err)
+		}
+		vals[i] = s.outs[i]
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("detect: session options: %w", err)
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(d.opts.Threads); err != nil {
+		return nil, fmt.Errorf("detect: threads: %w", err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("detect: threads: %w", err)
+	}
+	if s.s, err = ort.NewAdvancedSession(modelPath, inputNames, outputNames, []ort.Value{s.in}, vals, so); err != nil {
+		return nil, fmt.Errorf("detect: load %s: %w", modelPath, err)
+	}
+	s.scores = make([]float32, n)
+	s.regs = make([]float32, n*int64(d.spec.NumCoords))
+	ok = true
+	return s, nil
+}
+
+// Spec is the model's description.
+func (d *Detector) Spec() face.Spec { return d.spec }
+
+// ErrClosed is returned by Detect after Close.
+var ErrClosed = errors.New("detect: detector closed")
+
+// Close frees the sessions, waiting for running Detect calls to finish.
+func (d *Detector) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	for _, s := range d.all {
+		s.destroy()
+	}
+	return nil
+}
+
+// Detect finds the faces in img: the full-frame pass, then, for images
+// large enough to hold faces too small for it, the small-face tiles (see
+// face.PlanPasses), merged by weighted NMS. Boxes, keypoints and roll are in
+// pixels relative to img.Bounds().Min, sorted by descending score. An image
+// without faces gives an empty slice and no error.
+func (d *Detector) Detect(ctx context.Context, img image.Image) ([]face.Detection, error) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
+		return nil, nil
+	}
+	passes := face.PlanPasses(w, h, d.spec, d.opts.Plan)
+	if d.opts.FullFrameOnly {
+		passes = passes[:1]
+	}
+	return d.DetectPasses(ctx, img, passes)
+}
+
+// DetectPasses runs the given passes over img and merges their
+// detections. Detect plans the passes itself; this is for evaluation and
+// for callers with their own plan.
+func (d *Detector) DetectPasses(ctx context.Context, img image.Image, passes []face.Pass) ([]face.Detection, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	var s *session
+	select {
+	case s = <-d.pool:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { d.pool <- s }()
+	src := face.NewSource(img)
+	per := make([][]face.Detection, len(passes))
+	for i, p := range passes {
+		// Between passes is where a cancelled request stops paying: one pass
+		// takes milliseconds, a big photo's tiles add up.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		dets, err := d.runPass(s, src, p.Window)
+		if err != nil {
+			return nil, err
+		}
+		per[i] = dets
+	}
+	out, err := face.Merge(passes, per, src.W, src.H, d.spec, func(win face.Window) ([]face.Detection, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return d.runPass(s, src, win)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []face.Detection{}
+	}
+	return out, nil
+}
+
+// runPass fills the input from win, runs the model and decodes its
+// outputs into image pixels (before suppression).
+func (d *Detector) runPass(s *session, src *face.Source, win face.Window) ([]face.Detection, error) {
+	if err := src.Fill(s.in.GetData(), win, d.spec.Size); err != nil {
+		return nil, err
+	}
+	if err := s.s.Run(); err != nil {
+		return nil, fmt.Errorf("detect: run model: %w", err)
+	}
+	n := copy(s.scores, s.outs[0].GetData())
+	copy(s.scores[n:], s.outs[1].GetData())
+	n = copy(s.regs, s.outs[2].GetData())
+	copy(s.regs[n:], s.outs[3].GetData())
+	dets, err := face.Decode(s.scores, s.regs, d.spec, d.minScore)
+	if err != nil {
+		return nil, err
+	}
+	t := win.Transform(d.spec.Size)
+	for i := range dets {
+		dets[i] = t.Apply(dets[i])
+	}
+	return dets, nil
+}

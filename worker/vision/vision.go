@@ -1,0 +1,266 @@
+// Package vision is the worker's pipeline: find every face, read its
+// expression, and paste the template's matching emoji.
+package vision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+
+	"github.com/igemoji/igemoji/shared/assets"
+	"github.com/igemoji/igemoji/shared/compose"
+	"github.com/igemoji/igemoji/shared/expr"
+	"github.com/igemoji/igemoji/shared/face"
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/worker/classify"
+	"github.com/igemoji/igemoji/worker/detect"
+)
+
+// Config locates the models and tunes the pipeline.
+type Config struct {
+	AssetsDir string // `make assets` output
+	LibPath   string // onnxruntime library; default: the bundled one in AssetsDir
+	// CropScale is the side of the square read by the expression models,
+	// as a multiple of the detector's box width.
+	CropScale float64
+	// Flip averages each model over the face and its mirror image.
+	Flip bool
+	// Threads per onnxruntime session (0: all CPUs).
+	Threads int
+	// Weights of mini-Xception and face-api in the average (both 1 by
+	// default; 0 leaves a model out, for evaluation).
+	EmotionWeight, FaceAPIWeight float64
+	// WholeWeight, in --face-crop mode, blends in a reading of the whole
+	// picture beside the aligned crop of the face found in it.
+	WholeWeight float64
+}
+
+// DefaultConfig is what measured best (see README, "Accuracy").
+func DefaultConfig(assetsDir string) Config {
+	return Config{AssetsDir: assetsDir, CropScale: 1.6, Flip: true, EmotionWeight: 1, FaceAPIWeight: 1, WholeWeight: 0}
+}
+
+// Face is one face found and read.
+type Face struct {
+	Box        [4]float64                    `json:"box"`
+	Score      float64                       `json:"score"`
+	Keypoints  [face.NumKeypoints]face.Point `json:"keypoints"`
+	Roll       float64                       `json:"roll"`
+	Expression moji.Expression               `json:"expression"`
+	Probs      expr.Probs                    `json:"-"`
+}
+
+// Pipeline holds the loaded models; it is safe for concurrent use.
+type Pipeline struct {
+	cfg     Config
+	det     *detect.Detector
+	emotion *classify.Model // mini-Xception, 64x64 gray
+	faceexp *classify.Model // face-api, 112x112 RGB
+}
+
+// Open loads and checks every model. A missing or altered file is an error
+// that says what to run.
+func Open(cfg Config) (*Pipeline, error) {
+	if cfg.CropScale <= 0 {
+		cfg.CropScale = 1.6
+	}
+	if cfg.EmotionWeight <= 0 && cfg.FaceAPIWeight <= 0 {
+		return nil, errors.New("vision: both expression models are weighted 0")
+	}
+	if cfg.LibPath == "" {
+		p, err := assets.ONNXRuntime(cfg.AssetsDir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.LibPath = p
+	}
+	if _, err := os.Stat(cfg.LibPath); err != nil {
+		return nil, fmt.Errorf("onnxruntime library: %w (run `make assets`)", err)
+	}
+	emo, err := assets.ReadModel(cfg.AssetsDir, assets.Emotion)
+	if err != nil {
+		return nil, err
+	}
+	fx, err := assets.ReadModel(cfg.AssetsDir, assets.FaceExp)
+	if err != nil {
+		return nil, err
+	}
+	blaze := filepath.Join(cfg.AssetsDir, assets.BlazeFace)
+	if _, err := os.Stat(blaze); err != nil {
+		return nil, fmt.Errorf("face detector: %w (run `make assets`)", err)
+	}
+	if err := classify.Start(cfg.LibPath); err != nil {
+		return nil, err
+	}
+	threads := cfg.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	p := &Pipeline{cfg: cfg}
+	if p.det, err = detect.New(cfg.LibPath, blaze, detect.Options{Threads: threads}); err != nil {
+		return nil, err
+	}
+	if p.emotion, err = classify.New(emo, 64, 1, expr.MiniXceptionOrder, threads); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if p.faceexp, err = classify.New(fx, 112, 3, expr.FaceAPIOrder, threads); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close frees the models.
+func (p *Pipeline) Close() {
+	if p.det != nil {
+		p.det.Close()
+	}
+	if p.emotion != nil {
+		p.emotion.Close()
+	}
+	if p.faceexp != nil {
+		p.faceexp.Close()
+	}
+}
+
+// Analyze finds the faces in img and reads each one's expression, largest
+// face first.
+func (p *Pipeline) Analyze(ctx context.Context, img image.Image) ([]Face, error) {
+	dets, err := p.det.Detect(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(dets, func(i, j int) bool { return dets[i].Box[2] > dets[j].Box[2] })
+	faces := make([]Face, 0, len(dets))
+	for _, d := range dets {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		probs, err := p.read(img, d)
+		if err != nil {
+			return nil, err
+		}
+		faces = append(faces, Face{Box: d.Box, Score: d.Score, Keypoints: d.Keypoints, Roll: d.Roll,
+			Expression: probs.Top(), Probs: probs})
+	}
+	return faces, nil
+}
+
+// AnalyzeCrop reads an image that is already one face (--face-crop): the
+// face found in it, or the whole picture when none is found.
+func (p *Pipeline) AnalyzeCrop(ctx context.Context, img image.Image) (Face, error) {
+	b := img.Bounds()
+	side := float64(min(b.Dx(), b.Dy()))
+	cx, cy := float64(b.Min.X)+float64(b.Dx())/2, float64(b.Min.Y)+float64(b.Dy())/2
+	whole := Face{Box: [4]float64{cx - side/2, cy - side/2, side, side}}
+	var faces []Face
+	var err error
+	if p.cfg.WholeWeight < 1 {
+		if faces, err = p.Analyze(ctx, img); err != nil {
+			return Face{}, err
+		}
+	}
+	if len(faces) > 0 && p.cfg.WholeWeight <= 0 {
+		return faces[0], nil
+	}
+	if whole.Probs, err = p.classify(img, cx, cy, side, 0); err != nil {
+		return Face{}, err
+	}
+	if len(faces) == 0 {
+		whole.Expression = whole.Probs.Top()
+		return whole, nil
+	}
+	f := faces[0]
+	f.Probs = expr.Average([]expr.Probs{f.Probs, whole.Probs}, []float64{1 - p.cfg.WholeWeight, p.cfg.WholeWeight})
+	f.Expression = f.Probs.Top()
+	return f, nil
+}
+
+// read classifies the face of d: an upright square around it.
+func (p *Pipeline) read(img image.Image, d face.Detection) (expr.Probs, error) {
+	c := d.Center()
+	return p.classify(img, c.X, c.Y, d.Box[2]*p.cfg.CropScale, d.Roll)
+}
+
+// classify averages both models (and their mirror images) on one square.
+func (p *Pipeline) classify(img image.Image, cx, cy, side, roll float64) (expr.Probs, error) {
+	var all []expr.Probs
+	var w []float64
+	flips := []bool{false}
+	if p.cfg.Flip {
+		flips = append(flips, true)
+	}
+	small := expr.Crop(img, cx, cy, side, roll, 64)
+	large := expr.Crop(img, cx, cy, side, roll, 112)
+	for _, flip := range flips {
+		if p.cfg.EmotionWeight > 0 {
+			a, err := p.emotion.Predict(expr.GrayInput(small, flip))
+			if err != nil {
+				return expr.Probs{}, err
+			}
+			all, w = append(all, a), append(w, p.cfg.EmotionWeight)
+		}
+		if p.cfg.FaceAPIWeight > 0 {
+			b, err := p.faceexp.Predict(expr.RGBInput(large, flip))
+			if err != nil {
+				return expr.Probs{}, err
+			}
+			all, w = append(all, b), append(w, p.cfg.FaceAPIWeight)
+		}
+	}
+	return expr.Average(all, w), nil
+}
+
+// Place is where the emoji for f goes: centred on the face, as large as the
+// head (from the keypoints where they are sound, the box otherwise),
+// turned with the head.
+func Place(f Face) compose.Placement {
+	k := f.Keypoints
+	ears := math.Hypot(k[face.LeftEarTragion].X-k[face.RightEarTragion].X, k[face.LeftEarTragion].Y-k[face.RightEarTragion].Y)
+	eyes := face.Point{X: (k[face.RightEye].X + k[face.LeftEye].X) / 2, Y: (k[face.RightEye].Y + k[face.LeftEye].Y) / 2}
+	eyeMouth := math.Hypot(k[face.MouthCenter].X-eyes.X, k[face.MouthCenter].Y-eyes.Y)
+	// A head is about 1.3 ear-spans wide and 3.2 eye-to-mouth spans tall; a
+	// turned head shortens the ear span, so take the larger estimate, and
+	// never less than the box.
+	size := math.Max(f.Box[2]*1.35, math.Max(ears*1.3, eyeMouth*3.2))
+	// Centre: midway between the eyes and the mouth, nudged up towards the
+	// forehead the emoji should also cover.
+	cx := (eyes.X + k[face.MouthCenter].X) / 2
+	cy := (eyes.Y + k[face.MouthCenter].Y) / 2
+	up := size * 0.06
+	cx += up * math.Sin(f.Roll)
+	cy -= up * math.Cos(f.Roll)
+	if ears == 0 && eyeMouth == 0 { // no keypoints (a --face-crop fallback)
+		cx, cy = f.Box[0]+f.Box[2]/2, f.Box[1]+f.Box[3]/2
+		size = f.Box[2]
+	}
+	return compose.Placement{CX: cx, CY: cy, Size: size, Roll: f.Roll}
+}
+
+// Emojify returns a copy of img with each face covered by the emoji of its
+// expression. Smaller faces are drawn first so that a near face covers a
+// far one, as in the photo.
+func Emojify(img image.Image, faces []Face, emoji map[moji.Expression]image.Image) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
+	order := append([]Face(nil), faces...)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].Box[2] < order[j].Box[2] })
+	for _, f := range order {
+		if e := emoji[f.Expression]; e != nil {
+			pl := Place(f)
+			pl.CX -= float64(b.Min.X) // faces are in img's coordinates, out starts at 0
+			pl.CY -= float64(b.Min.Y)
+			compose.Paste(out, e, pl)
+		}
+	}
+	return out
+}
