@@ -6,7 +6,7 @@ NPM_CACHE := $(CACHE)/npm
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: run build test test-short assets bench vet fmt clean
+.PHONY: run build test assets bench bench-vision eval examples vet fmt clean
 
 ## run: build and serve http://localhost:8080 on embedded defaults (SQLite, files in ./data)
 run: build
@@ -41,6 +41,23 @@ vet:
 bench: build
 	$(GO) run ./cmd/loadgen -db sqlite $(BENCH_FLAGS)
 	$(GO) run ./cmd/loadgen -db mysql $(BENCH_FLAGS)
+
+## bench-vision: per-photo pipeline time (detection + expressions) on a 1920x1280 group photo
+bench-vision: assets
+	$(GO) test -run '^$$' -bench Analyze -benchtime 20x ./worker/vision
+
+## eval: expression accuracy and face detection on ../shared/data (absent outside this workplace)
+DATA ?= ../shared/data
+eval: build
+	./$(BIN) eval-expressions $(DATA)/expressions-dev/manifest.csv
+	$(GO) test -count=1 -v -run TestEvaluateDlib ./worker/detect
+
+## examples: before/after pictures of the face-api demo photos into .cache/examples
+EXAMPLES := $(NPM_CACHE)/@vladmandic/face-api@1.7.15/demo
+examples: build
+	mkdir -p $(CACHE)/examples
+	for i in 1 2 3 4 5; do ./$(BIN) emojify --template $$( [ $$((i % 2)) = 1 ] && echo noto-color || echo fluent-flat ) \
+		-o $(CACHE)/examples/sample$$i-after.jpg $(EXAMPLES)/sample$$i.jpg; done
 
 fmt:
 	gofmt -w cmd server shared worker wasm web
