@@ -227,16 +227,7 @@ func TestRoll(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := face([4]float64{100, 100, 100, 100}, 1)
-			c := d.Center()
-			// Rotating points clockwise on a Y-down screen is the usual
-			// rotation matrix applied to (x, y).
-			sin, cos := math.Sincos(tt.angle)
-			for k, p := range d.Keypoints {
-				x, y := p.X-c.X, p.Y-c.Y
-				d.Keypoints[k] = Point{c.X + x*cos - y*sin, c.Y + x*sin + y*cos}
-			}
-			d.rollFromEyes()
+			d := rolled(face([4]float64{100, 100, 100, 100}, 1), tt.angle)
 			diff := math.Remainder(d.Roll-tt.angle, 2*math.Pi)
 			if math.Abs(diff) > 1e-9 {
 				t.Errorf("got roll %.4f, want %.4f", d.Roll, tt.angle)

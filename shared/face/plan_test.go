@@ -223,3 +223,78 @@ func TestClip(t *testing.T) {
 		t.Errorf("got %v, want %v", d.Box, want)
 	}
 }
+
+// Without tiles (a small photo) doubtful full-frame detections get the
+// second look too; confident ones do not.
+func TestMergeFullFrameCheck(t *testing.T) {
+	spec := Back()
+	passes := PlanPasses(300, 200, spec, PlanOptions{})
+	sure := face([4]float64{10, 10, 80, 80}, 0.9)
+	doubt := face([4]float64{150, 50, 60, 60}, 0.6)
+	per := [][]Detection{{sure, doubt}}
+	tests := []struct {
+		name    string
+		confirm bool
+		want    int
+	}{
+		{"confirmed", true, 2},
+		{"not confirmed", false, 1},
+	}
+	for _, tt := range tests {
+		checks := 0
+		got, err := Merge(passes, per, 300, 200, spec, func(win Window) ([]Detection, error) {
+			checks++
+			if tt.confirm {
+				return []Detection{face(doubt.Box, 0.8)}, nil
+			}
+			return []Detection{face(doubt.Box, 0.5)}, nil // too weak
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != tt.want || checks != 1 {
+			t.Errorf("%s: got %d detections after %d checks, want %d after 1", tt.name, len(got), checks, tt.want)
+		}
+	}
+}
+
+func TestSuppressOnBodies(t *testing.T) {
+	big := face([4]float64{100, 100, 200, 200}, 0.95)
+	tests := []struct {
+		name string
+		big  Detection
+		d    Detection
+		want bool // kept
+	}{
+		{"buckle below the face", big, face([4]float64{190, 800, 30, 30}, 0.6), false},
+		{"confident small face below", big, face([4]float64{190, 800, 30, 30}, 0.9), true},
+		{"small face beside", big, face([4]float64{600, 150, 30, 30}, 0.6), true},
+		{"small face above", big, face([4]float64{190, 0, 30, 30}, 0.6), true},
+		{"child's face below", big, face([4]float64{150, 450, 120, 120}, 0.6), true},
+		{"far below the body", big, face([4]float64{190, 1400, 30, 30}, 0.6), true},
+		// A face lying on its side (rolled 90°, head to the right): its body
+		// is to the left.
+		{"body of a lying face", rolled(big, math.Pi/2), face([4]float64{-500, 185, 30, 30}, 0.6), false},
+		{"below a lying face", rolled(big, math.Pi/2), face([4]float64{190, 800, 30, 30}, 0.6), true},
+	}
+	for _, tt := range tests {
+		got := SuppressOnBodies([]Detection{tt.big, tt.d}, 0.8)
+		if kept := len(got) == 2; kept != tt.want {
+			t.Errorf("%s: got kept=%v, want %v", tt.name, kept, tt.want)
+		}
+	}
+}
+
+// rolled turns d's keypoints about its centre by angle, clockwise on a
+// Y-down screen (the usual rotation matrix applied to (x, y)), and updates
+// its roll.
+func rolled(d Detection, angle float64) Detection {
+	c := d.Center()
+	sin, cos := math.Sincos(angle)
+	for k, p := range d.Keypoints {
+		x, y := p.X-c.X, p.Y-c.Y
+		d.Keypoints[k] = Point{c.X + x*cos - y*sin, c.Y + x*sin + y*cos}
+	}
+	d.rollFromEyes()
+	return d
+}

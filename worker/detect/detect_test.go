@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/igemoji/igemoji/shared/face"
 )
@@ -98,14 +99,17 @@ func TestDetectSamples(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		t.Run("sample"+string(rune('0'+i)), func(t *testing.T) {
 			img := sample(t, i)
+			start := time.Now()
 			dets, err := d.Detect(context.Background(), img)
 			if err != nil {
 				t.Fatal(err)
 			}
+			b := img.Bounds()
+			t.Logf("%dx%d: %d faces, %d passes planned, %v", b.Dx(), b.Dy(), len(dets),
+				len(face.PlanPasses(b.Dx(), b.Dy(), d.Spec(), face.PlanOptions{})), time.Since(start).Round(time.Millisecond))
 			if len(dets) != want[i] {
 				t.Errorf("got %d faces, want %d", len(dets), want[i])
 			}
-			b := img.Bounds()
 			for j, f := range dets {
 				checkFace(t, j, f, b.Dx(), b.Dy())
 			}
@@ -235,7 +239,7 @@ func TestDetectConcurrent(t *testing.T) {
 	lib, model := cacheFile(t, ortLibrary()), cacheFile(t, backModel)
 	// Fewer tiles (faces from 40 pixels) keep this quick under -race;
 	// the tiles' check passes still run.
-	d, err := New(lib, model, Options{Sessions: 2, Threads: 1, Plan: face.PlanOptions{MinFace: 40}})
+	d, err := New(lib, model, Options{Sessions: 2, Threads: 2, Plan: face.PlanOptions{MinFace: 40}})
 	if err != nil {
 		t.Fatal(err)
 	}

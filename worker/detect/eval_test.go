@@ -2,9 +2,11 @@ package detect
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/igemoji/igemoji/shared/face"
@@ -118,12 +120,12 @@ func BenchmarkDetect(b *testing.B) {
 	passes := face.PlanPasses(bounds.Dx(), bounds.Dy(), d.Spec(), face.PlanOptions{})
 	ctx := context.Background()
 	b.Run("full+tiles", func(b *testing.B) {
-		b.ReportMetric(float64(len(passes)), "passes")
 		for b.Loop() {
 			if _, err := d.Detect(ctx, img); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(len(passes)), "passes")
 	})
 	b.Run("full-only", func(b *testing.B) {
 		for b.Loop() {
@@ -132,4 +134,26 @@ func BenchmarkDetect(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDetectSessions splits the machine's cores between sessions that
+// share one photo's passes (sessions x threads each).
+func BenchmarkDetectSessions(b *testing.B) {
+	lib, model := cacheFile(b, ortLibrary()), cacheFile(b, backModel)
+	img := sample(b, 1)
+	cpus := runtime.NumCPU()
+	for n := 1; n <= cpus; n *= 2 {
+		b.Run(fmt.Sprintf("%dx%d", n, cpus/n), func(b *testing.B) {
+			d, err := New(lib, model, Options{Sessions: n, Threads: cpus})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			for b.Loop() {
+				if _, err := d.Detect(context.Background(), img); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
