@@ -10,13 +10,16 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/igemoji/igemoji/shared/assets"
 	"github.com/igemoji/igemoji/shared/builtin"
+	"github.com/igemoji/igemoji/shared/disk"
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/picture"
+	"github.com/igemoji/igemoji/shared/store"
 	"github.com/igemoji/igemoji/worker/vision"
 )
 
@@ -195,10 +198,12 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	var vf visionFlags
 	vf.register(fs, getenv)
-	tmpl := fs.String("template", "fluent-flat", "built-in template name or key (fluent-flat, noto-color)")
+	tmpl := fs.String("template", "fluent-flat", "template: a built-in name or key (fluent-flat, noto-color), or the id of a template in the service's database")
+	dataDir := fs.String("data", envOr(getenv, "IGEMOJI_DATA", "./data"), "the service's data directory, for a template id [IGEMOJI_DATA]")
+	dbURL := fs.String("database-url", getenv("IGEMOJI_DATABASE_URL"), "the service's database, for a template id (default: DATA/igemoji.db) [IGEMOJI_DATABASE_URL]")
 	out := fs.String("o", "", "output file (.jpg or .png)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: igemoji emojify --template NAME -o OUT IMAGE")
+		fmt.Fprintln(stderr, "Usage: igemoji emojify --template NAME|ID -o OUT IMAGE")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -211,7 +216,13 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 		fs.Usage()
 		return usageError{errors.New("emojify: want one IMAGE and -o OUT")}
 	}
-	emoji, err := builtinEmoji(vf.assets, *tmpl)
+	var emoji map[moji.Expression]image.Image
+	var err error
+	if id, perr := strconv.ParseInt(*tmpl, 10, 64); perr == nil {
+		emoji, err = storedEmoji(ctx, *dataDir, *dbURL, id)
+	} else {
+		emoji, err = builtinEmoji(vf.assets, *tmpl)
+	}
 	if err != nil {
 		return err
 	}
@@ -252,6 +263,50 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "%s: %d face(s) in %v; wrote %s\n", fs.Arg(0), len(faces), time.Since(start).Round(time.Millisecond), *out)
 	return nil
+}
+
+// storedEmoji loads template id from the service's database and files.
+func storedEmoji(ctx context.Context, dataDir, dbURL string, id int64) (map[moji.Expression]image.Image, error) {
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(dataDir, "igemoji.db")
+		if _, err := os.Stat(filepath.Join(dataDir, "igemoji.db")); err != nil {
+			return nil, fmt.Errorf("template %d: no database in %s (give --data or --database-url)", id, dataDir)
+		}
+	}
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	t, err := db.TemplateByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("template %d: %s", id, moji.ErrorMessage(err))
+	}
+	blobs, err := disk.New(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	m := map[moji.Expression]image.Image{}
+	for e, key := range t.Images {
+		f, _, err := blobs.Open(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("template %d, %s: %s", id, e, moji.ErrorMessage(err))
+		}
+		img, _, err := picture.Decode(f, picture.Limits{})
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("template %d, %s: %w", id, e, err)
+		}
+		m[e] = img
+	}
+	return m, nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 // builtinEmoji loads a built-in template's images by key or name.

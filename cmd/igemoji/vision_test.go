@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -156,5 +157,28 @@ func writeJPEG(t *testing.T, path string, w, h int) {
 	defer f.Close()
 	if err := jpeg.Encode(f, img, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// emojify --template ID uses a template people made in the service.
+func TestEmojifyStoredTemplate(t *testing.T) {
+	dir := visionAssets(t)
+	data := t.TempDir()
+	a := startApp(t, "sqlite", "--data", data, "--database-url", "sqlite:"+filepath.Join(data, "igemoji.db"))
+	tok := a.signup("maker@example.com", "maker")
+	r := a.createTemplate(tok, templateFields(t, "red dots"))
+	wantStatus(t, "create", r, 201)
+	id := int64(r.json(t)["id"].(float64))
+
+	out := filepath.Join(t.TempDir(), "out.png")
+	if _, _, err := runCLI(t, "emojify", "--assets", dir, "--data", data, "--template", fmt.Sprint(id), "-o", out, samplePhoto(t, dir, 1)); err != nil {
+		t.Fatalf("emojify with template %d: %v", id, err)
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Fatalf("output: %v", err)
+	}
+	_, _, err := runCLI(t, "emojify", "--assets", dir, "--data", data, "--template", "999", "-o", out, samplePhoto(t, dir, 1))
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("unknown id: got %v, want a not-found error", err)
 	}
 }
