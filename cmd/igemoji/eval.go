@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	vf.register(fs, getenv)
 	def := vision.DefaultConfig("")
 	scale := fs.Float64("crop-scale", def.CropScale, "crop side as a multiple of the face box")
+	extra := fs.String("extra-scales", "", "comma-separated further crop scales to average in")
 	flip := fs.Bool("flip", def.Flip, "average each model with its mirror image")
 	we := fs.Float64("w-emotion", def.EmotionWeight, "weight of mini-Xception (0: off)")
 	wf := fs.Float64("w-faceapi", def.FaceAPIWeight, "weight of face-api (0: off)")
@@ -60,6 +62,13 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	}
 	cfg := vision.DefaultConfig(vf.assets)
 	cfg.LibPath, cfg.CropScale, cfg.Flip = vf.lib, *scale, *flip
+	for _, f := range strings.FieldsFunc(*extra, func(r rune) bool { return r == ',' }) {
+		k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || k <= 0 {
+			return usageError{fmt.Errorf("--extra-scales: %q is not a positive number", f)}
+		}
+		cfg.ExtraScales = append(cfg.ExtraScales, k)
+	}
 	cfg.EmotionWeight, cfg.FaceAPIWeight, cfg.WholeWeight = *we, *wf, *ww
 	p, err := vision.Open(cfg)
 	if err != nil {

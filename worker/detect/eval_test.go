@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"fmt"
+	"github.com/igemoji/igemoji/shared/assets/assetstest"
 	"image"
 	"os"
 	"path/filepath"
@@ -139,7 +140,7 @@ func BenchmarkDetect(b *testing.B) {
 // BenchmarkDetectSessions splits the machine's cores between sessions that
 // share one photo's passes (sessions x threads each).
 func BenchmarkDetectSessions(b *testing.B) {
-	lib, model := cacheFile(b, ortLibrary()), cacheFile(b, backModel)
+	lib, model := assetstest.NPMFile(b, ortLibrary()), assetstest.NPMFile(b, backModel)
 	img := sample(b, 1)
 	cpus := runtime.NumCPU()
 	for n := 1; n <= cpus; n *= 2 {

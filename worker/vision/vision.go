@@ -30,6 +30,9 @@ type Config struct {
 	// CropScale is the side of the square read by the expression models,
 	// as a multiple of the detector's box width.
 	CropScale float64
+	// ExtraScales, when set, are further crop scales read and averaged
+	// with CropScale (test-time multi-scale averaging).
+	ExtraScales []float64
 	// Flip averages each model over the face and its mirror image.
 	Flip bool
 	// Threads per onnxruntime session (0: all CPUs).
@@ -187,7 +190,16 @@ func (p *Pipeline) AnalyzeCrop(ctx context.Context, img image.Image) (Face, erro
 // read classifies the face of d: an upright square around it.
 func (p *Pipeline) read(img image.Image, d face.Detection) (expr.Probs, error) {
 	c := d.Center()
-	return p.classify(img, c.X, c.Y, d.Box[2]*p.cfg.CropScale, d.Roll)
+	scales := append([]float64{p.cfg.CropScale}, p.cfg.ExtraScales...)
+	ps := make([]expr.Probs, 0, len(scales))
+	for _, k := range scales {
+		pr, err := p.classify(img, c.X, c.Y, d.Box[2]*k, d.Roll)
+		if err != nil {
+			return expr.Probs{}, err
+		}
+		ps = append(ps, pr)
+	}
+	return expr.Average(ps, nil), nil
 }
 
 // classify averages both models (and their mirror images) on one square.
