@@ -35,7 +35,7 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	vf.register(fs, getenv)
 	def := vision.DefaultConfig("")
 	scale := fs.Float64("crop-scale", def.CropScale, "crop side as a multiple of the face box")
-	extra := fs.String("extra-scales", "", "comma-separated further crop scales to average in")
+	extra := fs.String("extra-scales", joinScales(def.ExtraScales), "comma-separated further crop scales to average in (\"\": none)")
 	flip := fs.Bool("flip", def.Flip, "average each model with its mirror image")
 	we := fs.Float64("w-emotion", def.EmotionWeight, "weight of mini-Xception (0: off)")
 	wf := fs.Float64("w-faceapi", def.FaceAPIWeight, "weight of face-api (0: off)")
@@ -196,4 +196,12 @@ func printReport(w io.Writer, r evalReport, conf [7][7]int) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+func joinScales(ks []float64) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = strconv.FormatFloat(k, 'g', -1, 64)
+	}
+	return strings.Join(s, ",")
 }

@@ -47,7 +47,7 @@ type Config struct {
 
 // DefaultConfig is what measured best (see README, "Accuracy").
 func DefaultConfig(assetsDir string) Config {
-	return Config{AssetsDir: assetsDir, CropScale: 1.6, Flip: true, EmotionWeight: 1, FaceAPIWeight: 1, WholeWeight: 0.5}
+	return Config{AssetsDir: assetsDir, CropScale: 1.6, ExtraScales: []float64{1.3, 2.0}, Flip: true, EmotionWeight: 1, FaceAPIWeight: 1, WholeWeight: 0.5}
 }
 
 // Face is one face found and read.
