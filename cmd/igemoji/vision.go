@@ -54,6 +54,9 @@ func loadPhoto(path string, maxSide int) (image.Image, error) {
 		return nil, moji.Errorf(moji.ENOTFOUND, "%s", strings.TrimPrefix(err.Error(), "open "))
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		return nil, moji.Errorf(moji.EINVALID, "%s is not a regular file", path)
+	}
 	img, _, err := picture.Decode(f, picture.PhotoLimits)
 	if err != nil {
 		return nil, err

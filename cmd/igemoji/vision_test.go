@@ -55,7 +55,7 @@ func TestAnalyzeJSON(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		args = append(args, samplePhoto(t, dir, i))
 	}
-	args = append(args, text, blank)
+	args = append(args, text, blank, tmp)
 	out, _, err := runCLI(t, args...)
 	if err == nil || exitCode(err) != 1 {
 		t.Fatalf("got %v (exit %d), want exit 1 because one file failed", err, exitCode(err))
@@ -69,8 +69,11 @@ func TestAnalyzeJSON(t *testing.T) {
 		}
 		lines = append(lines, l)
 	}
-	if len(lines) != 8 {
-		t.Fatalf("got %d lines, want 8", len(lines))
+	if len(lines) != 9 {
+		t.Fatalf("got %d lines, want 9", len(lines))
+	}
+	if e := lines[8].Error; e == nil || e.Code != moji.EINVALID {
+		t.Errorf("a directory: got %+v, want an invalid error", lines[8])
 	}
 	total := 0
 	for _, l := range lines[:6] {
