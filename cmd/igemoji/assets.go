@@ -18,11 +18,8 @@ func buildAssets(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("igemoji assets", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("assets", "./.cache", "assets folder: reads npm/, writes emoji/")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	out := filepath.Join(*dir, assets.EmojiDir)
 	if err := builtin.Render(filepath.Join(*dir, assets.NPMDir), out, server.EmojiSize); err != nil {

@@ -46,11 +46,8 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 		fmt.Fprintln(stderr, "Usage: igemoji eval-expressions [flags] MANIFEST.csv")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -29,6 +29,18 @@ func main() {
 // usageError marks a mistake in the command line (exit status 2).
 type usageError struct{ error }
 
+// parseFlags parses a subcommand's flags: --help passes through as
+// flag.ErrHelp (exit 0), any other mistake is a usage error (exit 2).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
 func exitCode(err error) int {
 	var u usageError
 	if errors.As(err, &u) {

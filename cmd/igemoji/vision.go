@@ -126,11 +126,8 @@ func analyze(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stderr, "Usage: igemoji analyze [--json] [--face-crop] IMAGE...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -209,11 +206,8 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stderr, "Usage: igemoji emojify --template NAME|ID -o OUT IMAGE")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 || *out == "" {
 		fs.Usage()
