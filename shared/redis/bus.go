@@ -1,0 +1,106 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+// dropLogEvery limits the warnings about dropped events to one per period.
+const dropLogEvery = 10 * time.Second
+
+// subscribeTimeout bounds the wait for Redis to confirm a subscription.
+const subscribeTimeout = 5 * time.Second
+
+// bus is the moji.Bus of a Client.
+type bus struct{ c *Client }
+
+var _ moji.Bus = bus{}
+
+// Publish sends e, JSON-encoded, to every subscriber connected now. It
+// returns when Redis has taken it or ctx has ended, whichever is first.
+func (b bus) Publish(ctx context.Context, e moji.Event) error {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("redis: publish: %w", err)
+	}
+	if ctx.Done() == nil { // never cancelled: go-redis' own timeouts bound it
+		return b.publish(ctx, payload)
+	}
+	// go-redis honours ctx deadlines but not plain cancellation; the
+	// goroutine finishes on its own within go-redis' timeouts.
+	errc := make(chan error, 1)
+	go func() { errc <- b.publish(ctx, payload) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("redis: publish: %w", ctx.Err())
+	}
+}
+
+func (b bus) publish(ctx context.Context, payload []byte) error {
+	if err := b.c.rdb.Publish(ctx, b.c.channel, payload).Err(); err != nil {
+		return fmt.Errorf("redis: publish: %w", ctxErr(ctx, err))
+	}
+	return nil
+}
+
+// Subscribe returns a channel of the events published from now on (the
+// subscription is confirmed before it returns), closed when ctx ends or
+// the Client is closed.
+//
+// A subscriber that falls more than SubscribeBuffer events behind loses
+// the newest ones (counted by DroppedEvents) rather than stalling the
+// connection's reader. When Redis restarts, go-redis reconnects and
+// subscribes again; events published while it was away are lost, which the
+// bus allows (clients poll).
+func (b bus) Subscribe(ctx context.Context) (<-chan moji.Event, error) {
+	c := b.c
+	ps := c.rdb.Subscribe(ctx, c.channel)
+	// The first reply confirms the subscription (or reports why not).
+	if _, err := ps.ReceiveTimeout(ctx, subscribeTimeout); err != nil {
+		ps.Close()
+		return nil, fmt.Errorf("redis: subscribe: %w", ctxErr(ctx, err))
+	}
+	// go-redis' own goroutine reads the connection, answers its health
+	// checks and reconnects; it blocks only on in, which ours drains at
+	// once.
+	in := ps.Channel(goredis.WithChannelSize(SubscribeBuffer))
+	out := make(chan moji.Event, SubscribeBuffer)
+
+	var once sync.Once
+	closePS := func() { once.Do(func() { ps.Close() }) }
+	stopCtx := context.AfterFunc(ctx, closePS)
+	stopClient := context.AfterFunc(c.closed, closePS)
+
+	go func() {
+		defer close(out)
+		defer stopClient()
+		defer stopCtx()
+		var lastLog time.Time
+		for msg := range in { // closed by go-redis once ps is closed
+			var e moji.Event
+			if err := json.Unmarshal([]byte(msg.Payload), &e); err != nil {
+				c.log.Warn("bus: undecodable event", "err", err)
+				continue
+			}
+			select {
+			case out <- e:
+			default:
+				n := c.dropped.Add(1)
+				if now := time.Now(); now.Sub(lastLog) >= dropLogEvery {
+					lastLog = now
+					c.log.Warn("bus: subscriber too slow, events dropped", "dropped_total", n)
+				}
+			}
+		}
+	}()
+	return out, nil
+}
