@@ -1,0 +1,795 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+// Limits of one WebSocket client.
+const (
+	wsReadLimit     = 4 << 10          // bytes in one client message
+	wsMaxTasks      = 32               // task ids one client may follow
+	wsMaxTaskID     = 128              // bytes in a task id
+	wsWriteTimeout  = 10 * time.Second // to write one message
+	wsLookupTimeout = 5 * time.Second  // to look up a task's owner or read the ranking
+	wsMsgRate       = 20               // client messages per second, sustained
+	wsMsgBurst      = 40               // client messages at once
+	// wsCloseGrace bounds the close handshake of a dropped client: then
+	// the connection is cut.
+	wsCloseGrace = 2 * time.Second
+)
+
+// Hub defaults.
+const (
+	defaultSendBuffer   = 64
+	defaultPingInterval = 30 * time.Second
+	defaultRankingEvery = time.Second
+)
+
+// Bus re-subscription backoff.
+const (
+	busRetryMin = 100 * time.Millisecond
+	busRetryMax = 10 * time.Second
+)
+
+// HubConfig configures a Hub. Bus is required; Ranking and TaskOwner are
+// needed for the ranking and task topics (without them, subscribing to the
+// topic is answered with an error).
+type HubConfig struct {
+	Log *slog.Logger
+	Bus moji.Bus
+	// Ranking reads the current ranking from the database (the truth).
+	Ranking func(ctx context.Context) ([]moji.RankItem, error)
+	// TaskOwner returns the owner id of a task (0 = anonymous) or a
+	// *moji.Error ENOTFOUND.
+	TaskOwner func(ctx context.Context, taskID string) (int64, error)
+	// SendBuffer is how many messages may wait for one client before the
+	// client counts as too slow and is dropped (default 64).
+	SendBuffer int
+	// PingInterval is how often each client is pinged; a ping without a
+	// pong drops it (default 30s).
+	PingInterval time.Duration
+	// RankingEvery is the least time between two reads of the ranking
+	// (default 1s): bursts of task.done events are coalesced.
+	RankingEvery time.Duration
+	// OnConnections, if set, is told of every client that comes (+1) and
+	// goes (-1), for a metrics gauge.
+	OnConnections func(delta int)
+	// ResultURL, if set, fills a task.done result's image URL from its
+	// key (result images are private: pass the signed-URL maker).
+	ResultURL func(imageKey string) string
+	// OriginPatterns lists other origins allowed to connect (see
+	// websocket.AcceptOptions); by default only the request's own host.
+	OriginPatterns []string
+}
+
+// Hub relays events from the Bus to WebSocket clients (GET /api/v1/ws).
+//
+// A logged-in client receives its own tasks' events without asking; any
+// client may follow a task by id (an anonymous task's id is its credential)
+// and the ranking. Routing never waits for a client: each has a bounded
+// queue drained by its own writer, and a client whose queue is full is
+// dropped. Create it with NewHub, run Run, and Close it on shutdown.
+type Hub struct {
+	cfg HubConfig
+	log *slog.Logger
+
+	mu       sync.Mutex
+	closed   bool
+	clients  map[*wsClient]struct{}
+	byUser   map[int64]map[*wsClient]struct{}
+	byTask   map[string]map[*wsClient]struct{}
+	rankSubs map[*wsClient]struct{}
+	// rankMsg is the last ranking.updated message, encoded; nil when
+	// there is none or it may be stale.
+	rankMsg []byte
+
+	rankRead  sync.Mutex    // one ranking read at a time
+	rankDirty chan struct{} // cap 1: the ranking may have changed
+	done      chan struct{} // closed by Close
+	wg        sync.WaitGroup
+}
+
+// NewHub returns a hub; it routes nothing until Run.
+func NewHub(cfg HubConfig) *Hub {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.SendBuffer <= 0 {
+		cfg.SendBuffer = defaultSendBuffer
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = defaultPingInterval
+	}
+	if cfg.RankingEvery <= 0 {
+		cfg.RankingEvery = defaultRankingEvery
+	}
+	return &Hub{
+		cfg:       cfg,
+		log:       cfg.Log,
+		clients:   map[*wsClient]struct{}{},
+		byUser:    map[int64]map[*wsClient]struct{}{},
+		byTask:    map[string]map[*wsClient]struct{}{},
+		rankSubs:  map[*wsClient]struct{}{},
+		rankDirty: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+}
+
+// Connections is the number of connected clients.
+func (h *Hub) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// Close closes every client with StatusGoingAway and waits for them to
+// end (each at most a few seconds: the close handshake has timeouts). From
+// then on ServeWS answers 503, and Run returns.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.done)
+	}
+	clients := make([]*wsClient, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
+	}
+	h.mu.Unlock()
+	for _, c := range clients {
+		c.drop(websocket.StatusGoingAway, "server shutting down", false)
+	}
+	h.wg.Wait()
+}
+
+// Run subscribes to the Bus and routes its events until ctx ends or the
+// hub is closed, subscribing again, with backoff, whenever the
+// subscription breaks. It also runs the ranking reader. Call it once; it
+// returns nil when stopped.
+func (h *Hub) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() {
+		select {
+		case <-h.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	wg.Go(func() { h.rankLoop(ctx) })
+
+	backoff := busRetryMin
+	retry := func() bool {
+		t := time.NewTimer(backoff)
+		defer t.Stop()
+		backoff = min(2*backoff, busRetryMax)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for first := true; ; first = false {
+		ch, err := h.cfg.Bus.Subscribe(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			h.log.Warn("websocket hub: subscribe to the event bus", "err", err, "retry_in", backoff)
+			if !retry() {
+				return nil
+			}
+			continue
+		}
+		if !first {
+			h.log.Info("websocket hub: subscribed to the event bus again")
+			h.markRankingDirty() // events may have been missed
+		}
+	events:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case e, ok := <-ch:
+				if !ok {
+					break events
+				}
+				backoff = busRetryMin
+				h.route(e)
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		h.log.Warn("websocket hub: event bus subscription closed", "retry_in", backoff)
+		if !retry() {
+			return nil
+		}
+	}
+}
+
+// route hands an event to the clients it concerns. It never blocks.
+func (h *Hub) route(e moji.Event) {
+	switch e.Type {
+	case moji.EventTaskProgress, moji.EventTaskDone, moji.EventTaskFailed:
+		h.routeTask(e)
+		if e.Type == moji.EventTaskDone {
+			h.markRankingDirty()
+		}
+	case moji.EventRankingUpdated:
+		h.markRankingDirty()
+	default:
+		h.log.Debug("websocket hub: unknown event", "type", e.Type)
+	}
+}
+
+func (h *Hub) routeTask(e moji.Event) {
+	h.mu.Lock()
+	wanted := (e.OwnerID != 0 && len(h.byUser[e.OwnerID]) > 0) || (e.TaskID != "" && len(h.byTask[e.TaskID]) > 0)
+	h.mu.Unlock()
+	if !wanted { // most events: their owner is connected to another server
+		return
+	}
+	// Encoded once, outside the lock; all its clients share the bytes.
+	msg, err := json.Marshal(wsTaskEvent(e, h.cfg.ResultURL))
+	if err != nil {
+		h.log.Error("websocket hub: encode event", "type", e.Type, "task_id", e.TaskID, "err", err)
+		return
+	}
+	final := e.Type != moji.EventTaskProgress
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e.OwnerID != 0 {
+		for c := range h.byUser[e.OwnerID] {
+			c.enqueue(msg)
+		}
+	}
+	if e.TaskID == "" {
+		return
+	}
+	for c := range h.byTask[e.TaskID] {
+		if e.OwnerID != 0 && c.userID == e.OwnerID {
+			continue // already sent as the owner's
+		}
+		c.enqueue(msg)
+		if final {
+			delete(c.tasks, e.TaskID)
+		}
+	}
+	if final { // nothing more will come: free the subscriptions
+		delete(h.byTask, e.TaskID)
+	}
+}
+
+func (h *Hub) markRankingDirty() {
+	select {
+	case h.rankDirty <- struct{}{}:
+	default:
+	}
+}
+
+// rankLoop reads the ranking when it may have changed, at most once per
+// RankingEvery, and broadcasts it when it did change. With nobody
+// subscribed it only forgets the cached ranking.
+func (h *Hub) rankLoop(ctx context.Context) {
+	if h.cfg.Ranking == nil {
+		return
+	}
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.rankDirty:
+		}
+		if wait := time.Until(last.Add(h.cfg.RankingEvery)); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		select { // the read below covers what was marked meanwhile
+		case <-h.rankDirty:
+		default:
+		}
+		h.mu.Lock()
+		watched := len(h.rankSubs) > 0
+		if !watched {
+			h.rankMsg = nil
+		}
+		h.mu.Unlock()
+		if !watched {
+			continue
+		}
+		last = time.Now()
+		rctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
+		err := h.refreshRanking(rctx, false)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			h.log.Warn("websocket hub: read the ranking", "err", err)
+			h.markRankingDirty() // try again next period
+		}
+	}
+}
+
+// refreshRanking reads the ranking and, if it differs from the last one
+// sent, caches it and sends it to the ranking's subscribers. With
+// ifMissing it does nothing when a ranking is cached.
+func (h *Hub) refreshRanking(ctx context.Context, ifMissing bool) error {
+	h.rankRead.Lock()
+	defer h.rankRead.Unlock()
+	if ifMissing {
+		h.mu.Lock()
+		cached := h.rankMsg != nil
+		h.mu.Unlock()
+		if cached {
+			return nil
+		}
+	}
+	items, err := h.cfg.Ranking(ctx)
+	if err != nil {
+		return err
+	}
+	msg, err := json.Marshal(wsRankingMsg{Type: moji.EventRankingUpdated, Ranking: wsRanking(items)})
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if bytes.Equal(msg, h.rankMsg) {
+		return nil
+	}
+	h.rankMsg = msg
+	for c := range h.rankSubs {
+		c.enqueue(msg)
+	}
+	return nil
+}
+
+// ServeWS upgrades the request and serves one client until it leaves, is
+// dropped or the hub closes. userID is the verified user, 0 for anonymous.
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64) {
+	if h.isClosed() {
+		writeShuttingDown(w)
+		return
+	}
+	// The server's read and write timeouts stay on a hijacked connection:
+	// lift them, the hub has its own.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
+	if err != nil { // Accept has answered
+		h.log.Debug("websocket accept", "err", err, "remote", r.RemoteAddr)
+		return
+	}
+	conn.SetReadLimit(wsReadLimit)
+
+	// The connection outlives any request deadline. Cancelling ctx cuts
+	// it; cancelling wctx cuts it if a write is in progress.
+	ctx, cut := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cut()
+	wctx, abortWrites := context.WithCancel(ctx)
+	defer abortWrites()
+	c := &wsClient{
+		h:           h,
+		conn:        conn,
+		userID:      userID,
+		send:        make(chan []byte, h.cfg.SendBuffer),
+		done:        make(chan struct{}),
+		abortWrites: abortWrites,
+		cut:         cut,
+		tasks:       map[string]struct{}{},
+	}
+	if !h.register(c) {
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer h.unregister(c)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { c.readLoop(ctx) })
+	wg.Go(func() { c.pingLoop(wctx) })
+	c.writeLoop(wctx) // returns once the connection is closed
+	c.cutTimer.Stop()
+	cut()
+	wg.Wait()
+}
+
+func writeShuttingDown(w http.ResponseWriter) {
+	var body errorBody
+	body.Error.Code, body.Error.Message = moji.EUNAVAILABLE, "The server is shutting down; please reconnect."
+	w.Header().Set("Retry-After", "5")
+	writeJSON(w, http.StatusServiceUnavailable, body)
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+func (h *Hub) register(c *wsClient) bool {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return false
+	}
+	h.wg.Add(1)
+	h.clients[c] = struct{}{}
+	if c.userID != 0 {
+		addTo(h.byUser, c.userID, c)
+	}
+	h.mu.Unlock()
+	if h.cfg.OnConnections != nil {
+		h.cfg.OnConnections(1)
+	}
+	return true
+}
+
+func (h *Hub) unregister(c *wsClient) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	if c.userID != 0 {
+		removeFrom(h.byUser, c.userID, c)
+	}
+	for id := range c.tasks {
+		removeFrom(h.byTask, id, c)
+	}
+	delete(h.rankSubs, c)
+	h.mu.Unlock()
+	if h.cfg.OnConnections != nil {
+		h.cfg.OnConnections(-1)
+	}
+	h.wg.Done()
+}
+
+func addTo[K comparable](m map[K]map[*wsClient]struct{}, k K, c *wsClient) {
+	set := m[k]
+	if set == nil {
+		set = map[*wsClient]struct{}{}
+		m[k] = set
+	}
+	set[c] = struct{}{}
+}
+
+func removeFrom[K comparable](m map[K]map[*wsClient]struct{}, k K, c *wsClient) {
+	set := m[k]
+	delete(set, c)
+	if len(set) == 0 {
+		delete(m, k)
+	}
+}
+
+// wsClient is one connection. Its subscriptions (tasks, and membership in
+// the hub's sets) are guarded by the hub's mu.
+type wsClient struct {
+	h      *Hub
+	conn   *websocket.Conn
+	userID int64
+	send   chan []byte
+	tasks  map[string]struct{}
+
+	once        sync.Once
+	done        chan struct{} // closed by drop
+	code        websocket.StatusCode
+	reason      string
+	abortWrites context.CancelFunc
+	cut         context.CancelFunc
+	cutTimer    *time.Timer
+}
+
+// enqueue queues msg without ever blocking; a client whose queue is full
+// is dropped.
+func (c *wsClient) enqueue(msg []byte) {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	select {
+	case c.send <- msg:
+	default:
+		c.drop(websocket.StatusPolicyViolation, "too slow", true)
+	}
+}
+
+// drop ends the client: its writer closes the connection with code and
+// reason, and a connection still open wsCloseGrace later is cut. abort
+// cuts short a write in progress at once (a client that does not read
+// would hold it for the whole write timeout). It never blocks; the first
+// call wins.
+func (c *wsClient) drop(code websocket.StatusCode, reason string, abort bool) {
+	c.once.Do(func() {
+		c.code, c.reason = code, reason
+		if abort {
+			c.abortWrites()
+		}
+		c.cutTimer = time.AfterFunc(wsCloseGrace, c.cut)
+		close(c.done)
+	})
+}
+
+// writeLoop sends queued messages until the client is dropped, then
+// closes the connection.
+func (c *wsClient) writeLoop(ctx context.Context) {
+	for {
+		select {
+		case <-c.done:
+			c.conn.Close(c.code, c.reason)
+			return
+		case msg := <-c.send:
+			wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+			err := c.conn.Write(wctx, websocket.MessageText, msg)
+			cancel()
+			if err != nil {
+				c.drop(websocket.StatusInternalError, "write failed", true)
+			}
+		}
+	}
+}
+
+// pingLoop drops the client when a ping gets no pong in time.
+func (c *wsClient) pingLoop(ctx context.Context) {
+	every := c.h.cfg.PingInterval
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, min(every, wsWriteTimeout))
+			err := c.conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.drop(websocket.StatusPolicyViolation, "no pong", true)
+				return
+			}
+		}
+	}
+}
+
+// wsRequest is a client message.
+type wsRequest struct {
+	Type   string `json:"type"`
+	Topic  string `json:"topic"`
+	TaskID string `json:"task_id"`
+}
+
+// readLoop handles client messages until the connection ends.
+func (c *wsClient) readLoop(ctx context.Context) {
+	tokens, last := float64(wsMsgBurst), time.Now()
+	for {
+		typ, data, err := c.conn.Read(ctx)
+		if err != nil {
+			code := websocket.StatusNormalClosure
+			if websocket.CloseStatus(err) == -1 {
+				code = websocket.StatusGoingAway
+			}
+			c.drop(code, "", false)
+			return
+		}
+		now := time.Now()
+		tokens = min(wsMsgBurst, tokens+now.Sub(last).Seconds()*wsMsgRate)
+		last = now
+		if tokens < 1 {
+			c.drop(websocket.StatusPolicyViolation, "too many messages", false)
+			return
+		}
+		tokens--
+		var req wsRequest
+		if typ != websocket.MessageText || json.Unmarshal(data, &req) != nil {
+			c.reply("", moji.Errorf(moji.EINVALID, "A message must be a JSON object as text."))
+			continue
+		}
+		if err := c.handle(ctx, req); err != nil {
+			c.reply(req.TaskID, err)
+		}
+	}
+}
+
+func (c *wsClient) handle(ctx context.Context, req wsRequest) error {
+	var sub bool
+	switch req.Type {
+	case "subscribe":
+		sub = true
+	case "unsubscribe":
+	default:
+		return moji.Errorf(moji.EINVALID, "Unknown message type %q: use subscribe or unsubscribe.", req.Type)
+	}
+	switch req.Topic {
+	case "task":
+		if req.TaskID == "" || len(req.TaskID) > wsMaxTaskID {
+			return moji.Errorf(moji.EINVALID, "A task subscription needs a task_id.")
+		}
+		if sub {
+			return c.subscribeTask(ctx, req.TaskID)
+		}
+		c.unsubscribeTask(req.TaskID)
+	case "ranking":
+		if sub {
+			return c.subscribeRanking(ctx)
+		}
+		c.h.mu.Lock()
+		delete(c.h.rankSubs, c)
+		c.h.mu.Unlock()
+	default:
+		return moji.Errorf(moji.EINVALID, "Unknown topic %q: use task or ranking.", req.Topic)
+	}
+	return nil
+}
+
+func (c *wsClient) subscribeTask(ctx context.Context, id string) error {
+	h := c.h
+	h.mu.Lock()
+	_, already := c.tasks[id]
+	full := len(c.tasks) >= wsMaxTasks
+	h.mu.Unlock()
+	if already {
+		return nil
+	}
+	if full {
+		return moji.Errorf(moji.EINVALID, "A connection may follow at most %d tasks.", wsMaxTasks)
+	}
+	if h.cfg.TaskOwner == nil {
+		return moji.Errorf(moji.EUNAVAILABLE, "Task updates are not available here; poll the task instead.")
+	}
+	lctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
+	owner, err := h.cfg.TaskOwner(lctx, id)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if owner != 0 && owner != c.userID {
+		// As GET /api/v1/faces/tasks/{id}: someone else's task does not exist.
+		return moji.Errorf(moji.ENOTFOUND, "No such task.")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(c.tasks) >= wsMaxTasks {
+		return moji.Errorf(moji.EINVALID, "A connection may follow at most %d tasks.", wsMaxTasks)
+	}
+	c.tasks[id] = struct{}{}
+	addTo(h.byTask, id, c)
+	return nil
+}
+
+func (c *wsClient) unsubscribeTask(id string) {
+	h := c.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := c.tasks[id]; ok {
+		delete(c.tasks, id)
+		removeFrom(h.byTask, id, c)
+	}
+}
+
+// subscribeRanking adds the client to the ranking's subscribers and sends
+// it the current ranking, reading it first if none is cached.
+func (c *wsClient) subscribeRanking(ctx context.Context) error {
+	h := c.h
+	if h.cfg.Ranking == nil {
+		return moji.Errorf(moji.EUNAVAILABLE, "Ranking updates are not available here.")
+	}
+	h.mu.Lock()
+	h.rankSubs[c] = struct{}{}
+	msg := h.rankMsg
+	if msg != nil {
+		c.enqueue(msg)
+	}
+	h.mu.Unlock()
+	if msg != nil {
+		return nil
+	}
+	// Subscribed first, so that the read's broadcast includes this client
+	// (and rankLoop no longer forgets the cache).
+	lctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
+	err := h.refreshRanking(lctx, true)
+	cancel()
+	if err != nil {
+		h.mu.Lock()
+		delete(h.rankSubs, c)
+		h.mu.Unlock()
+	}
+	return err
+}
+
+// reply sends the client an error message. Errors that are not a
+// *moji.Error are logged and shown as internal.
+func (c *wsClient) reply(taskID string, err error) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = moji.Errorf(moji.EUNAVAILABLE, "The server is busy; please try again.")
+	}
+	if me := (*moji.Error)(nil); !errors.As(err, &me) {
+		c.h.log.Error("websocket request failed", "user_id", c.userID, "task_id", taskID, "err", err)
+	}
+	msg, merr := json.Marshal(wsErrorMsg{Type: "error", TaskID: taskID,
+		Error: moji.TaskError{Code: moji.ErrorCode(err), Message: moji.ErrorMessage(err)}})
+	if merr == nil {
+		c.enqueue(msg)
+	}
+}
+
+// Client-facing messages. They never carry an owner.
+
+type wsProgressMsg struct {
+	Type    string     `json:"type"`
+	TaskID  string     `json:"task_id"`
+	Stage   moji.Stage `json:"stage"`
+	Percent int        `json:"percent"`
+}
+
+type wsDoneMsg struct {
+	Type   string       `json:"type"`
+	TaskID string       `json:"task_id"`
+	Result *moji.Result `json:"result"`
+}
+
+type wsFailedMsg struct {
+	Type   string          `json:"type"`
+	TaskID string          `json:"task_id"`
+	Error  *moji.TaskError `json:"error"`
+}
+
+type wsErrorMsg struct {
+	Type   string         `json:"type"`
+	TaskID string         `json:"task_id,omitempty"`
+	Error  moji.TaskError `json:"error"`
+}
+
+type wsRankingMsg struct {
+	Type    string       `json:"type"`
+	Ranking []wsRankItem `json:"ranking"`
+}
+
+// wsRankItem is a moji.RankItem as clients see it, its template with image
+// URLs as everywhere else in the API.
+type wsRankItem struct {
+	Rank     int          `json:"rank"`
+	Uses     int          `json:"uses"`
+	Template templateJSON `json:"template"`
+}
+
+func wsRanking(items []moji.RankItem) []wsRankItem {
+	out := make([]wsRankItem, len(items))
+	for i := range items {
+		out[i] = wsRankItem{Rank: items[i].Rank, Uses: items[i].Uses, Template: toTemplateJSON(&items[i].Template)}
+	}
+	return out
+}
+
+// wsTaskEvent is the client-facing form of a task event.
+func wsTaskEvent(e moji.Event, resultURL func(string) string) any {
+	switch e.Type {
+	case moji.EventTaskProgress:
+		return wsProgressMsg{Type: e.Type, TaskID: e.TaskID, Stage: e.Stage, Percent: e.Percent}
+	case moji.EventTaskDone:
+		r := e.Result
+		if r != nil && resultURL != nil && r.ImageKey != "" {
+			cp := *r
+			cp.ImageURL = resultURL(r.ImageKey)
+			r = &cp
+		}
+		return wsDoneMsg{Type: e.Type, TaskID: e.TaskID, Result: r}
+	default:
+		return wsFailedMsg{Type: e.Type, TaskID: e.TaskID, Error: e.Error}
+	}
+}
