@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,11 +14,22 @@ import (
 
 func mediaURL(key string) string { return "/media/" + key }
 
-// GET /media/{key}: public, content-addressed images. A key never changes
-// content, so clients and proxies may cache it for good.
+// GET /media/{key}: template images, public and content-addressed (a key
+// never changes content, so clients and proxies may cache it for good),
+// and result images, private, behind a signed link that expires.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	key := chi.URLParam(r, "*")
-	if !strings.HasPrefix(key, "t/") { // only template images are public
+	switch {
+	case strings.HasPrefix(key, "t/"):
+	case strings.HasPrefix(key, "results/"):
+		exp, ok := s.checkSigned(key, r)
+		if !ok {
+			s.error(w, r, moji.Errorf(moji.EFORBIDDEN, "This link has expired or is not valid; open the result again to get a new one."))
+			return
+		}
+		s.serveResult(w, r, key, "private, max-age="+strconv.Itoa(max(0, int(time.Until(exp).Seconds()))))
+		return
+	default:
 		s.error(w, r, moji.Errorf(moji.ENOTFOUND, "File not found."))
 		return
 	}
@@ -32,5 +44,25 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Type", "image/png")
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// serveResult sends a result image. Its key names the task, and a deleted
+// task's file is deleted, so the cache lifetime is the caller's to choose.
+func (s *Server) serveResult(w http.ResponseWriter, r *http.Request, key, cacheControl string) {
+	f, _, err := s.blobs.Open(r.Context(), key)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	defer f.Close()
+	ct := "image/jpeg"
+	if path.Ext(key) == ".png" {
+		ct = "image/png"
+	}
+	w.Header().Set("Cache-Control", cacheControl)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `inline; filename="igemoji`+path.Ext(key)+`"`)
 	http.ServeContent(w, r, "", time.Time{}, f)
 }

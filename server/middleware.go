@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ const (
 func deadline(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := requestTimeout
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v1/emojis") {
+		if r.Method == http.MethodPost && (strings.HasPrefix(r.URL.Path, "/api/v1/emojis") || strings.HasPrefix(r.URL.Path, "/api/v1/faces/tasks")) {
 			d = uploadTimeout
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
@@ -65,6 +66,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		route := ""
 		if rc := chi.RouteContext(r.Context()); rc != nil {
 			route = rc.RoutePattern()
+		}
+		if s.metrics != nil {
+			label := route
+			if label == "" {
+				label = "unmatched" // the web app's paths, and 404s: bounded cardinality
+			}
+			s.metrics.HTTPRequests.WithLabelValues(label, r.Method, strconv.Itoa(ww.Status())).Inc()
+			s.metrics.HTTPDuration.WithLabelValues(label, r.Method).Observe(time.Since(start).Seconds())
 		}
 		s.log.Info("http",
 			"method", r.Method,

@@ -4,6 +4,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net"
@@ -16,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/igemoji/igemoji/shared/config"
+	"github.com/igemoji/igemoji/shared/metrics"
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/store"
 )
@@ -31,23 +34,41 @@ const (
 	PageSize = 12
 )
 
+// Deps are the server's collaborators, built by main.
+type Deps struct {
+	DB      *store.DB
+	Blobs   moji.Blobs
+	Queue   moji.Queue
+	Bus     moji.Bus
+	Metrics *metrics.Metrics // nil: no /metrics
+	Web     http.Handler     // everything outside the API; nil: 404
+}
+
 // Server serves the API. Build it with New, then Serve; Shutdown drains it.
 type Server struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	db     *store.DB
-	blobs  moji.Blobs
-	tokens *Tokens
-	web    http.Handler
+	cfg     *config.Config
+	log     *slog.Logger
+	db      *store.DB
+	blobs   moji.Blobs
+	queue   moji.Queue
+	bus     moji.Bus
+	metrics *metrics.Metrics
+	hub     *Hub
+	tokens  *Tokens
+	web     http.Handler
+	// mediaKey signs links to private result images.
+	mediaKey []byte
 
-	accountLimit *Limiter // failed log-ins per account
-	addrLimit    *Limiter // failed log-ins per client address
-	signupLimit  *Limiter // sign-up attempts per client address
-	lookupLimit  *Limiter // "is this taken?" checks per client address
-	uploadLimit  *Limiter // template creations per user
-	uploads      chan struct{}
-	hashing      chan struct{}
-	imaging      chan struct{}
+	accountLimit  *Limiter // failed log-ins per account
+	addrLimit     *Limiter // failed log-ins per client address
+	signupLimit   *Limiter // sign-up attempts per client address
+	lookupLimit   *Limiter // "is this taken?" checks per client address
+	uploadLimit   *Limiter // template creations per user
+	taskUserLimit *Limiter // photos per logged-in user
+	taskAnonLimit *Limiter // anonymous photos per client address
+	uploads       chan struct{}
+	hashing       chan struct{}
+	imaging       chan struct{}
 	// dummyHash is compared against when an email is unknown, so a log-in
 	// takes as long for a missing account as for a wrong password.
 	dummyHash []byte
@@ -55,15 +76,22 @@ type Server struct {
 	http *http.Server
 }
 
-// New wires a server. web, if not nil, serves everything outside the API.
-func New(cfg *config.Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, secret []byte, web http.Handler) *Server {
+// New wires a server. secret signs tokens and, through a derived key,
+// links to private results.
+func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
+	mk := hmac.New(sha256.New, secret)
+	mk.Write([]byte("igemoji media links"))
 	s := &Server{
-		cfg:    cfg,
-		log:    log,
-		db:     db,
-		blobs:  blobs,
-		tokens: NewTokens(secret, cfg.TokenTTL),
-		web:    web,
+		cfg:      cfg,
+		log:      log,
+		db:       d.DB,
+		blobs:    d.Blobs,
+		queue:    d.Queue,
+		bus:      d.Bus,
+		metrics:  d.Metrics,
+		tokens:   NewTokens(secret, cfg.TokenTTL),
+		web:      d.Web,
+		mediaKey: mk.Sum(nil),
 		// Five free failures, then the wait doubles up to 15 minutes; an
 		// address gets more because several people may share it.
 		accountLimit: NewLimiter(5, time.Second, 15*time.Minute),
@@ -71,12 +99,39 @@ func New(cfg *config.Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, s
 		signupLimit:  NewLimiter(20, 10*time.Second, time.Hour),
 		lookupLimit:  NewLimiter(120, time.Second, time.Minute),
 		uploadLimit:  NewLimiter(30, 10*time.Second, time.Hour),
-		uploads:      make(chan struct{}, 8),
+		// Photos: a burst, then a wait that doubles; anonymous clients get
+		// less, per address.
+		taskUserLimit: NewLimiter(60, 2*time.Second, 10*time.Minute),
+		taskAnonLimit: NewLimiter(10, 10*time.Second, 15*time.Minute),
+		uploads:       make(chan struct{}, 8),
 		// bcrypt and image decoding are CPU- and memory-heavy: bound how
 		// many run at once so a burst cannot exhaust the machine.
 		hashing: make(chan struct{}, 2*runtime.NumCPU()),
 		imaging: make(chan struct{}, runtime.NumCPU()),
 	}
+	s.hub = NewHub(HubConfig{
+		Log: log,
+		Bus: d.Bus,
+		Ranking: func(ctx context.Context) ([]moji.RankItem, error) {
+			return s.db.Ranking(ctx, s.db.Now().Add(-RankingWindow), RankingSize)
+		},
+		TaskOwner: func(ctx context.Context, id string) (int64, error) {
+			if !validID(id) {
+				return 0, errNoTask
+			}
+			t, err := s.db.Task(ctx, id)
+			if err != nil {
+				return 0, err
+			}
+			return t.OwnerID, nil
+		},
+		ResultURL: s.signedResultURL,
+		OnConnections: func(delta int) {
+			if s.metrics != nil {
+				s.metrics.WSConnections.Add(float64(delta))
+			}
+		},
+	})
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("igemoji-timing-equalizer"), cfg.BcryptCost)
 	s.http = &http.Server{
 		Handler:           s.Handler(),
@@ -111,10 +166,25 @@ func (s *Server) Handler() http.Handler {
 	r.Get("/healthz", s.handleHealth)
 	r.Get("/readyz", s.handleReady)
 	r.Get("/media/*", s.handleMedia)
+	r.Get("/s/{slug}", s.handleSharePage)
+	r.Get("/s/{slug}/image", s.handleShareImage)
+	if s.metrics != nil && s.cfg.Metrics {
+		r.Get("/metrics", s.metrics.Handler().ServeHTTP)
+	}
 
 	r.Route("/api/v1", func(r chi.Router) {
 		// The seed's paths end in a slash; accept both forms.
-		r.Use(middleware.StripSlashes, deadline, s.authenticate)
+		r.Use(middleware.StripSlashes)
+		// Long-lived: no request deadline; the token comes in the query.
+		r.Get("/ws", s.handleWS)
+		r.Group(s.apiRoutes)
+	})
+	return r
+}
+
+func (s *Server) apiRoutes(r chi.Router) {
+	{
+		r.Use(deadline, s.authenticate)
 		r.Get("/users", s.handleUserTaken)
 		r.Post("/users", s.handleSignup)
 		r.Post("/users/auth", s.handleLogin)
@@ -125,9 +195,34 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/emojis/pages/{page}", s.handleTemplatePage)
 		r.Get("/emojis/{id}", s.handleGetTemplate)
 		r.With(s.requireUser).Delete("/emojis/{id}", s.handleDeleteTemplate)
-	})
-	return r
+
+		r.Post("/faces/tasks", s.handleCreateTask)
+		r.Get("/faces/tasks/{id}", s.handleGetTask)
+		r.Delete("/faces/tasks/{id}", s.handleDeleteTask)
+		r.Post("/faces/tasks/{id}/share", s.handleShareTask)
+		r.Delete("/faces/tasks/{id}/share", s.handleUnshareTask)
+		r.Get("/faces/ranking", s.handleRanking)
+	}
 }
+
+// GET /api/v1/ws: the live channel. Browsers cannot set headers on a
+// WebSocket, so a logged-in client sends its token as ?token=; a bad one
+// is refused rather than silently treated as anonymous.
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	var uid int64
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		id, err := s.tokens.Verify(tok)
+		if err != nil {
+			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Your session has expired or is not valid; log in again."))
+			return
+		}
+		uid = id
+	}
+	s.hub.ServeWS(w, r, uid)
+}
+
+// Run runs the server's background work (the WebSocket hub) until ctx ends.
+func (s *Server) Run(ctx context.Context) error { return s.hub.Run(ctx) }
 
 func isAPI(r *http.Request) bool {
 	p := r.URL.Path
@@ -148,6 +243,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // Requests still running when ctx ends are cut off, so that nothing touches
 // the database after the caller closes it.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// WebSockets are hijacked connections that http.Server.Shutdown does
+	// not wait for: close them first, telling clients we are going away.
+	s.hub.Close()
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()

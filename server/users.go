@@ -239,8 +239,19 @@ func (s *Server) handleMyPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, toTemplatePage(p))
+	case "results", "1":
+		p, err := s.db.UserResults(r.Context(), userFrom(r.Context()).ID, page, PageSize)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out := moji.Page[taskJSON]{Items: make([]taskJSON, len(p.Items)), Page: p.Page, PageSize: p.PageSize, Total: p.Total}
+		for i, t := range p.Items {
+			out.Items[i] = s.toTaskJSON(r, t)
+		}
+		writeJSON(w, http.StatusOK, out)
 	default:
-		s.error(w, r, moji.Errorf(moji.ENOTFOUND, "My page has: templates (or 2)."))
+		s.error(w, r, moji.Errorf(moji.ENOTFOUND, "My page has: results (or 1) and templates (or 2)."))
 	}
 }
 

@@ -53,6 +53,7 @@ const usage = `igemoji: paste the matching emoji on every face in a photo.
 
 Usage:
   igemoji serve [flags]     run the web service (igemoji serve --help for flags)
+  igemoji worker [flags]    run task workers against MySQL and Redis (same flags)
   igemoji analyze [--json] [--face-crop] IMAGE...
                             find the faces and read their expressions
   igemoji emojify --template NAME -o OUT IMAGE
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
+	case "worker":
+		return worker(ctx, args[1:], getenv, stderr)
 	case "analyze":
 		return analyze(ctx, args[1:], getenv, stdout, stderr)
 	case "emojify":

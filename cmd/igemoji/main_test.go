@@ -72,7 +72,7 @@ func startApp(t *testing.T, d store.Dialect, extra ...string) *app {
 	t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(),
 		"--database-url", storetest.URL(t, d), "--jwt-secret", testSecret,
-		"--assets", assetsDir(t), "--bcrypt-cost", "4", "--log-level", "warn"}, extra...)
+		"--assets", assetsDir(t), "--bcrypt-cost", "4", "--workers", "0", "--log-level", "warn"}, extra...)
 	// The listening line is logged at info; read it, then keep logs quiet.
 	args = append(args[:len(args)-len(extra)-2], append([]string{"--log-level", "info"}, extra...)...)
 	pr, pw := io.Pipe()

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,6 +36,15 @@ type Config struct {
 	TrustProxy  bool          // take the client address from X-Forwarded-For / X-Real-IP
 	LogLevel    slog.Level
 	LogFormat   string // text or json
+
+	RedisURL       string        // redis://...: distributed queue and bus; empty: in-process
+	Workers        int           // in-process workers of serve (0 with Redis by default)
+	TaskLease      time.Duration // a task's claim without a heartbeat; a dead worker's task waits this long
+	PhotoRetention time.Duration // keep uploaded originals this long after processing (0: delete at once)
+	MaxSide        int           // results are scaled down to at most this many pixels a side
+	PublicURL      string        // absolute base URL for share links' previews; empty: from the request
+	Metrics        bool          // serve /metrics
+	MetricsAddr    string        // worker: listen address for /metrics and /healthz
 }
 
 // Dialect reports which database the configuration selects.
@@ -58,6 +68,14 @@ var Vars = []Var{
 	{"trust-proxy", "IGEMOJI_TRUST_PROXY", "false", "trust X-Forwarded-For/X-Real-IP for the client address (only behind a proxy)"},
 	{"log-level", "IGEMOJI_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "IGEMOJI_LOG_FORMAT", "text", "text or json"},
+	{"redis-url", "IGEMOJI_REDIS_URL", "", "redis://HOST:PORT/DB for the distributed queue and events (empty: in-process, one machine)"},
+	{"workers", "IGEMOJI_WORKERS", "auto", "task workers inside serve: a number, or auto (1 without Redis, 0 with Redis, where `igemoji worker` runs them)"},
+	{"task-lease", "IGEMOJI_TASK_LEASE", "30s", "how long a task stays with a worker that stopped answering before another takes it over (3s to 10m)"},
+	{"photo-retention", "IGEMOJI_PHOTO_RETENTION", "0s", "keep uploaded photos this long after processing (0s: delete at once)"},
+	{"max-side", "IGEMOJI_MAX_SIDE", "4096", "results are scaled down to at most this many pixels a side (256 to 12000)"},
+	{"public-url", "IGEMOJI_PUBLIC_URL", "", "the site's public base URL, e.g. https://igemoji.example, for link previews (empty: from each request)"},
+	{"metrics", "IGEMOJI_METRICS", "true", "serve Prometheus metrics at /metrics"},
+	{"metrics-addr", "IGEMOJI_METRICS_ADDR", ":9091", "igemoji worker: listen address for /metrics and /healthz"},
 }
 
 // Load parses args (without the program and subcommand names) over the
@@ -121,6 +139,43 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format %q: want text or json", c.LogFormat)
+	}
+	c.RedisURL = get("redis-url")
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("redis-url: want redis://HOST:PORT/DB")
+	}
+	switch w := get("workers"); w {
+	case "auto":
+		c.Workers = 1
+		if c.RedisURL != "" {
+			c.Workers = 0
+		}
+	default:
+		if c.Workers, err = strconv.Atoi(w); err != nil || c.Workers < 0 || c.Workers > 64 {
+			bad("workers %q: want auto or a whole number from 0 to 64", w)
+		}
+	}
+	if c.TaskLease, err = time.ParseDuration(get("task-lease")); err != nil || c.TaskLease < 3*time.Second || c.TaskLease > 10*time.Minute {
+		bad("task-lease %q: want a duration from 3s to 10m", get("task-lease"))
+	}
+	if c.PhotoRetention, err = time.ParseDuration(get("photo-retention")); err != nil || c.PhotoRetention < 0 {
+		bad("photo-retention %q: want a duration such as 0s or 72h", get("photo-retention"))
+	}
+	if c.MaxSide, err = strconv.Atoi(get("max-side")); err != nil || c.MaxSide < 256 || c.MaxSide > 12000 {
+		bad("max-side %q: want a whole number from 256 to 12000", get("max-side"))
+	}
+	c.PublicURL = strings.TrimRight(get("public-url"), "/")
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public-url %q: want an absolute http(s) URL", c.PublicURL)
+		}
+	}
+	if c.Metrics, err = strconv.ParseBool(get("metrics")); err != nil {
+		bad("metrics %q: want true or false", get("metrics"))
+	}
+	c.MetricsAddr = get("metrics-addr")
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		bad("metrics-addr %q: want HOST:PORT", c.MetricsAddr)
 	}
 	if len(errs) > 0 {
 		msgs := make([]string, len(errs))

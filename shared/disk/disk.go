@@ -90,3 +90,16 @@ func (b *Blobs) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64,
 	}
 	return f, st.Size(), nil
 }
+
+// Delete removes the blob under key; a missing blob is not an error, so
+// that a retried clean-up succeeds.
+func (b *Blobs) Delete(ctx context.Context, key string) error {
+	p, err := b.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}

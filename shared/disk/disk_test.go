@@ -39,4 +39,16 @@ func TestBlobs(t *testing.T) {
 	if err := b.Put(ctx, "../escape12345678.png", []byte("x")); err == nil {
 		t.Error("Put outside the directory: got nil error")
 	}
+	if err := b.Delete(ctx, key); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, _, err := b.Open(ctx, key); moji.ErrorCode(err) != moji.ENOTFOUND {
+		t.Errorf("Open after Delete: got %v, want not_found", err)
+	}
+	if err := b.Delete(ctx, key); err != nil {
+		t.Errorf("second delete: got %v, want nil", err)
+	}
+	if err := b.Delete(ctx, "../escape12345678.png"); err == nil {
+		t.Error("Delete outside the directory: got nil error")
+	}
 }

@@ -129,4 +129,6 @@ type Blobs interface {
 	Put(ctx context.Context, key string, data []byte) error
 	// Open returns the blob's content and size, or an ENOTFOUND *Error.
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error)
+	// Delete removes the blob; deleting a missing blob is not an error.
+	Delete(ctx context.Context, key string) error
 }

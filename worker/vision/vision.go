@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"time"
 
 	"github.com/igemoji/igemoji/shared/assets"
 	"github.com/igemoji/igemoji/shared/compose"
@@ -43,7 +44,14 @@ type Config struct {
 	// WholeWeight, in --face-crop mode, blends in a reading of the whole
 	// picture beside the aligned crop of the face found in it.
 	WholeWeight float64
+	// Observe, if set, is told how long each model run took ("blazeface",
+	// "mini-xception", "face-api"), for metrics.
+	Observe func(model string, d time.Duration)
 }
+
+// Progress is told, as Analyze goes, the stage it is at and the fraction
+// of that stage done.
+type Progress func(stage moji.Stage, frac float64)
 
 // DefaultConfig is what measured best (see README, "Accuracy").
 func DefaultConfig(assetsDir string) Config {
@@ -137,16 +145,29 @@ func (p *Pipeline) Close() {
 // Analyze finds the faces in img and reads each one's expression, largest
 // face first.
 func (p *Pipeline) Analyze(ctx context.Context, img image.Image) ([]Face, error) {
+	return p.AnalyzeProgress(ctx, img, nil)
+}
+
+// AnalyzeProgress is Analyze telling progress (nil: not told) at the
+// detecting and reading stages.
+func (p *Pipeline) AnalyzeProgress(ctx context.Context, img image.Image, progress Progress) ([]Face, error) {
+	if progress == nil {
+		progress = func(moji.Stage, float64) {}
+	}
+	progress(moji.StageDetecting, 0)
+	start := time.Now()
 	dets, err := p.det.Detect(ctx, img)
 	if err != nil {
 		return nil, err
 	}
+	p.observe("blazeface", start)
 	sort.SliceStable(dets, func(i, j int) bool { return dets[i].Box[2] > dets[j].Box[2] })
 	faces := make([]Face, 0, len(dets))
-	for _, d := range dets {
+	for i, d := range dets {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		progress(moji.StageReading, float64(i)/float64(len(dets)))
 		probs, err := p.read(img, d)
 		if err != nil {
 			return nil, err
@@ -187,6 +208,12 @@ func (p *Pipeline) AnalyzeCrop(ctx context.Context, img image.Image) (Face, erro
 	return f, nil
 }
 
+func (p *Pipeline) observe(model string, start time.Time) {
+	if p.cfg.Observe != nil {
+		p.cfg.Observe(model, time.Since(start))
+	}
+}
+
 // read classifies the face of d: an upright square around it.
 func (p *Pipeline) read(img image.Image, d face.Detection) (expr.Probs, error) {
 	c := d.Center()
@@ -214,17 +241,21 @@ func (p *Pipeline) classify(img image.Image, cx, cy, side, roll float64) (expr.P
 	large := expr.Crop(img, cx, cy, side, roll, 112)
 	for _, flip := range flips {
 		if p.cfg.EmotionWeight > 0 {
+			start := time.Now()
 			a, err := p.emotion.Predict(expr.GrayInput(small, flip))
 			if err != nil {
 				return expr.Probs{}, err
 			}
+			p.observe("mini-xception", start)
 			all, w = append(all, a), append(w, p.cfg.EmotionWeight)
 		}
 		if p.cfg.FaceAPIWeight > 0 {
+			start := time.Now()
 			b, err := p.faceexp.Predict(expr.RGBInput(large, flip))
 			if err != nil {
 				return expr.Probs{}, err
 			}
+			p.observe("face-api", start)
 			all, w = append(all, b), append(w, p.cfg.FaceAPIWeight)
 		}
 	}

@@ -1,0 +1,427 @@
+package main
+
+// End-to-end tests of emojify tasks in the embedded setup: the real program
+// with its in-process queue, bus and worker, spoken to over HTTP and
+// WebSocket.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
+)
+
+// taskView is the task JSON as clients read it.
+type taskView struct {
+	ID       string          `json:"task_id"`
+	State    moji.TaskState  `json:"state"`
+	Stage    moji.Stage      `json:"stage"`
+	Percent  int             `json:"percent"`
+	Template int64           `json:"template_id"`
+	Result   *moji.Result    `json:"result"`
+	Error    *moji.TaskError `json:"error"`
+	ShareURL string          `json:"share_url"`
+}
+
+// photoForm is a task upload: the photo file and the template id.
+func photoForm(t *testing.T, photo []byte, templateID string) (string, *bytes.Buffer) {
+	t.Helper()
+	return form(t, [][2]any{{"template_id", templateID}, {"image", photo}})
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// submit posts a photo and returns the accepted task.
+func (a *app) submit(token string, photo []byte, templateID string) taskView {
+	a.t.Helper()
+	ct, body := photoForm(a.t, photo, templateID)
+	r := a.do("POST", "/api/v1/faces/tasks/", token, ct, body)
+	wantStatus(a.t, "submit task", r, http.StatusAccepted)
+	var v taskView
+	if err := json.Unmarshal(r.body, &v); err != nil || len(v.ID) != 32 || v.State != moji.TaskQueued {
+		a.t.Fatalf("submit: got %s, want a queued task with a 32-character id", r.body)
+	}
+	if loc := r.header.Get("Location"); loc != "/api/v1/faces/tasks/"+v.ID {
+		a.t.Fatalf("submit: got Location %q, want /api/v1/faces/tasks/%s", loc, v.ID)
+	}
+	return v
+}
+
+// task polls a task once.
+func (a *app) task(token, id string) (taskView, resp) {
+	a.t.Helper()
+	r := a.getJSON("/api/v1/faces/tasks/"+id, token)
+	var v taskView
+	if r.status == http.StatusOK {
+		if err := json.Unmarshal(r.body, &v); err != nil {
+			a.t.Fatalf("task %s: %v: %s", id, err, r.body)
+		}
+	}
+	return v, r
+}
+
+// waitTask polls until the task is done or failed.
+func (a *app) waitTask(token, id string, within time.Duration) taskView {
+	a.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		v, r := a.task(token, id)
+		wantStatus(a.t, "poll task", r, http.StatusOK)
+		if v.State == moji.TaskDone || v.State == moji.TaskFailed {
+			return v
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("task %s not finished after %v: %s", id, within, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// wsConn is a WebSocket client that collects every message.
+type wsConn struct {
+	t    *testing.T
+	c    *websocket.Conn
+	msgs chan map[string]any
+}
+
+func dialWS(t *testing.T, base, token string) *wsConn {
+	t.Helper()
+	u := strings.Replace(base, "http://", "ws://", 1) + "/api/v1/ws"
+	if token != "" {
+		u += "?token=" + token
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", u, err)
+	}
+	c.SetReadLimit(1 << 20)
+	w := &wsConn{t: t, c: c, msgs: make(chan map[string]any, 1024)}
+	go func() {
+		defer close(w.msgs)
+		for {
+			_, b, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var m map[string]any
+			if json.Unmarshal(b, &m) == nil {
+				w.msgs <- m
+			}
+		}
+	}()
+	t.Cleanup(func() { c.Close(websocket.StatusNormalClosure, "") })
+	return w
+}
+
+func (w *wsConn) send(v any) {
+	w.t.Helper()
+	b, _ := json.Marshal(v)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.c.Write(ctx, websocket.MessageText, b); err != nil {
+		w.t.Fatalf("websocket write: %v", err)
+	}
+}
+
+// waitFor returns the first message for which match is true, failing after
+// within; the messages before it are returned too.
+func (w *wsConn) waitFor(within time.Duration, what string, match func(map[string]any) bool) (map[string]any, []map[string]any) {
+	w.t.Helper()
+	var seen []map[string]any
+	timeout := time.After(within)
+	for {
+		select {
+		case m, ok := <-w.msgs:
+			if !ok {
+				w.t.Fatalf("websocket closed while waiting for %s; saw %v", what, seen)
+			}
+			seen = append(seen, m)
+			if match(m) {
+				return m, seen
+			}
+		case <-timeout:
+			w.t.Fatalf("no %s within %v; saw %v", what, within, seen)
+		}
+	}
+}
+
+func isType(typ, taskID string) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m["type"] == typ && (taskID == "" || m["task_id"] == taskID) }
+}
+
+// rankingUses reads the uses of template id from a ranking item list.
+func rankingUses(items []any, id int64) int {
+	for _, it := range items {
+		m := it.(map[string]any)
+		if int64(m["template"].(map[string]any)["id"].(float64)) == id {
+			return int(m["uses"].(float64))
+		}
+	}
+	return 0
+}
+
+// The whole journey of a logged-in user: submit, live progress, result,
+// private image, share, unshare, My page, ranking, delete.
+func TestTaskJourney(t *testing.T) {
+	assets := visionAssets(t)
+	photo := readFile(t, samplePhoto(t, assets, 1))
+	for _, d := range []store.Dialect{store.SQLite, store.MySQL} {
+		t.Run(string(d), func(t *testing.T) {
+			a := startApp(t, d, "--workers", "1")
+			tok := a.signup("eun@example.com", "eun")
+			other := a.signup("min@example.com", "min")
+			ws := dialWS(t, a.base, tok)
+			rank := dialWS(t, a.base, "")
+			rank.send(map[string]string{"type": "subscribe", "topic": "ranking"})
+			rank.waitFor(5*time.Second, "the initial ranking", isType(moji.EventRankingUpdated, ""))
+
+			v := a.submit(tok, photo, "1")
+			// The owner's connection gets the events without subscribing.
+			done, seen := ws.waitFor(60*time.Second, "task.done", isType(moji.EventTaskDone, v.ID))
+			var stages []string
+			for _, m := range seen {
+				if m["type"] == moji.EventTaskProgress {
+					stages = append(stages, m["stage"].(string))
+				}
+				if _, leaked := m["owner_id"]; leaked {
+					t.Errorf("event %v carries owner_id", m)
+				}
+			}
+			for _, want := range []moji.Stage{moji.StageDetecting, moji.StageReading, moji.StageCompositing} {
+				if !strings.Contains(strings.Join(stages, ","), string(want)) {
+					t.Errorf("progress stages: got %v, want %s among them", stages, want)
+				}
+			}
+			if done["result"] == nil {
+				t.Fatalf("task.done without a result: %v", done)
+			}
+
+			got := a.waitTask(tok, v.ID, 5*time.Second)
+			if got.State != moji.TaskDone || got.Percent != 100 || got.Result == nil {
+				t.Fatalf("task: got %+v, want done at 100%% with a result", got)
+			}
+			if n := len(got.Result.Faces); n < 2 {
+				t.Errorf("faces in sample1: got %d, want at least 2", n)
+			}
+			for _, f := range got.Result.Faces {
+				if _, ok := moji.ParseExpression(string(f.Expression)); !ok || len(f.Probs) != 7 || f.Box[2] <= 0 {
+					t.Errorf("face %+v: want a class, 7 probabilities and a box", f)
+				}
+			}
+			// The picture: private, behind a signed link.
+			img := a.do("GET", got.Result.ImageURL, "", "", nil)
+			wantStatus(t, "result image", img, 200)
+			if ct := img.header.Get("Content-Type"); ct != "image/jpeg" {
+				t.Errorf("result image: got Content-Type %q, want image/jpeg", ct)
+			}
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(img.body))
+			if err != nil || cfg.Width != got.Result.Width || cfg.Height != got.Result.Height {
+				t.Errorf("result image: got %dx%d (%v), want %dx%d", cfg.Width, cfg.Height, err, got.Result.Width, got.Result.Height)
+			}
+			if bytes.Contains(img.body[:min(len(img.body), 4096)], []byte("Exif")) {
+				t.Error("result image carries EXIF metadata")
+			}
+			unsigned := strings.SplitN(got.Result.ImageURL, "?", 2)[0]
+			wantError(t, "unsigned result link", a.do("GET", unsigned, "", "", nil), 403, moji.EFORBIDDEN)
+			wantError(t, "tampered result link", a.do("GET", strings.Replace(got.Result.ImageURL, "sig=", "sig=x", 1), "", "", nil), 403, moji.EFORBIDDEN)
+
+			// Nobody else sees it.
+			if _, r := a.task(other, v.ID); r.status != 404 {
+				t.Errorf("another user's view: got %d, want 404", r.status)
+			}
+			if _, r := a.task("", v.ID); r.status != 404 {
+				t.Errorf("anonymous view of a user's task: got %d, want 404", r.status)
+			}
+			wantError(t, "another user shares", a.do("POST", "/api/v1/faces/tasks/"+v.ID+"/share", other, "", nil), 404, moji.ENOTFOUND)
+			wantError(t, "another user deletes", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID, other, "", nil), 404, moji.ENOTFOUND)
+
+			// Sharing.
+			sr := a.do("POST", "/api/v1/faces/tasks/"+v.ID+"/share", tok, "", nil)
+			wantStatus(t, "share", sr, 200)
+			shareURL := sr.json(t)["share_url"].(string)
+			slug := shareURL[strings.LastIndex(shareURL, "/")+1:]
+			if !strings.HasPrefix(shareURL, a.base+"/s/") || len(slug) < 22 {
+				t.Fatalf("share_url: got %q, want %s/s/ and at least 128 bits", shareURL, a.base)
+			}
+			again := a.do("POST", "/api/v1/faces/tasks/"+v.ID+"/share", tok, "", nil).json(t)["share_url"]
+			if again != shareURL {
+				t.Errorf("sharing twice: got %v, want the same %s", again, shareURL)
+			}
+			page := a.do("GET", "/s/"+slug, "", "", nil)
+			wantStatus(t, "share page", page, 200)
+			for _, want := range []string{`property="og:image" content="` + shareURL + `/image"`, `property="og:title"`, `name="twitter:card"`} {
+				if !strings.Contains(string(page.body), want) {
+					t.Errorf("share page: want %s in\n%s", want, page.body)
+				}
+			}
+			wantStatus(t, "shared image", a.do("GET", "/s/"+slug+"/image", "", "", nil), 200)
+			wantStatus(t, "unshare", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID+"/share", tok, "", nil), 204)
+			wantError(t, "unshared page", a.do("GET", "/s/"+slug, "", "", nil), 404, moji.ENOTFOUND)
+			wantError(t, "unshared image", a.do("GET", "/s/"+slug+"/image", "", "", nil), 404, moji.ENOTFOUND)
+
+			// My page.
+			for _, c := range []string{"results", "1"} {
+				mp := a.getJSON("/api/v1/users/mypage/"+c, tok).json(t)
+				items := mp["items"].([]any)
+				if len(items) != 1 || items[0].(map[string]any)["task_id"] != v.ID || mp["total"].(float64) != 1 {
+					t.Errorf("mypage/%s: got %v, want the one result", c, mp)
+				}
+			}
+			if items := a.getJSON("/api/v1/users/mypage/results", other).json(t)["items"].([]any); len(items) != 0 {
+				t.Errorf("another user's mypage/results: got %d items, want 0", len(items))
+			}
+
+			// Ranking: polled and pushed.
+			rk := a.getJSON("/api/v1/faces/ranking", "").json(t)
+			if n := rankingUses(rk["items"].([]any), 1); n != 1 {
+				t.Errorf("ranking: got %d uses of template 1, want 1 (%v)", n, rk)
+			}
+			rank.waitFor(10*time.Second, "ranking.updated with the use", func(m map[string]any) bool {
+				items, _ := m["ranking"].([]any)
+				return m["type"] == moji.EventRankingUpdated && rankingUses(items, 1) == 1
+			})
+
+			// Delete: the task, its picture and its link go.
+			wantStatus(t, "delete", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID, tok, "", nil), 204)
+			if _, r := a.task(tok, v.ID); r.status != 404 {
+				t.Errorf("deleted task: got %d, want 404", r.status)
+			}
+			if r := a.do("GET", got.Result.ImageURL, "", "", nil); r.status != 404 {
+				t.Errorf("deleted task's image: got %d, want 404", r.status)
+			}
+		})
+	}
+}
+
+// An anonymous visitor follows the task by its id over the WebSocket, and
+// a photo without faces is a result, not an error.
+func TestAnonymousTaskWithoutFaces(t *testing.T) {
+	visionAssets(t)
+	a := startApp(t, store.SQLite, "--workers", "1")
+	var buf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	jpeg.Encode(&buf, img, nil)
+	v := a.submit("", buf.Bytes(), "2")
+	ws := dialWS(t, a.base, "")
+	ws.send(map[string]string{"type": "subscribe", "topic": "task", "task_id": v.ID})
+	// The task may finish before the subscription lands; polling is the
+	// fallback, and must agree.
+	got := a.waitTask("", v.ID, 60*time.Second)
+	if got.State != moji.TaskDone || got.Result == nil || len(got.Result.Faces) != 0 {
+		t.Fatalf("photo without faces: got %+v, want done with no faces", got)
+	}
+	stranger := dialWS(t, a.base, "")
+	stranger.send(map[string]string{"type": "subscribe", "topic": "task", "task_id": strings.Repeat("0", 32)})
+	m, _ := stranger.waitFor(5*time.Second, "an error reply", isType("error", ""))
+	if e, _ := m["error"].(map[string]any); e == nil || e["code"] == "" {
+		t.Errorf("subscribe to an unknown task: got %v, want an error with a code", m)
+	}
+}
+
+// Bad uploads get a clear 4xx and leave nothing behind.
+func TestTaskBadInput(t *testing.T) {
+	assets := visionAssets(t)
+	data := t.TempDir()
+	a := startApp(t, store.SQLite, "--workers", "0", "--data", data)
+	tok := a.signup("bad@example.com", "bad")
+	photo := readFile(t, samplePhoto(t, assets, 2))
+	big := bytes.Repeat([]byte{0}, 26<<20)
+	copy(big, photo)
+	tests := []struct {
+		name   string
+		fields [][2]any
+		ct     string
+		status int
+		code   string
+	}{
+		{"no image", [][2]any{{"template_id", "1"}}, "", 400, moji.EINVALID},
+		{"no template", [][2]any{{"image", photo}}, "", 400, moji.EINVALID},
+		{"template not a number", [][2]any{{"template_id", "one"}, {"image", photo}}, "", 400, moji.EINVALID},
+		{"template unknown", [][2]any{{"template_id", "999"}, {"image", photo}}, "", 404, moji.ENOTFOUND},
+		{"not an image", [][2]any{{"template_id", "1"}, {"image", []byte("hello, I am text")}}, "", 415, moji.EUNSUPPORTED},
+		{"truncated JPEG", [][2]any{{"template_id", "1"}, {"image", photo[:len(photo)/2]}}, "", 400, moji.EINVALID},
+		{"pixel bomb", [][2]any{{"template_id", "1"}, {"image", bombPNG(30000, 30000)}}, "", 400, moji.EINVALID},
+		{"too large", [][2]any{{"template_id", "1"}, {"image", big}}, "", 413, moji.ETOOLARGE},
+		{"two images", [][2]any{{"template_id", "1"}, {"image", photo}, {"image", photo}}, "", 400, moji.EINVALID},
+		{"extra field", [][2]any{{"template_id", "1"}, {"image", photo}, {"owner", "7"}}, "", 400, moji.EINVALID},
+		{"JSON body", nil, "application/json", 415, moji.EUNSUPPORTED},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ct, body := form(t, tt.fields)
+			if tt.ct != "" {
+				ct, body = tt.ct, bytes.NewBufferString(`{"template_id":1}`)
+			}
+			wantError(t, tt.name, a.do("POST", "/api/v1/faces/tasks/", tok, ct, body), tt.status, tt.code)
+		})
+	}
+	wantError(t, "bad task id", a.getJSON("/api/v1/faces/tasks/../../etc", tok), 404, moji.ENOTFOUND)
+	wantError(t, "unknown task id", a.getJSON("/api/v1/faces/tasks/"+strings.Repeat("a", 32), tok), 404, moji.ENOTFOUND)
+	wantError(t, "expired ws token", a.do("GET", "/api/v1/ws?token=nope", "", "", nil), 401, moji.EUNAUTHORIZED)
+	if files, _ := filepath.Glob(filepath.Join(data, "blobs", "uploads", "*")); len(files) != 0 {
+		t.Errorf("rejected uploads left files: %v", files)
+	}
+}
+
+// Many clients submit at once: every task completes, exactly once.
+func TestManyTasksCompleteOnce(t *testing.T) {
+	assets := visionAssets(t)
+	a := startApp(t, store.SQLite, "--workers", "2")
+	photos := [][]byte{readFile(t, samplePhoto(t, assets, 2)), readFile(t, samplePhoto(t, assets, 4))}
+	const clients, each = 4, 3
+	var mu sync.Mutex
+	var ids []string
+	var wg sync.WaitGroup
+	for c := range clients {
+		tok := a.signup(fmt.Sprintf("c%d@example.com", c), fmt.Sprintf("client%d", c))
+		wg.Go(func() {
+			for i := range each {
+				v := a.submit(tok, photos[(c+i)%2], "1")
+				done := a.waitTask(tok, v.ID, 2*time.Minute)
+				if done.State != moji.TaskDone {
+					t.Errorf("task %s: got %s (%+v), want done", v.ID, done.State, done.Error)
+				}
+				mu.Lock()
+				ids = append(ids, v.ID)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(ids) != clients*each {
+		t.Fatalf("finished tasks: got %d, want %d", len(ids), clients*each)
+	}
+	rk := a.getJSON("/api/v1/faces/ranking", "").json(t)
+	if n := rankingUses(rk["items"].([]any), 1); n != clients*each {
+		t.Errorf("uses recorded: got %d, want %d (each task counted once)", n, clients*each)
+	}
+	if c := strings.Count(a.logs.String(), "task done"); c != clients*each {
+		t.Errorf("tasks processed to the end: got %d, want %d", c, clients*each)
+	}
+}

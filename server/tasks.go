@@ -1,0 +1,383 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/picture"
+)
+
+// maxPhotoBody is the photo limit plus the template id and framing.
+var maxPhotoBody = picture.PhotoLimits.MaxBytes + 64<<10
+
+const (
+	// RankingWindow is how far back the ranking counts uses.
+	RankingWindow = 7 * 24 * time.Hour
+	// RankingSize is how many templates the ranking lists.
+	RankingSize = 10
+	// resultURLTTL is how long a signed link to a private result works.
+	resultURLTTL = time.Hour
+)
+
+// taskJSON is a task as its owner sees it.
+type taskJSON struct {
+	*moji.Task
+	ShareURL string `json:"share_url,omitempty"`
+}
+
+// POST /api/v1/faces/tasks/: multipart "image" (the photo) and
+// "template_id". The photo is checked in full (a truncated or oversized
+// file is refused here, not after queueing), stored, recorded, then
+// queued; 202 once it is durable. Anonymous use is allowed, with a lower
+// rate.
+func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
+	u := userFrom(r.Context())
+	var owner int64
+	limit, key := s.taskAnonLimit, "addr:"+clientAddr(r)
+	if u != nil {
+		owner, limit, key = u.ID, s.taskUserLimit, "user:"+strconv.FormatInt(u.ID, 10)
+	}
+	if d := limit.Reserve(key); d > 0 {
+		msg := "You are sending photos too fast."
+		if u == nil {
+			msg += " Log in for a higher limit."
+		}
+		s.retryAfter(w, r, seconds(d), msg)
+		return
+	}
+	var (
+		templateID int64
+		data       []byte
+		format     string
+	)
+	err := withSlot(r.Context(), s.uploads, func() error {
+		var err error
+		if templateID, data, err = readTaskForm(w, r); err != nil {
+			return err
+		}
+		return withSlot(r.Context(), s.imaging, func() error {
+			_, format, err = picture.Decode(bytes.NewReader(data), picture.PhotoLimits)
+			if err != nil {
+				if me := (*moji.Error)(nil); errors.As(err, &me) {
+					return moji.Errorf(me.Code, "image: %s.", me.Message)
+				}
+			}
+			return err
+		})
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	// A template that does not exist is refused before anything is stored.
+	if _, err := s.db.TemplateByID(r.Context(), templateID); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	t := &moji.Task{ID: newID(), OwnerID: owner, TemplateID: templateID}
+	t.PhotoKey = "uploads/" + t.ID + "." + map[string]string{picture.FormatJPEG: "jpg", picture.FormatPNG: "png", picture.FormatWebP: "webp"}[format]
+	if err := s.blobs.Put(r.Context(), t.PhotoKey, data); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	size := len(data)
+	data = nil
+	if err := s.db.CreateTask(r.Context(), t); err != nil {
+		s.blobs.Delete(context.WithoutCancel(r.Context()), t.PhotoKey)
+		s.error(w, r, err)
+		return
+	}
+	// The task is durable now. If the queue is down, the reconciler
+	// enqueues it once the queue is back: still accepted.
+	if err := s.queue.Enqueue(r.Context(), t.ID); err != nil {
+		s.log.Warn("enqueue failed; the reconciler will retry", "task", t.ID, "err", err)
+	}
+	if s.metrics != nil {
+		s.metrics.TasksSubmitted.Inc()
+	}
+	s.log.Info("task accepted", "task", t.ID, "template_id", templateID, "user_id", owner, "bytes", size)
+	w.Header().Set("Location", "/api/v1/faces/tasks/"+t.ID)
+	writeJSON(w, http.StatusAccepted, s.toTaskJSON(r, t))
+}
+
+// readTaskForm streams the multipart body: exactly one "image" file and
+// one "template_id"; anything else is refused.
+func readTaskForm(w http.ResponseWriter, r *http.Request) (int64, []byte, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return 0, nil, moji.Errorf(moji.EUNSUPPORTED, "Send the photo as multipart/form-data with fields image and template_id.")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxPhotoBody)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return 0, nil, moji.Errorf(moji.EINVALID, "Malformed multipart body.")
+	}
+	var (
+		id      int64
+		haveID  bool
+		data    []byte
+		haveImg bool
+	)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, nil, bodyError(err)
+		}
+		switch part.FormName() {
+		case "image":
+			if haveImg {
+				return 0, nil, moji.Errorf(moji.EINVALID, "Send one image.")
+			}
+			haveImg = true
+			data, err = io.ReadAll(io.LimitReader(part, picture.PhotoLimits.MaxBytes+1))
+			if err != nil {
+				return 0, nil, bodyError(err)
+			}
+			if int64(len(data)) > picture.PhotoLimits.MaxBytes {
+				return 0, nil, moji.Errorf(moji.ETOOLARGE, "The photo is larger than %d MB.", picture.PhotoLimits.MaxBytes>>20)
+			}
+		case "template_id":
+			if haveID {
+				return 0, nil, moji.Errorf(moji.EINVALID, "Send one template_id.")
+			}
+			haveID = true
+			b, err := io.ReadAll(io.LimitReader(part, 32))
+			if err != nil {
+				return 0, nil, bodyError(err)
+			}
+			id, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil || id <= 0 {
+				return 0, nil, moji.Errorf(moji.EINVALID, "template_id must be a template's number.")
+			}
+		default:
+			return 0, nil, moji.Errorf(moji.EINVALID, "Unexpected field %q: send image and template_id.", trimField(part.FormName()))
+		}
+	}
+	switch {
+	case !haveImg || len(data) == 0:
+		return 0, nil, moji.Errorf(moji.EINVALID, "Missing the image file.")
+	case !haveID:
+		return 0, nil, moji.Errorf(moji.EINVALID, "Missing template_id.")
+	}
+	return id, data, nil
+}
+
+// GET /api/v1/faces/tasks/{id}: the polling view of a task.
+func (s *Server) handleGetTask(w http.ResponseWriter, r *http.Request) {
+	t, err := s.ownTask(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, s.toTaskJSON(r, t))
+}
+
+// DELETE /api/v1/faces/tasks/{id}: the task, its result and its share.
+func (s *Server) handleDeleteTask(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.ownTask(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	t, err := s.db.DeleteTask(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	for _, key := range []string{t.PhotoKey, resultKey(t)} {
+		if key != "" {
+			if err := s.blobs.Delete(ctx, key); err != nil {
+				s.log.Warn("delete task file", "task", t.ID, "key", key, "err", err)
+			}
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// POST /api/v1/faces/tasks/{id}/share → {"share_url"}.
+func (s *Server) handleShareTask(w http.ResponseWriter, r *http.Request) {
+	t, err := s.ownTask(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	slug, err := s.db.ShareTask(r.Context(), t.ID, newSlug())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"share_url": s.publicBase(r) + "/s/" + slug})
+}
+
+// DELETE /api/v1/faces/tasks/{id}/share: the link stops working.
+func (s *Server) handleUnshareTask(w http.ResponseWriter, r *http.Request) {
+	t, err := s.ownTask(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.db.UnshareTask(r.Context(), t.ID); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ownTask loads the task in the path if the caller may see it: its owner,
+// or anyone holding the id of an anonymous task. Someone else's task is
+// "not found", so ids cannot be probed.
+func (s *Server) ownTask(r *http.Request) (*moji.Task, error) {
+	id := chi.URLParam(r, "id")
+	if !validID(id) {
+		return nil, errNoTask
+	}
+	t, err := s.db.Task(r.Context(), id)
+	if err != nil {
+		if moji.ErrorCode(err) == moji.ENOTFOUND {
+			return nil, errNoTask
+		}
+		return nil, err
+	}
+	if t.OwnerID != 0 {
+		if u := userFrom(r.Context()); u == nil || u.ID != t.OwnerID {
+			return nil, errNoTask
+		}
+	}
+	return t, nil
+}
+
+var errNoTask = moji.Errorf(moji.ENOTFOUND, "No such task.")
+
+func (s *Server) toTaskJSON(r *http.Request, t *moji.Task) taskJSON {
+	c := *t
+	if t.Result != nil {
+		res := *t.Result
+		res.ImageURL = s.signedResultURL(res.ImageKey)
+		c.Result = &res
+	}
+	j := taskJSON{Task: &c}
+	if t.ShareSlug != "" {
+		j.ShareURL = s.publicBase(r) + "/s/" + t.ShareSlug
+	}
+	return j
+}
+
+// GET /api/v1/faces/ranking: templates by uses in the last 7 days.
+func (s *Server) handleRanking(w http.ResponseWriter, r *http.Request) {
+	items, err := s.ranking(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "window_days": int(RankingWindow / (24 * time.Hour))})
+}
+
+// rankJSON is a ranking row with the template as the API shows it.
+type rankJSON struct {
+	Rank     int          `json:"rank"`
+	Uses     int          `json:"uses"`
+	Template templateJSON `json:"template"`
+}
+
+// ranking reads the ranking from the database, the truth.
+func (s *Server) ranking(ctx context.Context) ([]rankJSON, error) {
+	items, err := s.db.Ranking(ctx, s.db.Now().Add(-RankingWindow), RankingSize)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rankJSON, len(items))
+	for i, it := range items {
+		out[i] = rankJSON{Rank: it.Rank, Uses: it.Uses, Template: toTemplateJSON(&it.Template)}
+	}
+	return out, nil
+}
+
+// Result images are private: the API hands out links signed for an hour.
+// Expiry is rounded up to the next hour so a page reloaded within the hour
+// gets the same URL and the browser's cached copy.
+func (s *Server) signedResultURL(key string) string {
+	if key == "" {
+		return ""
+	}
+	exp := s.db.Now().Add(resultURLTTL).Truncate(resultURLTTL).Add(resultURLTTL).Unix()
+	e := strconv.FormatInt(exp, 10)
+	return mediaURL(key) + "?exp=" + e + "&sig=" + s.sign(key, e)
+}
+
+func (s *Server) sign(key, exp string) string {
+	m := hmac.New(sha256.New, s.mediaKey)
+	m.Write([]byte(key + "\n" + exp))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkSigned verifies a signed result link.
+func (s *Server) checkSigned(key string, r *http.Request) (time.Time, bool) {
+	e, sig := r.URL.Query().Get("exp"), r.URL.Query().Get("sig")
+	exp, err := strconv.ParseInt(e, 10, 64)
+	if err != nil || !hmac.Equal([]byte(sig), []byte(s.sign(key, e))) {
+		return time.Time{}, false
+	}
+	t := time.Unix(exp, 0)
+	return t, s.db.Now().Before(t)
+}
+
+func resultKey(t *moji.Task) string {
+	if t.Result == nil {
+		return ""
+	}
+	return t.Result.ImageKey
+}
+
+// publicBase is the site's absolute URL: configured, or this request's.
+func (s *Server) publicBase(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
+	scheme := "http"
+	if r.TLS != nil || (s.cfg.TrustProxy && r.Header.Get("X-Forwarded-Proto") == "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// newID is a task id: 128 random bits, hex.
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func validID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
+// newSlug is a share slug: 128 random bits, URL-safe base64 (22 chars).
+func newSlug() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

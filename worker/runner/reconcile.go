@@ -1,0 +1,93 @@
+package runner
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
+)
+
+// Reconciler makes the queue agree with the database, which is the truth:
+// tasks whose worker stopped renewing its lease go back to queued, and
+// queued tasks the queue has lost (a broker restarted empty, a process
+// with an in-memory queue restarted) are enqueued again. Any number of
+// processes may run one: a duplicate entry costs a look-up in ClaimTask.
+type Reconciler struct {
+	Log   *slog.Logger
+	DB    *store.DB
+	Queue moji.Queue
+	// Every is the period between passes (default 10 s); a task the queue
+	// lost waits at most about this long.
+	Every time.Duration
+	// Age is how long a queued task must have sat since it was last
+	// enqueued before it counts as lost (default Every).
+	Age time.Duration
+}
+
+// Run reconciles once at once, then every period, until ctx ends.
+func (c *Reconciler) Run(ctx context.Context) error {
+	every := c.Every
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if err := c.Pass(ctx); err != nil && ctx.Err() == nil {
+			c.Log.Warn("reconcile", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Pass runs one reconciliation.
+func (c *Reconciler) Pass(ctx context.Context) error {
+	age := c.Age
+	if age <= 0 {
+		age = c.Every
+	}
+	if age <= 0 {
+		age = 10 * time.Second
+	}
+	stalled, err := c.DB.RequeueStalled(ctx, 500)
+	if err != nil {
+		return err
+	}
+	for _, id := range stalled {
+		c.Log.Warn("task stalled (its worker stopped); queued again", "task", id)
+		if err := c.Queue.Enqueue(ctx, id); err != nil {
+			return err
+		}
+	}
+	// Only when the queue holds fewer entries than the database has queued
+	// tasks has it lost some; otherwise a long backlog would be enqueued
+	// again on every pass.
+	queued, err := c.DB.CountTasks(ctx, moji.TaskQueued)
+	if err != nil {
+		return err
+	}
+	n, err := c.Queue.Len(ctx)
+	if err != nil {
+		return err
+	}
+	if n >= int64(queued) {
+		return nil
+	}
+	ids, err := c.DB.QueuedTasks(ctx, c.DB.Now().Add(-age), 1000)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	for _, id := range ids {
+		if err := c.Queue.Enqueue(ctx, id); err != nil {
+			return err
+		}
+	}
+	c.Log.Info("queued tasks missing from the queue enqueued again", "count", len(ids))
+	return c.DB.MarkEnqueued(ctx, ids)
+}

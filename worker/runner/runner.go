@@ -1,0 +1,430 @@
+// Package runner turns queued tasks into results: it takes task ids from
+// the queue, claims each in the database, runs the vision pipeline,
+// stores the picture and tells the bus how it went. The database decides
+// who runs a task (a lease with a deadline), so a duplicate delivery or a
+// worker that died half-way costs time, never a second result.
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/metrics"
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/picture"
+	"github.com/igemoji/igemoji/shared/store"
+	"github.com/igemoji/igemoji/worker/vision"
+)
+
+// Config tunes a Runner. Zero values take the defaults.
+type Config struct {
+	// Name identifies this worker to the queue (a consumer name).
+	Name string
+	// Concurrency is how many tasks run at once (default 1: the pipeline
+	// already spreads one photo over every core).
+	Concurrency int
+	// Lease is how long a claim lasts without a heartbeat; a task whose
+	// worker died is taken over once it lapses (default 30 s).
+	Lease time.Duration
+	// MaxAttempts bounds the claims of one task before it fails for good
+	// (default 3).
+	MaxAttempts int
+	// MaxSide caps the result's longer side in pixels (default 4096).
+	MaxSide int
+	// KeepPhotos keeps uploaded originals after processing; by default
+	// they are deleted as soon as the result is stored.
+	KeepPhotos bool
+	// Grace is how long a task in flight may go on after Run's context
+	// ends (default 20 s); past it, the task is left to its lease.
+	Grace time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Name == "" {
+		c.Name = "worker-" + randomHex(4)
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 1
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
+	}
+	if c.MaxSide <= 0 {
+		c.MaxSide = 4096
+	}
+	if c.Grace <= 0 {
+		c.Grace = 20 * time.Second
+	}
+	return c
+}
+
+// Runner processes tasks.
+type Runner struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *store.DB
+	blobs   moji.Blobs
+	queue   moji.Queue
+	bus     moji.Bus
+	vision  *vision.Pipeline
+	metrics *metrics.Metrics
+	emoji   *emojiCache
+}
+
+// New wires a runner; m may be nil.
+func New(cfg Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, q moji.Queue, bus moji.Bus, p *vision.Pipeline, m *metrics.Metrics) *Runner {
+	return &Runner{cfg: cfg.withDefaults(), log: log, db: db, blobs: blobs, queue: q, bus: bus, vision: p, metrics: m,
+		emoji: newEmojiCache(db, blobs, 16)}
+}
+
+// Run takes tasks from the queue until ctx ends, Concurrency at a time.
+// Queue errors (a broker restarting) are retried with a growing pause.
+// When ctx ends, no new task is taken, and tasks in flight get Grace to
+// finish.
+func (r *Runner) Run(ctx context.Context) error {
+	work, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.Grace, stop) })
+	var wg sync.WaitGroup
+	for i := range r.cfg.Concurrency {
+		consumer := fmt.Sprintf("%s-%d", r.cfg.Name, i)
+		wg.Go(func() { r.loop(ctx, work, consumer) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// loop receives with ctx and processes with work, which outlives ctx by
+// the grace period.
+func (r *Runner) loop(ctx, work context.Context, consumer string) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		d, err := r.queue.Receive(ctx, consumer)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			r.log.Warn("queue receive failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if err := r.Process(work, d.TaskID); err != nil {
+			if work.Err() != nil {
+				// Shutting down mid-task: leave the entry unacknowledged;
+				// the lease lapses and the task is taken over.
+				return
+			}
+			r.log.Error("task processing failed; will be retried", "task", d.TaskID, "err", err)
+			select { // a database outage must not become a busy loop
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		if err := r.queue.Ack(context.WithoutCancel(ctx), d); err != nil {
+			r.log.Warn("queue ack failed (the task is finished; a redelivery will find it so)", "task", d.TaskID, "err", err)
+		}
+	}
+}
+
+// Process runs one task to its end, if this worker can claim it. A nil
+// error means the queue entry is settled: the task is finished (by this
+// worker or another), deleted, or held by a live worker. An error means
+// the task should be tried again later (a database or storage outage).
+func (r *Runner) Process(ctx context.Context, id string) error {
+	lease := randomHex(16)
+	t, ok, err := r.db.ClaimTask(ctx, id, lease, r.cfg.Lease, r.cfg.MaxAttempts)
+	if moji.ErrorCode(err) == moji.ENOTFOUND {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if t.State == moji.TaskFailed && t.Error != nil && t.Error.Code == "gave_up" && t.Attempts >= r.cfg.MaxAttempts {
+			// The claim that gave up: tell the watchers.
+			r.count("gave_up")
+			r.publish(ctx, moji.Event{Type: moji.EventTaskFailed, TaskID: t.ID, OwnerID: t.OwnerID, Error: t.Error})
+		}
+		return nil
+	}
+	log := r.log.With("task", id, "attempt", t.Attempts, "worker", r.cfg.Name)
+	log.Info("task claimed")
+
+	// The heartbeat keeps the lease while the pipeline runs; losing the
+	// lease (another worker took over after a stall) stops the work.
+	work, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hb := &heartbeat{r: r, id: id, lease: lease, stage: moji.StageDetecting}
+	go hb.run(work, cancel)
+
+	res, terr := r.run(work, t, hb)
+	if err := context.Cause(work); errors.Is(err, store.ErrLeaseLost) {
+		log.Warn("lease lost; another worker has the task")
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if terr != nil {
+		var te *taskError
+		if !errors.As(terr, &te) {
+			return terr // ours, not the photo's: retry later
+		}
+		if err := r.db.FailTask(ctx, id, lease, te.TaskError); err != nil {
+			if errors.Is(err, store.ErrLeaseLost) {
+				return nil
+			}
+			return err
+		}
+		log.Info("task failed", "code", te.Code, "reason", te.Message)
+		r.count("failed")
+		r.publish(ctx, moji.Event{Type: moji.EventTaskFailed, TaskID: id, OwnerID: t.OwnerID, Error: &te.TaskError})
+		r.dropPhoto(ctx, t)
+		return nil
+	}
+	if err := r.db.FinishTask(ctx, id, lease, res); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			log.Warn("lease lost before the result was recorded; another worker has the task")
+			return nil
+		}
+		return err
+	}
+	r.count("done")
+	if r.metrics != nil {
+		r.metrics.TaskDuration.Observe(time.Since(t.CreatedAt).Seconds())
+	}
+	log.Info("task done", "faces", len(res.Faces))
+	r.publish(ctx, moji.Event{Type: moji.EventTaskDone, TaskID: id, OwnerID: t.OwnerID, Result: res})
+	r.dropPhoto(ctx, t)
+	return nil
+}
+
+// taskError is a failure of the task itself (a photo that will not
+// decode, a deleted template): final, told to the person.
+type taskError struct{ moji.TaskError }
+
+func (e *taskError) Error() string { return e.Code + ": " + e.Message }
+
+func failf(code, format string, args ...any) error {
+	return &taskError{moji.TaskError{Code: code, Message: fmt.Sprintf(format, args...)}}
+}
+
+// run is the pipeline of one claimed task.
+func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Result, error) {
+	stageStart := time.Now()
+	enter := func(stage moji.Stage, percent int) {
+		if prev := hb.set(stage, percent); prev != stage {
+			if r.metrics != nil {
+				r.metrics.StageDuration.WithLabelValues(string(prev)).Observe(time.Since(stageStart).Seconds())
+			}
+			stageStart = time.Now()
+			// A new stage is written through, so that polling shows it
+			// too; a lost lease is noticed by the heartbeat.
+			if err := r.db.TaskProgress(ctx, t.ID, hb.lease, stage, percent, r.cfg.Lease); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+				r.log.Warn("record progress", "task", t.ID, "err", err)
+			}
+		}
+		r.publish(ctx, moji.Event{Type: moji.EventTaskProgress, TaskID: t.ID, OwnerID: t.OwnerID, Stage: stage, Percent: percent})
+	}
+	enter(moji.StageDetecting, 5)
+
+	emoji, err := r.emoji.get(ctx, t.TemplateID)
+	if moji.ErrorCode(err) == moji.ENOTFOUND {
+		return nil, failf("template_gone", "The template was deleted before your photo was processed.")
+	} else if err != nil {
+		return nil, err
+	}
+	if t.PhotoKey == "" {
+		return nil, failf("photo_gone", "The uploaded photo is no longer available; please upload it again.")
+	}
+	img, err := r.loadPhoto(ctx, t.PhotoKey)
+	if err != nil {
+		return nil, err
+	}
+
+	faces, err := r.vision.AnalyzeProgress(ctx, img, func(stage moji.Stage, frac float64) {
+		switch stage {
+		case moji.StageDetecting:
+			enter(stage, 10)
+		case moji.StageReading:
+			enter(stage, 40+int(frac*40))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	enter(moji.StageCompositing, 85)
+	out := vision.Emojify(img, faces, emoji)
+	var buf bytes.Buffer
+	format, err := picture.Encode(&buf, out, picture.HasAlpha(img))
+	if err != nil {
+		return nil, err
+	}
+	ext := map[string]string{"png": "png", "jpeg": "jpg"}[format]
+	key := "results/" + t.ID + "." + ext
+	// The key is the task's: a second worker racing this one overwrites
+	// the same file with the same picture, never adds another.
+	if err := r.blobs.Put(ctx, key, buf.Bytes()); err != nil {
+		return nil, err
+	}
+	b := out.Bounds()
+	res := &moji.Result{ImageKey: key, Width: b.Dx(), Height: b.Dy(), Faces: make([]moji.FaceResult, 0, len(faces))}
+	for _, f := range faces {
+		res.Faces = append(res.Faces, moji.FaceResult{Box: f.Box, Expression: f.Expression, Probs: f.Probs.Map()})
+	}
+	hb.set(moji.StageDone, 100)
+	if r.metrics != nil {
+		r.metrics.StageDuration.WithLabelValues(string(moji.StageCompositing)).Observe(time.Since(stageStart).Seconds())
+	}
+	return res, nil
+}
+
+// loadPhoto reads and decodes the upload, capped to MaxSide. A photo that
+// will not decode is the task's failure, not the worker's.
+func (r *Runner) loadPhoto(ctx context.Context, key string) (image.Image, error) {
+	f, _, err := r.blobs.Open(ctx, key)
+	if moji.ErrorCode(err) == moji.ENOTFOUND {
+		return nil, failf("photo_gone", "The uploaded photo is no longer available; please upload it again.")
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := picture.Decode(f, picture.PhotoLimits)
+	if err != nil {
+		if code := moji.ErrorCode(err); code != moji.EINTERNAL {
+			return nil, failf("bad_photo", "The photo could not be read: %s.", moji.ErrorMessage(err))
+		}
+		return nil, err
+	}
+	return picture.Cap(img, r.cfg.MaxSide), nil
+}
+
+// dropPhoto deletes the original once the task is finished, unless
+// configured to keep it. A failure here is logged: the retention sweep
+// tries again.
+func (r *Runner) dropPhoto(ctx context.Context, t *moji.Task) {
+	if r.cfg.KeepPhotos || t.PhotoKey == "" {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := r.blobs.Delete(ctx, t.PhotoKey); err != nil {
+		r.log.Warn("delete uploaded photo", "task", t.ID, "err", err)
+		return
+	}
+	if err := r.db.ClearPhoto(ctx, t.ID); err != nil {
+		r.log.Warn("clear photo key", "task", t.ID, "err", err)
+	}
+}
+
+func (r *Runner) publish(ctx context.Context, e moji.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := r.bus.Publish(ctx, e); err != nil {
+		// Events are best effort: clients poll when they miss one.
+		r.log.Warn("publish event", "type", e.Type, "task", e.TaskID, "err", err)
+	}
+}
+
+func (r *Runner) count(outcome string) {
+	if r.metrics != nil {
+		r.metrics.TasksFinished.WithLabelValues(outcome).Inc()
+	}
+}
+
+// heartbeat renews the lease every third of its length and records the
+// stage, so that a poll shows progress even when no event arrived.
+type heartbeat struct {
+	r     *Runner
+	id    string
+	lease string
+
+	mu      sync.Mutex
+	stage   moji.Stage
+	percent int
+}
+
+// set records the stage and percent, returning the previous stage.
+func (h *heartbeat) set(stage moji.Stage, percent int) moji.Stage {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	prev := h.stage
+	h.stage, h.percent = stage, percent
+	return prev
+}
+
+func (h *heartbeat) run(ctx context.Context, cancel context.CancelCauseFunc) {
+	tick := time.NewTicker(max(h.r.cfg.Lease/3, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		h.mu.Lock()
+		stage, percent := h.stage, h.percent
+		h.mu.Unlock()
+		if stage == moji.StageDone {
+			continue // FinishTask writes the end
+		}
+		err := h.r.db.TaskProgress(ctx, h.id, h.lease, stage, percent, h.r.cfg.Lease)
+		if errors.Is(err, store.ErrLeaseLost) {
+			cancel(err)
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			h.r.log.Warn("lease renewal failed", "task", h.id, "err", err)
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// SweepPhotos deletes uploaded originals kept past the retention period,
+// every minute until ctx ends.
+func (r *Runner) SweepPhotos(ctx context.Context, retention time.Duration) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		ts, err := r.db.ExpiredPhotos(ctx, r.db.Now().Add(-retention), 500)
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("photo retention sweep", "err", err)
+		}
+		for _, t := range ts {
+			if err := r.blobs.Delete(ctx, t.PhotoKey); err != nil {
+				r.log.Warn("delete expired photo", "task", t.ID, "err", err)
+				continue
+			}
+			if err := r.db.ClearPhoto(ctx, t.ID); err != nil {
+				r.log.Warn("clear photo key", "task", t.ID, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
