@@ -347,7 +347,7 @@ func (h *Hub) refreshRanking(ctx context.Context, ifMissing bool) error {
 	if err != nil {
 		return err
 	}
-	msg, err := json.Marshal(wsRankingMsg{Type: moji.EventRankingUpdated, Ranking: wsRanking(items)})
+	msg, err := json.Marshal(wsRankingMsg{Type: moji.EventRankingUpdated, Ranking: toRankJSON(items)})
 	if err != nil {
 		return err
 	}
@@ -757,23 +757,7 @@ type wsErrorMsg struct {
 
 type wsRankingMsg struct {
 	Type    string       `json:"type"`
-	Ranking []wsRankItem `json:"ranking"`
-}
-
-// wsRankItem is a moji.RankItem as clients see it, its template with image
-// URLs as everywhere else in the API.
-type wsRankItem struct {
-	Rank     int          `json:"rank"`
-	Uses     int          `json:"uses"`
-	Template templateJSON `json:"template"`
-}
-
-func wsRanking(items []moji.RankItem) []wsRankItem {
-	out := make([]wsRankItem, len(items))
-	for i := range items {
-		out[i] = wsRankItem{Rank: items[i].Rank, Uses: items[i].Uses, Template: toTemplateJSON(&items[i].Template)}
-	}
-	return out
+	Ranking []rankJSON `json:"ranking"`
 }
 
 // wsTaskEvent is the client-facing form of a task event.

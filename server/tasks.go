@@ -305,11 +305,16 @@ func (s *Server) ranking(ctx context.Context) ([]rankJSON, error) {
 	if err != nil {
 		return nil, err
 	}
+	return toRankJSON(items), nil
+}
+
+// toRankJSON is the one shape of the ranking, polled and pushed.
+func toRankJSON(items []moji.RankItem) []rankJSON {
 	out := make([]rankJSON, len(items))
 	for i, it := range items {
 		out[i] = rankJSON{Rank: it.Rank, Uses: it.Uses, Template: toTemplateJSON(&it.Template)}
 	}
-	return out, nil
+	return out
 }
 
 // Result images are private: the API hands out links signed for an hour.

@@ -304,6 +304,26 @@ func TestTaskJourney(t *testing.T) {
 				return m["type"] == moji.EventRankingUpdated && rankingUses(items, 1) == 1
 			})
 
+			// Metrics: every family the dashboards use has a series.
+			m := string(a.getJSON("/metrics", "").body)
+			for _, want := range []string{
+				`igemoji_http_requests_total{code="202",method="POST",route="/api/v1/faces/tasks"} 1`,
+				`igemoji_http_request_duration_seconds_bucket{method="GET",route="/api/v1/faces/tasks/{id}"`,
+				`igemoji_tasks_submitted_total 1`,
+				`igemoji_tasks_finished_total{outcome="done"} 1`,
+				`igemoji_task_stage_duration_seconds_count{stage="reading"} 1`,
+				`igemoji_inference_duration_seconds_count{model="blazeface"}`,
+				`igemoji_inference_duration_seconds_count{model="face-api"}`,
+				`igemoji_websocket_connections 2`,
+				`igemoji_queue_depth 0`,
+				`igemoji_oldest_queued_task_age_seconds 0`,
+				`process_resident_memory_bytes`,
+			} {
+				if !strings.Contains(m, want) {
+					t.Errorf("/metrics: want a line with %s", want)
+				}
+			}
+
 			// Delete: the task, its picture and its link go.
 			wantStatus(t, "delete", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID, tok, "", nil), 204)
 			if _, r := a.task(tok, v.ID); r.status != 404 {

@@ -49,6 +49,36 @@ func TestLoad(t *testing.T) {
 		{name: "bad cost", args: []string{"--bcrypt-cost", "40"}, wantErr: "bcrypt-cost"},
 		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: "log-level"},
 		{name: "bad format", args: []string{"--log-format", "xml"}, wantErr: "log-format"},
+		{name: "workers auto without redis", check: func(t *testing.T, c *config.Config) {
+			if c.Workers != 1 || c.RedisURL != "" || c.TaskLease != 30*time.Second || c.PhotoRetention != 0 || c.MaxSide != 4096 || !c.Metrics {
+				t.Errorf("got workers %d, redis %q, lease %v, retention %v, max side %d, metrics %v; want 1, \"\", 30s, 0, 4096, true",
+					c.Workers, c.RedisURL, c.TaskLease, c.PhotoRetention, c.MaxSide, c.Metrics)
+			}
+		}},
+		{name: "workers auto with redis", env: map[string]string{"IGEMOJI_REDIS_URL": "redis://127.0.0.1:6379/0"},
+			check: func(t *testing.T, c *config.Config) {
+				if c.Workers != 0 {
+					t.Errorf("workers: got %d, want 0 (igemoji worker runs them)", c.Workers)
+				}
+			}},
+		{name: "workers explicit", args: []string{"--workers", "3", "--redis-url", "redis://r:6379/1"},
+			check: func(t *testing.T, c *config.Config) {
+				if c.Workers != 3 {
+					t.Errorf("workers: got %d, want 3", c.Workers)
+				}
+			}},
+		{name: "bad redis url", args: []string{"--redis-url", "127.0.0.1:6379"}, wantErr: "redis-url"},
+		{name: "bad workers", args: []string{"--workers", "-1"}, wantErr: "workers"},
+		{name: "bad lease", args: []string{"--task-lease", "1s"}, wantErr: "task-lease"},
+		{name: "bad retention", args: []string{"--photo-retention", "-1h"}, wantErr: "photo-retention"},
+		{name: "bad max side", args: []string{"--max-side", "100"}, wantErr: "max-side"},
+		{name: "bad public url", args: []string{"--public-url", "igemoji.example"}, wantErr: "public-url"},
+		{name: "public url trimmed", args: []string{"--public-url", "https://igemoji.example/"},
+			check: func(t *testing.T, c *config.Config) {
+				if c.PublicURL != "https://igemoji.example" {
+					t.Errorf("public-url: got %q, want https://igemoji.example", c.PublicURL)
+				}
+			}},
 		{name: "stray arg", args: []string{"oops"}, wantErr: "unexpected argument"},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "not defined"},
 		{name: "all errors at once", args: []string{"--addr", "x", "--log-level", "loud"}, wantErr: "log-level"},

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -202,6 +203,14 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	}
 	if err := r.db.FinishTask(ctx, id, lease, res); err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
+			// Deleted while it ran: the picture just stored belongs to
+			// nobody. (Taken over by another worker: that worker writes
+			// the same key, so the file stays.)
+			if _, terr := r.db.Task(ctx, id); moji.ErrorCode(terr) == moji.ENOTFOUND {
+				r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
+				log.Info("task deleted while it ran; result discarded")
+				return nil
+			}
 			log.Warn("lease lost before the result was recorded; another worker has the task")
 			return nil
 		}
@@ -288,7 +297,16 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 	b := out.Bounds()
 	res := &moji.Result{ImageKey: key, Width: b.Dx(), Height: b.Dy(), Faces: make([]moji.FaceResult, 0, len(faces))}
 	for _, f := range faces {
-		res.Faces = append(res.Faces, moji.FaceResult{Box: f.Box, Expression: f.Expression, Probs: f.Probs.Map()})
+		// Tenths of a pixel and four decimals say all there is to say;
+		// more digits only make the JSON longer.
+		fr := moji.FaceResult{Expression: f.Expression, Probs: f.Probs.Map()}
+		for i, v := range f.Box {
+			fr.Box[i] = math.Round(v*10) / 10
+		}
+		for e, p := range fr.Probs {
+			fr.Probs[e] = math.Round(p*1e4) / 1e4
+		}
+		res.Faces = append(res.Faces, fr)
 	}
 	hb.set(moji.StageDone, 100)
 	if r.metrics != nil {
