@@ -756,7 +756,7 @@ type wsErrorMsg struct {
 }
 
 type wsRankingMsg struct {
-	Type    string       `json:"type"`
+	Type    string     `json:"type"`
 	Ranking []rankJSON `json:"ranking"`
 }
 

@@ -175,7 +175,7 @@ type gotMsg struct {
 	Percent int             `json:"percent"`
 	Result  *moji.Result    `json:"result"`
 	Error   *moji.TaskError `json:"error"`
-	Ranking []rankJSON    `json:"ranking"`
+	Ranking []rankJSON      `json:"ranking"`
 	raw     string
 }
 
