@@ -159,9 +159,9 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 		return err
 	}
 	if !ok {
-		if t.State == moji.TaskFailed && t.Error != nil && t.Error.Code == "gave_up" && t.Attempts >= r.cfg.MaxAttempts {
+		if t.State == moji.TaskFailed && t.Error != nil && t.Error.Code == store.GaveUpCode && t.Attempts >= r.cfg.MaxAttempts {
 			// The claim that gave up: tell the watchers.
-			r.count("gave_up")
+			r.count(store.GaveUpCode)
 			r.publish(ctx, moji.Event{Type: moji.EventTaskFailed, TaskID: t.ID, OwnerID: t.OwnerID, Error: t.Error})
 		}
 		return nil

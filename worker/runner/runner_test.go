@@ -1,0 +1,186 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/disk"
+	"github.com/igemoji/igemoji/shared/mem"
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
+	"github.com/igemoji/igemoji/shared/store/storetest"
+)
+
+// fixture is a runner on a real SQLite store and disk, without models:
+// these tests stop before the pipeline would run.
+type fixture struct {
+	db     *store.DB
+	blobs  *disk.Blobs
+	events <-chan moji.Event
+	r      *Runner
+	tmpl   *moji.Template
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db := storetest.MustOpenDB(t, store.SQLite)
+	blobs, err := disk.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewNRGBA(image.Rect(0, 0, 8, 8)))
+	u := &moji.User{Email: "o@example.com", Alias: "owner", PasswordHash: []byte("x")}
+	if err := db.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &moji.Template{Name: "plain", CreatorID: u.ID, Images: map[moji.Expression]string{}}
+	for _, e := range moji.Expressions {
+		key := "t/" + string(e) + "-0123456789.png"
+		if err := blobs.Put(context.Background(), key, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		tmpl.Images[e] = key
+	}
+	if err := db.CreateTemplate(context.Background(), tmpl, ""); err != nil {
+		t.Fatal(err)
+	}
+	bus := mem.NewBus(16)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	events, _ := bus.Subscribe(ctx)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := New(Config{Name: "test", Lease: time.Minute, MaxAttempts: 3}, log, db, blobs, mem.NewQueue(), bus, nil, nil)
+	return &fixture{db: db, blobs: blobs, events: events, r: r, tmpl: tmpl}
+}
+
+func (f *fixture) task(t *testing.T, photo []byte) *moji.Task {
+	t.Helper()
+	tk := &moji.Task{ID: randomHex(16), TemplateID: f.tmpl.ID, PhotoKey: "uploads/" + randomHex(16) + ".jpg"}
+	if err := f.blobs.Put(context.Background(), tk.PhotoKey, photo); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.CreateTask(context.Background(), tk); err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+// failed waits for the task.failed event of id.
+func (f *fixture) failed(t *testing.T, id string) *moji.TaskError {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-f.events:
+			if e.Type == moji.EventTaskFailed && e.TaskID == id {
+				return e.Error
+			}
+		case <-timeout:
+			t.Fatalf("no task.failed event for %s", id)
+		}
+	}
+}
+
+// Failures of the task itself end it with a reason a person understands,
+// and its photo goes.
+func TestTaskFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		photo    []byte
+		prepare  func(t *testing.T, f *fixture, tk *moji.Task)
+		wantCode string
+	}{
+		{name: "photo that will not decode", photo: []byte("\xff\xd8\xff not really a JPEG"), wantCode: "bad_photo"},
+		{name: "template deleted after submission", photo: []byte("x"), wantCode: "template_gone",
+			prepare: func(t *testing.T, f *fixture, tk *moji.Task) {
+				if err := f.db.DeleteTemplate(context.Background(), f.tmpl.ID, f.tmpl.CreatorID); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			tk := f.task(t, tt.photo)
+			if tt.prepare != nil {
+				tt.prepare(t, f, tk)
+			}
+			if err := f.r.Process(context.Background(), tk.ID); err != nil {
+				t.Fatalf("Process: got %v, want nil (the task failed, the worker did not)", err)
+			}
+			e := f.failed(t, tk.ID)
+			got, err := f.db.Task(context.Background(), tk.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != moji.TaskFailed || got.Error == nil || got.Error.Code != tt.wantCode || got.Error.Message == "" {
+				t.Fatalf("task: got %s %+v, want failed with %s and a message", got.State, got.Error, tt.wantCode)
+			}
+			if e.Code != tt.wantCode {
+				t.Errorf("event: got code %s, want %s", e.Code, tt.wantCode)
+			}
+			if got.PhotoKey != "" {
+				t.Errorf("photo key after failure: got %q, want it cleared", got.PhotoKey)
+			}
+			if _, _, err := f.blobs.Open(context.Background(), tk.PhotoKey); moji.ErrorCode(err) != moji.ENOTFOUND {
+				t.Errorf("photo after failure: got %v, want it deleted", err)
+			}
+		})
+	}
+}
+
+// A task whose workers keep dying is given up after MaxAttempts claims,
+// and its watchers are told.
+func TestGivesUpAfterMaxAttempts(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	f.db.Now = func() time.Time { return now }
+	tk := f.task(t, []byte("x"))
+	for i := range 3 { // three workers claim it and die
+		if _, ok, err := f.db.ClaimTask(context.Background(), tk.ID, randomHex(8), time.Minute, 3); err != nil || !ok {
+			t.Fatalf("claim %d: got ok=%v err=%v, want a claim", i+1, ok, err)
+		}
+		now = now.Add(2 * time.Minute) // the lease lapses
+	}
+	if err := f.r.Process(context.Background(), tk.ID); err != nil {
+		t.Fatalf("Process: got %v, want nil", err)
+	}
+	e := f.failed(t, tk.ID)
+	if e.Code != store.GaveUpCode {
+		t.Errorf("event: got %+v, want code %s", e, store.GaveUpCode)
+	}
+	got, _ := f.db.Task(context.Background(), tk.ID)
+	if got.State != moji.TaskFailed || got.Attempts != 3 {
+		t.Errorf("task: got %s after %d attempts, want failed after 3", got.State, got.Attempts)
+	}
+}
+
+// A duplicate delivery of a finished task is settled without work.
+func TestDuplicateDeliveryOfFinishedTask(t *testing.T) {
+	f := newFixture(t)
+	tk := f.task(t, []byte("x"))
+	lease := randomHex(8)
+	if _, ok, err := f.db.ClaimTask(context.Background(), tk.ID, lease, time.Minute, 3); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if err := f.db.FinishTask(context.Background(), tk.ID, lease, &moji.Result{ImageKey: "results/" + tk.ID + ".jpg", Width: 1, Height: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.r.Process(context.Background(), tk.ID); err != nil {
+		t.Fatalf("Process of a done task: got %v, want nil", err)
+	}
+	got, _ := f.db.Task(context.Background(), tk.ID)
+	if got.State != moji.TaskDone || got.Attempts != 1 {
+		t.Errorf("task: got %s after %d attempts, want still done after 1", got.State, got.Attempts)
+	}
+	if err := f.r.Process(context.Background(), randomHex(16)); err != nil {
+		t.Errorf("Process of an unknown task: got %v, want nil (deleted meanwhile)", err)
+	}
+}
