@@ -68,7 +68,7 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 	}
 	t := &moji.Template{CreatorID: u.ID, CreatorAlias: u.Alias, Images: map[moji.Expression]string{}}
 	pngs := map[moji.Expression][]byte{}
-	err := withSlot(r.Context(), s.uploads, func() error {
+	err := s.withUpload(r, func() error {
 		name, files, err := readTemplateForm(w, r)
 		if err != nil {
 			return err

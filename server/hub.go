@@ -21,12 +21,15 @@ const (
 	wsMaxTasks      = 32               // task ids one client may follow
 	wsMaxTaskID     = 128              // bytes in a task id
 	wsWriteTimeout  = 10 * time.Second // to write one message
-	wsLookupTimeout = 5 * time.Second  // to look up a task's owner or read the ranking
+	wsLookupTimeout = 5 * time.Second  // to look up a task or read the ranking
 	wsMsgRate       = 20               // client messages per second, sustained
 	wsMsgBurst      = 40               // client messages at once
 	// wsCloseGrace bounds the close handshake of a dropped client: then
 	// the connection is cut.
 	wsCloseGrace = 2 * time.Second
+	// wsTokenExpired closes a connection whose token has expired, so that
+	// the client logs in again and reconnects.
+	wsTokenExpired websocket.StatusCode = 4001
 )
 
 // Hub defaults.
@@ -34,6 +37,11 @@ const (
 	defaultSendBuffer   = 64
 	defaultPingInterval = 30 * time.Second
 	defaultRankingEvery = time.Second
+	// Refresh also without events: events published while the Redis
+	// pub/sub connection was down are lost without a trace.
+	defaultRankingRefresh  = 30 * time.Second
+	defaultMaxConns        = 10000
+	defaultMaxConnsPerAddr = 32
 )
 
 // Bus re-subscription backoff.
@@ -42,17 +50,18 @@ const (
 	busRetryMax = 10 * time.Second
 )
 
-// HubConfig configures a Hub. Bus is required; Ranking and TaskOwner are
-// needed for the ranking and task topics (without them, subscribing to the
-// topic is answered with an error).
+// HubConfig configures a Hub. Bus is required; Ranking and Task are needed
+// for the ranking and task topics (without them, subscribing to the topic
+// is answered with an error).
 type HubConfig struct {
 	Log *slog.Logger
 	Bus moji.Bus
 	// Ranking reads the current ranking from the database (the truth).
 	Ranking func(ctx context.Context) ([]moji.RankItem, error)
-	// TaskOwner returns the owner id of a task (0 = anonymous) or a
-	// *moji.Error ENOTFOUND.
-	TaskOwner func(ctx context.Context, taskID string) (int64, error)
+	// Task reads a task from the database, or returns a *moji.Error
+	// ENOTFOUND. A subscription is checked against its owner and answered
+	// at once with its state when it is running or already finished.
+	Task func(ctx context.Context, taskID string) (*moji.Task, error)
 	// SendBuffer is how many messages may wait for one client before the
 	// client counts as too slow and is dropped (default 64).
 	SendBuffer int
@@ -62,6 +71,17 @@ type HubConfig struct {
 	// RankingEvery is the least time between two reads of the ranking
 	// (default 1s): bursts of task.done events are coalesced.
 	RankingEvery time.Duration
+	// RankingRefresh is how often the ranking is read, while anyone
+	// follows it, even without an event (default 30s): events missed
+	// while the bus was unreachable are caught up with. It is sent only
+	// when it changed.
+	RankingRefresh time.Duration
+	// MaxConns caps the connections to this hub (default 10000); over it
+	// a client is answered 503 before the upgrade.
+	MaxConns int
+	// MaxConnsPerAddr caps the connections from one client address
+	// (default 32); over it a client is answered 429.
+	MaxConnsPerAddr int
 	// OnConnections, if set, is told of every client that comes (+1) and
 	// goes (-1), for a metrics gauge.
 	OnConnections func(delta int)
@@ -90,6 +110,10 @@ type Hub struct {
 	byUser   map[int64]map[*wsClient]struct{}
 	byTask   map[string]map[*wsClient]struct{}
 	rankSubs map[*wsClient]struct{}
+	// conns and perAddr count the connections admitted (from before the
+	// upgrade until they end), for MaxConns and MaxConnsPerAddr.
+	conns   int
+	perAddr map[string]int
 	// rankMsg is the last ranking.updated message, encoded; nil when
 	// there is none or it may be stale.
 	rankMsg []byte
@@ -114,6 +138,15 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.RankingEvery <= 0 {
 		cfg.RankingEvery = defaultRankingEvery
 	}
+	if cfg.RankingRefresh <= 0 {
+		cfg.RankingRefresh = defaultRankingRefresh
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = defaultMaxConns
+	}
+	if cfg.MaxConnsPerAddr <= 0 {
+		cfg.MaxConnsPerAddr = defaultMaxConnsPerAddr
+	}
 	return &Hub{
 		cfg:       cfg,
 		log:       cfg.Log,
@@ -121,6 +154,7 @@ func NewHub(cfg HubConfig) *Hub {
 		byUser:    map[int64]map[*wsClient]struct{}{},
 		byTask:    map[string]map[*wsClient]struct{}{},
 		rankSubs:  map[*wsClient]struct{}{},
+		perAddr:   map[string]int{},
 		rankDirty: make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
@@ -262,16 +296,21 @@ func (h *Hub) routeTask(e moji.Event) {
 		return
 	}
 	for c := range h.byTask[e.TaskID] {
-		if e.OwnerID != 0 && c.userID == e.OwnerID {
-			continue // already sent as the owner's
+		sub := c.tasks[e.TaskID]
+		if sub.pending {
+			// The task is being looked up: hold the latest event (a
+			// final one stays) for subscribeTask, which decides.
+			if !sub.final {
+				sub.held, sub.percent, sub.final = msg, e.Percent, final
+			}
+			continue
 		}
-		c.enqueue(msg)
-		if final {
-			delete(c.tasks, e.TaskID)
+		if e.OwnerID == 0 || c.userID != e.OwnerID { // else sent as the owner's
+			c.enqueue(msg)
 		}
-	}
-	if final { // nothing more will come: free the subscriptions
-		delete(h.byTask, e.TaskID)
+		if final { // nothing more will come: free the subscription
+			c.forgetTask(e.TaskID)
+		}
 	}
 }
 
@@ -282,19 +321,25 @@ func (h *Hub) markRankingDirty() {
 	}
 }
 
-// rankLoop reads the ranking when it may have changed, at most once per
-// RankingEvery, and broadcasts it when it did change. With nobody
-// subscribed it only forgets the cached ranking.
+// rankLoop reads the ranking when it may have changed, and every
+// RankingRefresh, at most once per RankingEvery, and broadcasts it when it
+// did change. With nobody subscribed it only forgets the cached ranking.
 func (h *Hub) rankLoop(ctx context.Context) {
 	if h.cfg.Ranking == nil {
 		return
 	}
+	// Also read it now and then: a ranking.updated event published while
+	// the bus was unreachable is lost, and a broken subscription is not
+	// always noticed.
+	refresh := time.NewTicker(h.cfg.RankingRefresh)
+	defer refresh.Stop()
 	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-h.rankDirty:
+		case <-refresh.C:
 		}
 		if wait := time.Until(last.Add(h.cfg.RankingEvery)); wait > 0 {
 			t := time.NewTimer(wait)
@@ -364,12 +409,32 @@ func (h *Hub) refreshRanking(ctx context.Context, ifMissing bool) error {
 }
 
 // ServeWS upgrades the request and serves one client until it leaves, is
-// dropped or the hub closes. userID is the verified user, 0 for anonymous.
-func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64) {
-	if h.isClosed() {
-		writeShuttingDown(w)
+// dropped or the hub closes. userID is the verified user, 0 for anonymous;
+// addr is the client's address, for MaxConnsPerAddr; expires, unless zero,
+// is when the client's token expires: the connection is then closed with
+// status 4001 "token expired", and a token already expired is refused
+// with a 401.
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64, addr string, expires time.Time) {
+	if !expires.IsZero() && !time.Now().Before(expires) {
+		writeHubError(w, http.StatusUnauthorized, moji.EUNAUTHORIZED,
+			"Your session has expired; log in again.", "")
 		return
 	}
+	switch h.admit(addr) {
+	case admitted:
+	case admitClosed:
+		writeShuttingDown(w)
+		return
+	case admitFull:
+		writeHubError(w, http.StatusServiceUnavailable, moji.EUNAVAILABLE,
+			"The server has too many live connections; please try again later.", "30")
+		return
+	case admitAddrFull:
+		writeHubError(w, http.StatusTooManyRequests, moji.ERATELIMIT,
+			"Too many live connections from your address; close some first.", "30")
+		return
+	}
+	defer h.leave(addr)
 	// The server's read and write timeouts stay on a hijacked connection:
 	// lift them, the hub has its own.
 	rc := http.NewResponseController(w)
@@ -396,13 +461,19 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64) {
 		done:        make(chan struct{}),
 		abortWrites: abortWrites,
 		cut:         cut,
-		tasks:       map[string]struct{}{},
+		tasks:       map[string]*wsTaskSub{},
 	}
 	if !h.register(c) {
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
 	defer h.unregister(c)
+	if !expires.IsZero() {
+		t := time.AfterFunc(time.Until(expires), func() {
+			c.drop(wsTokenExpired, "token expired", false)
+		})
+		defer t.Stop()
+	}
 
 	var wg sync.WaitGroup
 	wg.Go(func() { c.readLoop(ctx) })
@@ -414,16 +485,54 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64) {
 }
 
 func writeShuttingDown(w http.ResponseWriter) {
-	var body errorBody
-	body.Error.Code, body.Error.Message = moji.EUNAVAILABLE, "The server is shutting down; please reconnect."
-	w.Header().Set("Retry-After", "5")
-	writeJSON(w, http.StatusServiceUnavailable, body)
+	writeHubError(w, http.StatusServiceUnavailable, moji.EUNAVAILABLE,
+		"The server is shutting down; please reconnect.", "5")
 }
 
-func (h *Hub) isClosed() bool {
+// writeHubError answers a request that is not upgraded with the API's
+// JSON error body.
+func writeHubError(w http.ResponseWriter, status int, code, message, retryAfter string) {
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, message
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	writeJSON(w, status, body)
+}
+
+// What admit decided.
+const (
+	admitted = iota
+	admitClosed
+	admitFull     // MaxConns reached
+	admitAddrFull // MaxConnsPerAddr reached
+)
+
+// admit counts a connection from addr, unless the hub is closed or a cap
+// is reached. Once admitted, the connection must leave.
+func (h *Hub) admit(addr string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.closed
+	switch {
+	case h.closed:
+		return admitClosed
+	case h.conns >= h.cfg.MaxConns:
+		return admitFull
+	case h.perAddr[addr] >= h.cfg.MaxConnsPerAddr:
+		return admitAddrFull
+	}
+	h.conns++
+	h.perAddr[addr]++
+	return admitted
+}
+
+func (h *Hub) leave(addr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.conns--
+	if h.perAddr[addr]--; h.perAddr[addr] <= 0 {
+		delete(h.perAddr, addr)
+	}
 }
 
 func (h *Hub) register(c *wsClient) bool {
@@ -479,13 +588,14 @@ func removeFrom[K comparable](m map[K]map[*wsClient]struct{}, k K, c *wsClient) 
 }
 
 // wsClient is one connection. Its subscriptions (tasks, and membership in
-// the hub's sets) are guarded by the hub's mu.
+// the hub's sets) are guarded by the hub's mu: a client is in byTask[id]
+// while tasks[id] is set (until unregister).
 type wsClient struct {
 	h      *Hub
 	conn   *websocket.Conn
 	userID int64
 	send   chan []byte
-	tasks  map[string]struct{}
+	tasks  map[string]*wsTaskSub
 
 	once        sync.Once
 	done        chan struct{} // closed by drop
@@ -494,6 +604,23 @@ type wsClient struct {
 	abortWrites context.CancelFunc
 	cut         context.CancelFunc
 	cutTimer    *time.Timer
+}
+
+// wsTaskSub is a client's subscription to a task. It is pending while the
+// task is looked up: its events are then held (the latest, or the final
+// one) rather than sent, since the client may not be allowed to see them.
+type wsTaskSub struct {
+	pending bool
+	held    []byte // the event to send, if any
+	percent int    // held's percent
+	final   bool   // held is task.done or task.failed
+}
+
+// forgetTask ends the client's subscription to a task. The hub's mu must
+// be held.
+func (c *wsClient) forgetTask(id string) {
+	delete(c.tasks, id)
+	removeFrom(c.h.byTask, id, c)
 }
 
 // enqueue queues msg without ever blocking; a client whose queue is full
@@ -637,39 +764,100 @@ func (c *wsClient) handle(ctx context.Context, req wsRequest) error {
 	return nil
 }
 
+// subscribeTask checks that the client may follow the task and subscribes
+// it, answering at once with the task's state when it is running or
+// already finished (its events may all have gone before the subscription).
+// The subscription is made, pending, before the task is read, so that no
+// event can fall between the read and the subscription.
 func (c *wsClient) subscribeTask(ctx context.Context, id string) error {
 	h := c.h
-	h.mu.Lock()
-	_, already := c.tasks[id]
-	full := len(c.tasks) >= wsMaxTasks
-	h.mu.Unlock()
-	if already {
-		return nil
-	}
-	if full {
-		return moji.Errorf(moji.EINVALID, "A connection may follow at most %d tasks.", wsMaxTasks)
-	}
-	if h.cfg.TaskOwner == nil {
+	if h.cfg.Task == nil {
 		return moji.Errorf(moji.EUNAVAILABLE, "Task updates are not available here; poll the task instead.")
 	}
-	lctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
-	owner, err := h.cfg.TaskOwner(lctx, id)
-	cancel()
-	if err != nil {
-		return err
-	}
-	if owner != 0 && owner != c.userID {
-		// As GET /api/v1/faces/tasks/{id}: someone else's task does not exist.
-		return moji.Errorf(moji.ENOTFOUND, "No such task.")
-	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	if _, already := c.tasks[id]; already {
+		h.mu.Unlock()
+		return nil
+	}
 	if len(c.tasks) >= wsMaxTasks {
+		h.mu.Unlock()
 		return moji.Errorf(moji.EINVALID, "A connection may follow at most %d tasks.", wsMaxTasks)
 	}
-	c.tasks[id] = struct{}{}
+	sub := &wsTaskSub{pending: true}
+	c.tasks[id] = sub
 	addTo(h.byTask, id, c)
+	h.mu.Unlock()
+
+	lctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
+	t, err := h.cfg.Task(lctx, id)
+	cancel()
+	if err == nil && (t == nil || (t.OwnerID != 0 && t.OwnerID != c.userID)) {
+		// As GET /api/v1/faces/tasks/{id}: someone else's task does not exist.
+		err = moji.Errorf(moji.ENOTFOUND, "No such task.")
+	}
+	var now []byte // the task's state as a message, if it is worth one
+	nowFinal := false
+	if err == nil {
+		if e, ok := taskStateEvent(id, t); ok {
+			now, err = json.Marshal(wsTaskEvent(e, h.cfg.ResultURL))
+			nowFinal = e.Type != moji.EventTaskProgress
+		}
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil {
+		c.forgetTask(id)
+		return err
+	}
+	sub.pending = false
+	// Events held meanwhile were sent to the owner already.
+	delivered := t.OwnerID != 0 && t.OwnerID == c.userID
+	var msg []byte
+	final := true
+	switch {
+	case sub.final: // finished while being read
+		if !delivered {
+			msg = sub.held
+		}
+	case nowFinal:
+		msg = now
+	case sub.held != nil && (now == nil || sub.percent >= t.Percent):
+		final = false
+		if !delivered {
+			msg = sub.held
+		}
+	default:
+		final = false
+		msg = now
+	}
+	sub.held = nil
+	if msg != nil {
+		c.enqueue(msg)
+	}
+	if final {
+		c.forgetTask(id)
+	}
 	return nil
+}
+
+// taskStateEvent is the event that tells a new subscriber a task's state:
+// its result or error when finished, its progress when running; none when
+// it is queued (the client has just been told so).
+func taskStateEvent(id string, t *moji.Task) (moji.Event, bool) {
+	switch t.State {
+	case moji.TaskDone:
+		return moji.Event{Type: moji.EventTaskDone, TaskID: id, Result: t.Result}, true
+	case moji.TaskFailed:
+		te := t.Error
+		if te == nil {
+			te = &moji.TaskError{Code: moji.EINTERNAL, Message: "The task failed."}
+		}
+		return moji.Event{Type: moji.EventTaskFailed, TaskID: id, Error: te}, true
+	case moji.TaskRunning:
+		return moji.Event{Type: moji.EventTaskProgress, TaskID: id, Stage: t.Stage, Percent: t.Percent}, true
+	}
+	return moji.Event{}, false
 }
 
 func (c *wsClient) unsubscribeTask(id string) {
@@ -677,8 +865,7 @@ func (c *wsClient) unsubscribeTask(id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := c.tasks[id]; ok {
-		delete(c.tasks, id)
-		removeFrom(h.byTask, id, c)
+		c.forgetTask(id)
 	}
 }
 

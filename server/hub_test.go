@@ -18,25 +18,42 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/igemoji/igemoji/shared/config"
 	"github.com/igemoji/igemoji/shared/mem"
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
-// Task owners known to the test hubs: ids starting with "anon" are
-// anonymous, "u<N>-…" belong to user N.
-func testTaskOwner(_ context.Context, id string) (int64, error) {
+// Tasks known to the test hubs: ids starting with "anon" are anonymous,
+// "u<N>-…" belong to user N. They are queued, unless the id holds
+// "-done", "-failed" or "-running".
+func testTask(_ context.Context, id string) (*moji.Task, error) {
+	t := &moji.Task{ID: id, State: moji.TaskQueued, Stage: moji.StageQueued}
 	switch {
 	case id == "broken":
-		return 0, errors.New("database down")
+		return nil, errors.New("database down")
 	case strings.HasPrefix(id, "anon"):
-		return 0, nil
 	case strings.HasPrefix(id, "u"):
-		if n, err := strconv.ParseInt(strings.SplitN(id[1:], "-", 2)[0], 10, 64); err == nil {
-			return n, nil
+		n, err := strconv.ParseInt(strings.SplitN(id[1:], "-", 2)[0], 10, 64)
+		if err != nil {
+			return nil, moji.Errorf(moji.ENOTFOUND, "No such task.")
 		}
+		t.OwnerID = n
+	default:
+		return nil, moji.Errorf(moji.ENOTFOUND, "No such task.")
 	}
-	return 0, moji.Errorf(moji.ENOTFOUND, "No such task.")
+	switch {
+	case strings.Contains(id, "-done"):
+		t.State, t.Stage, t.Percent = moji.TaskDone, moji.StageDone, 100
+		t.Result = &moji.Result{ImageKey: "r/" + id + ".png", Width: 320, Height: 240}
+	case strings.Contains(id, "-failed"):
+		t.State = moji.TaskFailed
+		t.Error = &moji.TaskError{Code: "no_face", Message: "No face found."}
+	case strings.Contains(id, "-running"):
+		t.State, t.Stage, t.Percent = moji.TaskRunning, moji.StageReading, 40
+	}
+	return t, nil
 }
 
 // notifyBus is a bus that says when it has been subscribed to.
@@ -63,8 +80,9 @@ type testHub struct {
 	ran   chan struct{} // closed when Run returns
 }
 
-// newTestHub starts a hub with Run, served at /ws?user=N, with cfg's
-// unset fields filled in. The server's handler may be tuned with
+// newTestHub starts a hub with Run, served at /ws?user=N (and optionally
+// &addr=A for the client's address, &exp=<unix ms> for the token's
+// expiry), with cfg's unset fields filled in. The server's handler may be tuned with
 // configure before it starts.
 func newTestHub(t *testing.T, cfg HubConfig, configure ...func(*http.Server)) *testHub {
 	t.Helper()
@@ -76,15 +94,24 @@ func newTestHub(t *testing.T, cfg HubConfig, configure ...func(*http.Server)) *t
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.TaskOwner == nil {
-		cfg.TaskOwner = testTaskOwner
+	if cfg.Task == nil {
+		cfg.Task = testTask
 	}
 	gauge := new(atomic.Int64)
 	cfg.OnConnections = func(d int) { gauge.Add(int64(d)) }
 	h := NewHub(cfg)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, _ := strconv.ParseInt(r.URL.Query().Get("user"), 10, 64)
-		h.ServeWS(w, r, user)
+		q := r.URL.Query()
+		user, _ := strconv.ParseInt(q.Get("user"), 10, 64)
+		addr := q.Get("addr")
+		if addr == "" {
+			addr = clientAddr(r)
+		}
+		var exp time.Time
+		if ms, err := strconv.ParseInt(q.Get("exp"), 10, 64); err == nil {
+			exp = time.UnixMilli(ms)
+		}
+		h.ServeWS(w, r, user, addr, exp)
 	}))
 	for _, f := range configure {
 		f(srv.Config)
@@ -123,10 +150,17 @@ func newTestHub(t *testing.T, cfg HubConfig, configure ...func(*http.Server)) *t
 // dial connects as user (0: anonymous) and waits until the hub counts it.
 func (th *testHub) dial(t *testing.T, user int64) *websocket.Conn {
 	t.Helper()
+	return th.dialQuery(t, "user="+strconv.FormatInt(user, 10))
+}
+
+// dialQuery connects with the query query and waits until the hub counts
+// the client.
+func (th *testHub) dialQuery(t *testing.T, query string) *websocket.Conn {
+	t.Helper()
 	before := th.Connections()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, th.url+"?user="+strconv.FormatInt(user, 10), nil)
+	c, _, err := websocket.Dial(ctx, th.url+"?"+query, nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -143,11 +177,32 @@ func (th *testHub) publish(t *testing.T, e moji.Event) {
 	}
 }
 
-// following is how many clients follow task id.
+// following is how many clients follow task id (their subscription no
+// longer pending).
 func (th *testHub) following(id string) int {
 	th.mu.Lock()
 	defer th.mu.Unlock()
-	return len(th.byTask[id])
+	n := 0
+	for c := range th.byTask[id] {
+		if !c.tasks[id].pending {
+			n++
+		}
+	}
+	return n
+}
+
+// subscriptions counts the task subscriptions, pending or not, as the hub
+// and as its clients hold them: both must agree.
+func (th *testHub) subscriptions() (inHub, inClients int) {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	for _, set := range th.byTask {
+		inHub += len(set)
+	}
+	for c := range th.clients {
+		inClients += len(c.tasks)
+	}
+	return inHub, inClients
 }
 
 func (th *testHub) rankingSubscribers() int {
@@ -711,4 +766,336 @@ func TestHubOutlivesServerTimeouts(t *testing.T) {
 	}
 	send(t, c, `{"type":"subscribe","topic":"task","task_id":"anon-late"}`)
 	waitFor(t, "the subscription", func() bool { return th.following("anon-late") == 1 })
+}
+
+// A task that finished before the subscription is answered at once, and a
+// running one with its progress.
+func TestHubSubscribeToFinishedTask(t *testing.T) {
+	th := newTestHub(t, HubConfig{ResultURL: func(key string) string { return "/media/" + key + "?sig=x" }})
+	c := th.dial(t, 0)
+
+	send(t, c, `{"type":"subscribe","topic":"task","task_id":"anon-done-1"}`)
+	m := readMsg(t, c)
+	if m.Type != moji.EventTaskDone || m.TaskID != "anon-done-1" || m.Result == nil {
+		t.Fatalf("done task: got %s, want task.done with the result", m.raw)
+	}
+	if got, want := m.Result.ImageURL, "/media/r/anon-done-1.png?sig=x"; got != want || m.Result.Width != 320 {
+		t.Errorf("done task: got %s, want image_url %q", m.raw, want)
+	}
+	send(t, c, `{"type":"subscribe","topic":"task","task_id":"anon-failed-1"}`)
+	if m := readMsg(t, c); m.Type != moji.EventTaskFailed || m.TaskID != "anon-failed-1" || m.Error == nil || m.Error.Code != "no_face" {
+		t.Errorf("failed task: got %s, want task.failed with code no_face", m.raw)
+	}
+	// Nothing more will come: the subscriptions are dropped.
+	waitFor(t, "finished subscriptions to be dropped", func() bool {
+		inHub, inClients := th.subscriptions()
+		return inHub == 0 && inClients == 0
+	})
+
+	send(t, c, `{"type":"subscribe","topic":"task","task_id":"anon-running-1"}`)
+	if m := readMsg(t, c); m.Type != moji.EventTaskProgress || m.TaskID != "anon-running-1" || m.Stage != moji.StageReading || m.Percent != 40 {
+		t.Errorf("running task: got %s, want its progress (reading, 40%%)", m.raw)
+	}
+	waitFor(t, "the subscription", func() bool { return th.following("anon-running-1") == 1 })
+	th.publish(t, progress("anon-running-1", 0, 70))
+	if m := readMsg(t, c); m.Type != moji.EventTaskProgress || m.Percent != 70 {
+		t.Errorf("running task: got %s, want its next progress", m.raw)
+	}
+
+	// The owner too, although the events come to it without asking.
+	owner := th.dial(t, 5)
+	send(t, owner, `{"type":"subscribe","topic":"task","task_id":"u5-done-1"}`)
+	if m := readMsg(t, owner); m.Type != moji.EventTaskDone || m.TaskID != "u5-done-1" {
+		t.Errorf("owner: got %s, want task.done", m.raw)
+	}
+	send(t, c, `{"type":"subscribe","topic":"task","task_id":"u5-done-1"}`)
+	if m := readMsg(t, c); m.Type != "error" || m.Error.Code != moji.ENOTFOUND {
+		t.Errorf("someone else's finished task: got %s, want not_found", m.raw)
+	}
+	waitFor(t, "the owner's subscription to be dropped", func() bool {
+		inHub, inClients := th.subscriptions()
+		return inHub == 1 && inClients == 1 // anon-running-1
+	})
+}
+
+// Events that come while a subscription's task is looked up are held, then
+// sent if the client may see them: none falls between the read and the
+// subscription.
+func TestHubSubscribeHoldsEventsDuringLookup(t *testing.T) {
+	lookups := make(chan string, 1)
+	release := make(chan struct{}, 1)
+	th := newTestHub(t, HubConfig{
+		ResultURL: func(key string) string { return "/media/" + key },
+		Task: func(ctx context.Context, id string) (*moji.Task, error) {
+			lookups <- id
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			// The read saw the task running, before the events.
+			task, err := testTask(ctx, id)
+			if task != nil {
+				task.State, task.Stage, task.Percent = moji.TaskRunning, moji.StageDetecting, 10
+			}
+			return task, err
+		},
+	})
+	held := func(id string) bool {
+		th.mu.Lock()
+		defer th.mu.Unlock()
+		for c := range th.byTask[id] {
+			if c.tasks[id].held != nil {
+				return true
+			}
+		}
+		return false
+	}
+	c := th.dial(t, 0)
+	lookUp := func(id string, events ...moji.Event) {
+		t.Helper()
+		send(t, c, `{"type":"subscribe","topic":"task","task_id":"`+id+`"}`)
+		select {
+		case <-lookups:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no lookup")
+		}
+		for _, e := range events {
+			th.publish(t, e)
+		}
+		waitFor(t, "the events to be held", func() bool { return held(id) })
+		release <- struct{}{}
+	}
+
+	lookUp("anon-a", progress("anon-a", 0, 60), moji.Event{Type: moji.EventTaskDone, TaskID: "anon-a",
+		Result: &moji.Result{ImageKey: "r/a.png"}})
+	if m := readMsg(t, c); m.Type != moji.EventTaskDone || m.TaskID != "anon-a" || m.Result == nil || m.Result.ImageURL != "/media/r/a.png" {
+		t.Fatalf("finished during the lookup: got %s, want task.done", m.raw)
+	}
+	waitFor(t, "the subscription to be dropped", func() bool { inHub, _ := th.subscriptions(); return inHub == 0 })
+
+	lookUp("anon-b", progress("anon-b", 0, 60))
+	if m := readMsg(t, c); m.Type != moji.EventTaskProgress || m.Percent != 60 {
+		t.Fatalf("progress during the lookup: got %s, want the newer progress (60%%)", m.raw)
+	}
+
+	// Someone else's task: the held event is not shown.
+	lookUp("u2-c", progress("u2-c", 2, 60))
+	if m := readMsg(t, c); m.Type != "error" || m.TaskID != "u2-c" || m.Error.Code != moji.ENOTFOUND {
+		t.Fatalf("someone else's task: got %s, want not_found", m.raw)
+	}
+	th.publish(t, progress("anon-b", 0, 80))
+	if m := readMsg(t, c); m.TaskID != "anon-b" || m.Percent != 80 {
+		t.Errorf("got %s, want only anon-b's progress", m.raw)
+	}
+	if inHub, inClients := th.subscriptions(); inHub != 1 || inClients != 1 {
+		t.Errorf("got %d subscriptions in the hub, %d in its clients; want 1 (anon-b)", inHub, inClients)
+	}
+}
+
+// A logged-in client's subscriptions to its own tasks end with the tasks,
+// so that it may follow more than wsMaxTasks in its life.
+func TestHubOwnSubscriptionsFreed(t *testing.T) {
+	th := newTestHub(t, HubConfig{})
+	c := th.dial(t, 1)
+	for i := range wsMaxTasks + 4 {
+		id := fmt.Sprintf("u1-t%d", i)
+		subscribeTask(t, th, c, id)
+		e := moji.Event{Type: moji.EventTaskDone, TaskID: id, OwnerID: 1}
+		if i%2 == 1 {
+			e = moji.Event{Type: moji.EventTaskFailed, TaskID: id, OwnerID: 1, Error: &moji.TaskError{Code: "no_face", Message: "x"}}
+		}
+		th.publish(t, e)
+		// Once: a second copy would show up as the next task's message.
+		if m := readMsg(t, c); m.Type != e.Type || m.TaskID != id {
+			t.Fatalf("got %s, want %s of %s", m.raw, e.Type, id)
+		}
+		waitFor(t, "the subscription to end", func() bool { return th.following(id) == 0 })
+	}
+	if inHub, inClients := th.subscriptions(); inHub != 0 || inClients != 0 {
+		t.Errorf("got %d subscriptions in the hub, %d in its clients; want none", inHub, inClients)
+	}
+}
+
+// The ranking is also read now and then while someone follows it, so that
+// a change whose event was lost is sent anyway; only changes are sent.
+func TestHubRankingRefresh(t *testing.T) {
+	var calls, uses atomic.Int64
+	th := newTestHub(t, HubConfig{
+		RankingEvery:   5 * time.Millisecond,
+		RankingRefresh: 30 * time.Millisecond,
+		Ranking: func(context.Context) ([]moji.RankItem, error) {
+			calls.Add(1)
+			return []moji.RankItem{{Rank: 1, Uses: int(uses.Load()), Template: moji.Template{ID: 7, Name: "cats"}}}, nil
+		},
+	})
+	time.Sleep(150 * time.Millisecond)
+	if n := calls.Load(); n != 0 {
+		t.Errorf("nobody subscribed: got %d ranking reads, want 0", n)
+	}
+	c := th.dial(t, 0)
+	send(t, c, `{"type":"subscribe","topic":"ranking"}`)
+	if m := readMsg(t, c); m.Type != moji.EventRankingUpdated || len(m.Ranking) != 1 || m.Ranking[0].Uses != 0 {
+		t.Fatalf("got %s, want the initial ranking", m.raw)
+	}
+	waitFor(t, "refreshes", func() bool { return calls.Load() >= 4 })
+	uses.Store(5) // and no event on the bus, as if it were lost
+	if m := readMsg(t, c); m.Type != moji.EventRankingUpdated || m.Ranking[0].Uses != 5 {
+		t.Errorf("got %s, want only the changed ranking (5 uses)", m.raw)
+	}
+
+	send(t, c, `{"type":"unsubscribe","topic":"ranking"}`)
+	waitFor(t, "unsubscribing", func() bool { return th.rankingSubscribers() == 0 })
+	time.Sleep(50 * time.Millisecond) // a read in progress ends
+	before := calls.Load()
+	time.Sleep(150 * time.Millisecond)
+	if n := calls.Load() - before; n != 0 {
+		t.Errorf("after unsubscribing: got %d ranking reads, want 0", n)
+	}
+}
+
+func TestHubConnectionCaps(t *testing.T) {
+	th := newTestHub(t, HubConfig{MaxConns: 3, MaxConnsPerAddr: 2})
+	refused := func(query string, status int, code string) {
+		t.Helper()
+		resp, err := http.Get(th.srv.URL + "/ws?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != status || !strings.Contains(string(body), `"code":"`+code+`"`) || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: got %d %s, want %d %s with Retry-After", query, resp.StatusCode, body, status, code)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if c, resp, err := websocket.Dial(ctx, th.url+"?"+query, nil); err == nil || resp == nil || resp.StatusCode != status {
+			if c != nil {
+				c.CloseNow()
+			}
+			t.Errorf("%s: dial got %v, want a %d", query, err, status)
+		}
+	}
+	admitted := func() int {
+		th.mu.Lock()
+		defer th.mu.Unlock()
+		return th.conns
+	}
+
+	a1 := th.dialQuery(t, "addr=A")
+	th.dialQuery(t, "addr=A")
+	refused("addr=A", http.StatusTooManyRequests, moji.ERATELIMIT)
+	th.dialQuery(t, "addr=B")
+	refused("addr=C", http.StatusServiceUnavailable, moji.EUNAVAILABLE)
+	if n := th.Connections(); n != 3 {
+		t.Errorf("got %d connections, want 3", n)
+	}
+
+	// A connection that ends frees its places.
+	a1.Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "the connection to end", func() bool { return admitted() == 2 })
+	th.dialQuery(t, "addr=A")
+	th.mu.Lock()
+	if got := th.perAddr["A"]; got != 2 || len(th.perAddr) != 2 {
+		t.Errorf("got %v per address, want A: 2, B: 1", th.perAddr)
+	}
+	th.mu.Unlock()
+}
+
+func TestHubTokenExpiry(t *testing.T) {
+	th := newTestHub(t, HubConfig{})
+	c := th.dialQuery(t, fmt.Sprintf("user=1&exp=%d", time.Now().Add(200*time.Millisecond).UnixMilli()))
+	forever := th.dial(t, 1) // no token expiry (anonymous, or tests)
+
+	th.publish(t, progress("u1-a", 1, 10))
+	if m := readMsg(t, c); m.TaskID != "u1-a" {
+		t.Errorf("before expiry: got %s, want u1-a's event", m.raw)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var err error
+	for err == nil {
+		_, _, err = c.Read(ctx)
+	}
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != wsTokenExpired || ce.Reason != "token expired" {
+		t.Errorf("got %v, want close status 4001 \"token expired\"", err)
+	}
+	waitFor(t, "the expired client to go", func() bool { return th.Connections() == 1 })
+	if m := readMsg(t, forever); m.TaskID != "u1-a" {
+		t.Errorf("other client: got %s, want u1-a's event", m.raw)
+	}
+
+	// An already expired token is refused before the upgrade.
+	resp, err := http.Get(th.srv.URL + fmt.Sprintf("/ws?user=1&exp=%d", time.Now().Add(-time.Second).UnixMilli()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"code":"unauthorized"`) {
+		t.Errorf("expired token: got %d %s, want 401 unauthorized", resp.StatusCode, body)
+	}
+}
+
+// handleWS hands the hub the token's user and expiry.
+func TestWSTokenExpiry(t *testing.T) {
+	bus := mem.NewBus(64)
+	s := New(&config.Config{TokenTTL: time.Second, BcryptCost: bcrypt.MinCost}, slog.New(slog.DiscardHandler),
+		[]byte("test secret"), Deps{Bus: bus})
+	srv := httptest.NewServer(s.Handler())
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); s.Run(ctx) }()
+	t.Cleanup(func() {
+		s.hub.Close()
+		cancel()
+		<-ran
+		srv.Close()
+	})
+	tok, _, err := s.tokens.Issue(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
+	c, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/api/v1/ws?token="+tok, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	if n := s.hub.Connections(); n != 1 {
+		t.Fatalf("got %d connections, want 1", n)
+	}
+	// The token's user gets its events (published until the hub, which
+	// subscribes in the background, has one), until the token expires
+	// (within a second, JWT times being in seconds).
+	stop := make(chan struct{})
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for {
+			bus.Publish(context.Background(), progress("u9-a", 9, 1))
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stop); <-published }()
+	var err2 error
+	var gotEvent bool
+	for err2 == nil {
+		var data []byte
+		_, data, err2 = c.Read(dctx)
+		gotEvent = gotEvent || strings.Contains(string(data), `"u9-a"`)
+	}
+	var ce websocket.CloseError
+	if !errors.As(err2, &ce) || ce.Code != wsTokenExpired || ce.Reason != "token expired" {
+		t.Errorf("got %v, want close status 4001 \"token expired\"", err2)
+	}
+	if !gotEvent {
+		t.Error("got no event of the token's user")
+	}
 }

@@ -15,11 +15,13 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/igemoji/igemoji/shared/config"
 	"github.com/igemoji/igemoji/shared/metrics"
 	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/picture"
 	"github.com/igemoji/igemoji/shared/store"
 )
 
@@ -67,6 +69,8 @@ type Server struct {
 	taskUserLimit *Limiter // photos per logged-in user
 	taskAnonLimit *Limiter // anonymous photos per client address
 	uploads       chan struct{}
+	uploadsByAddr *addrSlots   // uploads in flight per client address
+	photoPixels   *pixelBudget // photo decodes in flight, by pixels
 	hashing       chan struct{}
 	imaging       chan struct{}
 	// dummyHash is compared against when an email is unknown, so a log-in
@@ -104,6 +108,10 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 		taskUserLimit: NewLimiter(60, 2*time.Second, 10*time.Minute),
 		taskAnonLimit: NewLimiter(10, 10*time.Second, 15*time.Minute),
 		uploads:       make(chan struct{}, 8),
+		uploadsByAddr: newAddrSlots(2),
+		// Two of the largest photos allowed (50 Mpx) at once, or many
+		// ordinary ones: about 400 MB of pixels at most.
+		photoPixels: newPixelBudget(2 * int64(picture.PhotoLimits.MaxPixels)),
 		// bcrypt and image decoding are CPU- and memory-heavy: bound how
 		// many run at once so a burst cannot exhaust the machine.
 		hashing: make(chan struct{}, 2*runtime.NumCPU()),
@@ -115,15 +123,11 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 		Ranking: func(ctx context.Context) ([]moji.RankItem, error) {
 			return s.db.Ranking(ctx, s.db.Now().Add(-RankingWindow), RankingSize)
 		},
-		TaskOwner: func(ctx context.Context, id string) (int64, error) {
+		Task: func(ctx context.Context, id string) (*moji.Task, error) {
 			if !validID(id) {
-				return 0, errNoTask
+				return nil, errNoTask
 			}
-			t, err := s.db.Task(ctx, id)
-			if err != nil {
-				return 0, err
-			}
-			return t.OwnerID, nil
+			return s.db.Task(ctx, id)
 		},
 		ResultURL: s.signedResultURL,
 		OnConnections: func(delta int) {
@@ -207,18 +211,25 @@ func (s *Server) apiRoutes(r chi.Router) {
 
 // GET /api/v1/ws: the live channel. Browsers cannot set headers on a
 // WebSocket, so a logged-in client sends its token as ?token=; a bad one
-// is refused rather than silently treated as anonymous.
+// is refused rather than silently treated as anonymous. The connection is
+// closed (4001 "token expired") when the token expires.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	var uid int64
+	var expires time.Time
 	if tok := r.URL.Query().Get("token"); tok != "" {
 		id, err := s.tokens.Verify(tok)
-		if err != nil {
+		var claims jwt.RegisteredClaims
+		if err == nil {
+			// Verified above: its claims can be trusted as they are.
+			_, _, err = jwt.NewParser().ParseUnverified(tok, &claims)
+		}
+		if err != nil || claims.ExpiresAt == nil {
 			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Your session has expired or is not valid; log in again."))
 			return
 		}
-		uid = id
+		uid, expires = id, claims.ExpiresAt.Time
 	}
-	s.hub.ServeWS(w, r, uid)
+	s.hub.ServeWS(w, r, uid, clientAddr(r), expires)
 }
 
 // Run runs the server's background work (the WebSocket hub) until ctx ends.

@@ -71,7 +71,7 @@ func (s *Server) handleSharePage(w http.ResponseWriter, r *http.Request) {
 	// Short caching: an unshared link must stop working soon.
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self' "+base+"; style-src 'unsafe-inline'")
 	err = sharePage.Execute(w, map[string]any{
 		"Title": "IGE MOJI — what's this?", "Description": desc, "PageURL": page,
 		"ImageURL": page + "/image", "Width": t.Result.Width, "Height": t.Result.Height,

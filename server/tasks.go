@@ -65,19 +65,19 @@ func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
 		data       []byte
 		format     string
 	)
-	err := withSlot(r.Context(), s.uploads, func() error {
+	err := s.withUpload(r, func() error {
 		var err error
 		if templateID, data, err = readTaskForm(w, r); err != nil {
 			return err
 		}
-		return withSlot(r.Context(), s.imaging, func() error {
+		// The header first: its pixel count is the decode's memory.
+		_, pw, ph, err := picture.Probe(data, picture.PhotoLimits)
+		if err != nil {
+			return photoError(err)
+		}
+		return s.photoPixels.run(r.Context(), int64(pw)*int64(ph), func() error {
 			_, format, err = picture.Decode(bytes.NewReader(data), picture.PhotoLimits)
-			if err != nil {
-				if me := (*moji.Error)(nil); errors.As(err, &me) {
-					return moji.Errorf(me.Code, "image: %s.", me.Message)
-				}
-			}
-			return err
+			return photoError(err)
 		})
 	})
 	if err != nil {
@@ -86,6 +86,9 @@ func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
 	}
 	// A template that does not exist is refused before anything is stored.
 	if _, err := s.db.TemplateByID(r.Context(), templateID); err != nil {
+		if moji.ErrorCode(err) == moji.ENOTFOUND {
+			err = errNoTemplate
+		}
 		s.error(w, r, err)
 		return
 	}
@@ -99,12 +102,19 @@ func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
 	data = nil
 	if err := s.db.CreateTask(r.Context(), t); err != nil {
 		s.blobs.Delete(context.WithoutCancel(r.Context()), t.PhotoKey)
+		if moji.ErrorCode(err) == moji.ENOTFOUND { // deleted just now
+			err = errNoTemplate
+		}
 		s.error(w, r, err)
 		return
 	}
 	// The task is durable now. If the queue is down, the reconciler
 	// enqueues it once the queue is back: still accepted.
-	if err := s.queue.Enqueue(r.Context(), t.ID); err != nil {
+	// Not the request's context: a client that hangs up now must not stop
+	// the enqueue of a task it was already promised.
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.queue.Enqueue(qctx, t.ID); err != nil {
 		s.log.Warn("enqueue failed; the reconciler will retry", "task", t.ID, "err", err)
 	}
 	if s.metrics != nil {
@@ -113,6 +123,30 @@ func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("task accepted", "task", t.ID, "template_id", templateID, "user_id", owner, "bytes", size)
 	w.Header().Set("Location", "/api/v1/faces/tasks/"+t.ID)
 	writeJSON(w, http.StatusAccepted, s.toTaskJSON(r, t))
+}
+
+// photoError names the field in a client's image error.
+func photoError(err error) error {
+	if me := (*moji.Error)(nil); errors.As(err, &me) {
+		return moji.Errorf(me.Code, "image: %s.", me.Message)
+	}
+	return err
+}
+
+// withUpload runs fn, which reads an upload body, holding one of the
+// client's upload slots (per user, or per address for anonymous clients,
+// so that people behind one NAT do not share) and one of the global ones:
+// a client with slow uploads can hold only its own share.
+func (s *Server) withUpload(r *http.Request, fn func() error) error {
+	addr := "addr:" + clientAddr(r)
+	if u := userFrom(r.Context()); u != nil {
+		addr = "user:" + strconv.FormatInt(u.ID, 10)
+	}
+	if !s.uploadsByAddr.acquire(addr) {
+		return moji.Errorf(moji.ERATELIMIT, "You already have uploads in progress; wait for them to finish.")
+	}
+	defer s.uploadsByAddr.release(addr)
+	return withSlot(r.Context(), s.uploads, fn)
 }
 
 // readTaskForm streams the multipart body: exactly one "image" file and
@@ -266,6 +300,9 @@ func (s *Server) ownTask(r *http.Request) (*moji.Task, error) {
 }
 
 var errNoTask = moji.Errorf(moji.ENOTFOUND, "No such task.")
+
+// errNoTemplate is a mistake in the form, not a missing endpoint: 400.
+var errNoTemplate = moji.Errorf(moji.EINVALID, "template_id: no such template; pick one from the gallery.")
 
 func (s *Server) toTaskJSON(r *http.Request, t *moji.Task) taskJSON {
 	c := *t

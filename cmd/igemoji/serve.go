@@ -117,9 +117,9 @@ func (b *backend) startWorkers(ctx context.Context, wg *sync.WaitGroup, workers 
 		defer p.Close()
 		r.Run(ctx)
 	})
-	if b.cfg.PhotoRetention > 0 {
-		wg.Go(func() { r.SweepPhotos(ctx, b.cfg.PhotoRetention) })
-	}
+	// With no retention the runner deletes each photo as it finishes; the
+	// sweep then catches the ones a crash or a storage error left behind.
+	wg.Go(func() { r.SweepPhotos(ctx, max(b.cfg.PhotoRetention, time.Minute)) })
 	return nil
 }
 

@@ -383,7 +383,7 @@ func TestTaskBadInput(t *testing.T) {
 		{"no image", [][2]any{{"template_id", "1"}}, "", 400, moji.EINVALID},
 		{"no template", [][2]any{{"image", photo}}, "", 400, moji.EINVALID},
 		{"template not a number", [][2]any{{"template_id", "one"}, {"image", photo}}, "", 400, moji.EINVALID},
-		{"template unknown", [][2]any{{"template_id", "999"}, {"image", photo}}, "", 404, moji.ENOTFOUND},
+		{"template unknown", [][2]any{{"template_id", "999"}, {"image", photo}}, "", 400, moji.EINVALID},
 		{"not an image", [][2]any{{"template_id", "1"}, {"image", []byte("hello, I am text")}}, "", 415, moji.EUNSUPPORTED},
 		{"truncated JPEG", [][2]any{{"template_id", "1"}, {"image", photo[:len(photo)/2]}}, "", 400, moji.EINVALID},
 		{"pixel bomb", [][2]any{{"template_id", "1"}, {"image", bombPNG(30000, 30000)}}, "", 400, moji.EINVALID},

@@ -95,6 +95,25 @@ func Decode(r io.Reader, lim Limits) (image.Image, string, error) {
 	return decodeSafely(data, lim)
 }
 
+// Probe reads only the header of data: its format and dimensions, checked
+// against lim, so that a caller can budget memory before decoding.
+func Probe(data []byte, lim Limits) (format string, w, h int, err error) {
+	defer func() {
+		if recover() != nil {
+			format, w, h, err = "", 0, 0, errCorrupt()
+		}
+	}()
+	lim = lim.withDefaults()
+	if int64(len(data)) > lim.MaxBytes {
+		return "", 0, 0, moji.Errorf(moji.ETOOLARGE, "image is larger than %s", formatBytes(lim.MaxBytes))
+	}
+	format, cfg, err := header(data, lim)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	return format, cfg.Width, cfg.Height, nil
+}
+
 // decodeSafely turns a panic in a decoder into EINVALID. The standard and
 // x/image decoders are fuzzed upstream, but a panic in a request goroutine
 // must not be the way a bad upload is reported. The fuzz test calls
@@ -108,17 +127,18 @@ func decodeSafely(data []byte, lim Limits) (img image.Image, format string, err 
 	return decodeBytes(data, lim)
 }
 
-func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
+// header sniffs the format and reads the dimensions, refusing what the
+// limits or the format rules exclude, without decoding any pixel.
+func header(data []byte, lim Limits) (string, image.Config, error) {
 	format := sniff(data)
 	if format == "" {
-		return nil, "", errNotImage()
+		return "", image.Config{}, errNotImage()
 	}
 	if format == FormatWebP && webpAnimated(data) {
-		return nil, "", moji.Errorf(moji.EUNSUPPORTED, "animated WebP images are not supported")
+		return "", image.Config{}, moji.Errorf(moji.EUNSUPPORTED, "animated WebP images are not supported")
 	}
-
-	// The header alone: decoders allocate the whole pixel buffer up front,
-	// so the size must be judged before any of them runs in full.
+	// Decoders allocate the whole pixel buffer up front, so the size must
+	// be judged before any of them runs in full.
 	var cfg image.Config
 	var err error
 	switch format {
@@ -130,15 +150,23 @@ func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
 		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
 	}
 	if err != nil {
-		return nil, "", decodeError(err)
+		return "", image.Config{}, decodeError(err)
 	}
 	if err := checkSize(cfg.Width, cfg.Height, lim); err != nil {
-		return nil, "", err
+		return "", image.Config{}, err
 	}
 	if format == FormatJPEG && bytes.Count(data, []byte{0xff, 0xda}) > maxJPEGScans {
 		// Counting raw SOS markers may overcount (an EXIF thumbnail has its
 		// own), never undercount: entropy-coded data cannot contain FF DA.
-		return nil, "", moji.Errorf(moji.EUNSUPPORTED, "JPEG has too many progressive scans; save it as a standard JPEG or PNG")
+		return "", image.Config{}, moji.Errorf(moji.EUNSUPPORTED, "JPEG has too many progressive scans; save it as a standard JPEG or PNG")
+	}
+	return format, cfg, nil
+}
+
+func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
+	format, cfg, err := header(data, lim)
+	if err != nil {
+		return nil, "", err
 	}
 
 	var img image.Image

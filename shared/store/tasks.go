@@ -193,12 +193,28 @@ func (db *DB) Task(ctx context.Context, id string) (*moji.Task, error) {
 // (code GaveUpCode), so that a photo that crashes workers stops being
 // retried. Of concurrent claims, exactly one wins.
 func (db *DB) ClaimTask(ctx context.Context, id, lease string, ttl time.Duration, maxAttempts int) (*moji.Task, bool, error) {
+	t, c, err := db.Claim(ctx, id, lease, ttl, maxAttempts)
+	return t, c == Claimed, err
+}
+
+// ClaimOutcome is what a Claim did.
+type ClaimOutcome int
+
+const (
+	NotClaimed ClaimOutcome = iota // finished, deleted, or held by a live lease
+	Claimed                        // the caller now runs the task
+	GaveUp                         // this call failed the task: out of attempts
+)
+
+// Claim is ClaimTask telling apart the call that gave the task up, so that
+// exactly one caller announces the failure.
+func (db *DB) Claim(ctx context.Context, id, lease string, ttl time.Duration, maxAttempts int) (*moji.Task, ClaimOutcome, error) {
 	if lease == "" {
-		return nil, false, errors.New("claim task: empty lease")
+		return nil, NotClaimed, errors.New("claim task: empty lease")
 	}
 	now := db.now()
 	var t *moji.Task
-	var claimed bool
+	var claimed, gaveUp bool
 	// The claimable condition is the same for the claim and the give-up, so
 	// the two can never both apply, and a racing claim sees one or the other.
 	const claimable = `id = ? AND deleted_at IS NULL AND (state = 'queued' OR (state = 'running' AND lease_until < ?))`
@@ -222,14 +238,47 @@ func (db *DB) ClaimTask(ctx context.Context, id, lease string, ttl time.Duration
 			if err != nil {
 				return err
 			}
+			gaveUp = n == 1
 		}
 		t, _, err = db.task(ctx, tx, id, true)
 		return err
 	})
-	if err != nil {
-		return nil, false, err
+	switch {
+	case err != nil:
+		return nil, NotClaimed, err
+	case claimed:
+		return t, Claimed, nil
+	case gaveUp:
+		return t, GaveUp, nil
 	}
-	return t, claimed, nil
+	return t, NotClaimed, nil
+}
+
+// ReleaseTask hands a running task back to the queue at once, when its
+// worker stops for a reason of its own (shutting down, storage trouble)
+// rather than leaving it to the lease. refund takes back the attempt, so
+// that a deploy does not count against the photo. ErrLeaseLost if lease
+// no longer holds it.
+func (db *DB) ReleaseTask(ctx context.Context, id, lease string, refund bool) error {
+	if lease == "" {
+		return ErrLeaseLost
+	}
+	back := 0
+	if refund {
+		back = 1
+	}
+	now := db.now()
+	n, err := affected(db.db.ExecContext(ctx,
+		`UPDATE tasks SET state = 'queued', stage = ?, percent = 0, lease = '', lease_until = 0,
+		attempts = CASE WHEN attempts >= ? THEN attempts - ? ELSE attempts END, enqueued_at = ?, updated_at = ?
+		WHERE `+held, moji.StageQueued, back, back, millis(now), millis(now), id, lease))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
 }
 
 func gaveUpMessage(attempts int) string {

@@ -377,10 +377,11 @@ func TestGiveUpAfterMaxAttempts(t *testing.T) {
 			clock.Advance(2 * ttl)
 		}
 		wantErr := &moji.TaskError{Code: store.GaveUpCode, Message: "This photo could not be processed after 2 attempts."}
-		for i := 0; i < 2; i++ { // the second call finds it failed already
-			got, ok, err := db.ClaimTask(ctx, tk.ID, "last", ttl, tries)
-			if err != nil || ok {
-				t.Fatalf("claim past max: got %v, %v; want false, nil", ok, err)
+		// Only the call that gives up says so: it alone announces it.
+		for i, want := range []store.ClaimOutcome{store.GaveUp, store.NotClaimed} {
+			got, outcome, err := db.Claim(ctx, tk.ID, "last", ttl, tries)
+			if err != nil || outcome != want {
+				t.Fatalf("claim %d past max: got %v, %v; want %v, nil", i+1, outcome, err, want)
 			}
 			if got.State != moji.TaskFailed || !reflect.DeepEqual(got.Error, wantErr) || got.Lease != "" || got.Attempts != tries {
 				t.Fatalf("claim past max: got %s, error %+v, lease %q, attempts %d; want failed, %+v, no lease, %d",
@@ -953,6 +954,39 @@ func TestExpiredPhotos(t *testing.T) {
 		}
 		if got, err := db.ExpiredPhotos(ctx, cutoff, 10); err != nil || len(got) != 0 {
 			t.Fatalf("ExpiredPhotos after clearing: got %d, %v; want none", len(got), err)
+		}
+	})
+}
+
+func TestReleaseTask(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		tp := mustCreateTemplate(t, db, "t", 0)
+		tests := []struct {
+			name         string
+			refund       bool
+			wantAttempts int
+		}{
+			{"shutting down: refunded", true, 0},
+			{"storage trouble: counted", false, 1},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				tk := mustCreateTask(t, db, 0, tp.ID)
+				mustClaim(t, db, tk.ID, "w1")
+				if err := db.ReleaseTask(ctx, tk.ID, "other", tt.refund); !errors.Is(err, store.ErrLeaseLost) {
+					t.Fatalf("release with a wrong lease: got %v, want ErrLeaseLost", err)
+				}
+				if err := db.ReleaseTask(ctx, tk.ID, "w1", tt.refund); err != nil {
+					t.Fatalf("release: %v", err)
+				}
+				got := mustGetTask(t, db, tk.ID)
+				if got.State != moji.TaskQueued || got.Lease != "" || got.Attempts != tt.wantAttempts {
+					t.Fatalf("released: got %s, lease %q, attempts %d; want queued, no lease, %d", got.State, got.Lease, got.Attempts, tt.wantAttempts)
+				}
+				// Claimable again at once, without waiting for the lease.
+				mustClaim(t, db, tk.ID, "w2")
+			})
 		}
 	})
 }

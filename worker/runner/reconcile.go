@@ -65,10 +65,15 @@ func (c *Reconciler) Pass(ctx context.Context) error {
 			return err
 		}
 	}
-	// Only when the queue holds fewer entries than the database has queued
-	// tasks has it lost some; otherwise a long backlog would be enqueued
-	// again on every pass.
+	// The queue's length counts entries waiting and entries being worked
+	// on; only when it is below the database's queued and running tasks
+	// has it lost some. Otherwise a long backlog would be enqueued again
+	// on every pass.
 	queued, err := c.DB.CountTasks(ctx, moji.TaskQueued)
+	if err != nil {
+		return err
+	}
+	running, err := c.DB.CountTasks(ctx, moji.TaskRunning)
 	if err != nil {
 		return err
 	}
@@ -76,7 +81,7 @@ func (c *Reconciler) Pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if n >= int64(queued) {
+	if n >= int64(queued+running) {
 		return nil
 	}
 	ids, err := c.DB.QueuedTasks(ctx, c.DB.Now().Add(-age), 1000)

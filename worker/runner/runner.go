@@ -126,43 +126,48 @@ func (r *Runner) loop(ctx, work context.Context, consumer string) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		if err := r.Process(work, d.TaskID); err != nil {
-			if work.Err() != nil {
-				// Shutting down mid-task: leave the entry unacknowledged;
-				// the lease lapses and the task is taken over.
-				return
-			}
-			r.log.Error("task processing failed; will be retried", "task", d.TaskID, "err", err)
+		err = r.Process(work, d.TaskID)
+		// Process settles the task in the database whatever happens (done,
+		// failed, or handed back and enqueued again), so the entry goes.
+		if aerr := r.queue.Ack(context.WithoutCancel(ctx), d); aerr != nil {
+			r.log.Warn("queue ack failed (a redelivery finds the task settled)", "task", d.TaskID, "err", aerr)
+		}
+		if err != nil && work.Err() == nil {
+			r.log.Error("task handed back after an error; it will be retried", "task", d.TaskID, "err", err)
 			select { // a database outage must not become a busy loop
 			case <-time.After(time.Second):
 			case <-ctx.Done():
 			}
-			continue
-		}
-		if err := r.queue.Ack(context.WithoutCancel(ctx), d); err != nil {
-			r.log.Warn("queue ack failed (the task is finished; a redelivery will find it so)", "task", d.TaskID, "err", err)
 		}
 	}
 }
 
 // Process runs one task to its end, if this worker can claim it. A nil
-// error means the queue entry is settled: the task is finished (by this
-// worker or another), deleted, or held by a live worker. An error means
-// the task should be tried again later (a database or storage outage).
+// error means the task is settled: finished (by this worker or another),
+// deleted, or held by a live worker. An error means it could not be run
+// now (a database or storage outage, or shutting down): it has been handed
+// back to the queue when that was possible, and the lease covers the rest.
 func (r *Runner) Process(ctx context.Context, id string) error {
 	lease := randomHex(16)
-	t, ok, err := r.db.ClaimTask(ctx, id, lease, r.cfg.Lease, r.cfg.MaxAttempts)
+	t, outcome, err := r.db.Claim(ctx, id, lease, r.cfg.Lease, r.cfg.MaxAttempts)
 	if moji.ErrorCode(err) == moji.ENOTFOUND {
 		return nil // deleted meanwhile
 	}
 	if err != nil {
 		return err
 	}
-	if !ok {
-		if t.State == moji.TaskFailed && t.Error != nil && t.Error.Code == store.GaveUpCode && t.Attempts >= r.cfg.MaxAttempts {
-			// The claim that gave up: tell the watchers.
-			r.count(store.GaveUpCode)
-			r.publish(ctx, moji.Event{Type: moji.EventTaskFailed, TaskID: t.ID, OwnerID: t.OwnerID, Error: t.Error})
+	switch outcome {
+	case store.GaveUp:
+		// This claim gave up; it alone tells the watchers.
+		r.count(store.GaveUpCode)
+		r.publish(ctx, moji.Event{Type: moji.EventTaskFailed, TaskID: t.ID, OwnerID: t.OwnerID, Error: t.Error})
+		r.dropPhoto(ctx, t)
+		return nil
+	case store.NotClaimed:
+		if t.State == moji.TaskDone || t.State == moji.TaskFailed {
+			// A redelivery after a worker died between recording the end
+			// and cleaning up: finish the clean-up.
+			r.dropPhoto(ctx, t)
 		}
 		return nil
 	}
@@ -181,13 +186,19 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 		log.Warn("lease lost; another worker has the task")
 		return nil
 	}
-	if ctx.Err() != nil {
+	if terr != nil && ctx.Err() != nil {
+		// Shutting down past the grace period: hand the task back at once,
+		// without counting the attempt against the photo.
+		r.handBack(ctx, t, lease, true)
 		return ctx.Err()
 	}
 	if terr != nil {
 		var te *taskError
 		if !errors.As(terr, &te) {
-			return terr // ours, not the photo's: retry later
+			// Ours, not the photo's (storage, database): hand it back for
+			// another try; the attempt counts, so a lasting fault ends.
+			r.handBack(ctx, t, lease, false)
+			return terr
 		}
 		if err := r.db.FailTask(ctx, id, lease, te.TaskError); err != nil {
 			if errors.Is(err, store.ErrLeaseLost) {
@@ -203,15 +214,13 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	}
 	if err := r.db.FinishTask(ctx, id, lease, res); err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
-			// Deleted while it ran: the picture just stored belongs to
-			// nobody. (Taken over by another worker: that worker writes
-			// the same key, so the file stays.)
-			if _, terr := r.db.Task(ctx, id); moji.ErrorCode(terr) == moji.ENOTFOUND {
-				r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
-				log.Info("task deleted while it ran; result discarded")
+			// Deleted while it ran, or taken over by another worker that
+			// stores its own picture: this one belongs to nobody.
+			if cur, terr := r.db.Task(ctx, id); terr == nil && cur.Result != nil && cur.Result.ImageKey == res.ImageKey {
 				return nil
 			}
-			log.Warn("lease lost before the result was recorded; another worker has the task")
+			r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
+			log.Warn("lease lost before the result was recorded; result discarded")
 			return nil
 		}
 		return err
@@ -224,6 +233,22 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	r.publish(ctx, moji.Event{Type: moji.EventTaskDone, TaskID: id, OwnerID: t.OwnerID, Result: res})
 	r.dropPhoto(ctx, t)
 	return nil
+}
+
+// handBack returns a claimed task to the queue now rather than when its
+// lease lapses. If the database cannot be reached, the lease does it later.
+func (r *Runner) handBack(ctx context.Context, t *moji.Task, lease string, refund bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.db.ReleaseTask(ctx, t.ID, lease, refund); err != nil {
+		if !errors.Is(err, store.ErrLeaseLost) {
+			r.log.Warn("hand task back; its lease will lapse instead", "task", t.ID, "err", err)
+		}
+		return
+	}
+	if err := r.queue.Enqueue(ctx, t.ID); err != nil {
+		r.log.Warn("re-enqueue task; the reconciler will", "task", t.ID, "err", err)
+	}
 }
 
 // taskError is a failure of the task itself (a photo that will not
@@ -239,8 +264,14 @@ func failf(code, format string, args ...any) error {
 // run is the pipeline of one claimed task.
 func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Result, error) {
 	stageStart := time.Now()
+	sent := -100
 	enter := func(stage moji.Stage, percent int) {
-		if prev := hb.set(stage, percent); prev != stage {
+		prev := hb.set(stage, percent)
+		if prev == stage && percent-sent < 10 {
+			return // a many-face photo would send an event per face
+		}
+		sent = percent
+		if prev != stage {
 			if r.metrics != nil {
 				r.metrics.StageDuration.WithLabelValues(string(prev)).Observe(time.Since(stageStart).Seconds())
 			}
@@ -288,9 +319,9 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 		return nil, err
 	}
 	ext := map[string]string{"png": "png", "jpeg": "jpg"}[format]
-	key := "results/" + t.ID + "." + ext
-	// The key is the task's: a second worker racing this one overwrites
-	// the same file with the same picture, never adds another.
+	// A random name, not the task id: the image's link must not reveal the
+	// id, which is an anonymous task's only credential.
+	key := "results/" + randomHex(16) + "." + ext
 	if err := r.blobs.Put(ctx, key, buf.Bytes()); err != nil {
 		return nil, err
 	}
@@ -353,7 +384,12 @@ func (r *Runner) dropPhoto(ctx context.Context, t *moji.Task) {
 }
 
 func (r *Runner) publish(ctx context.Context, e moji.Event) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	// Events are best effort: a hung broker must not hold the pipeline.
+	wait := 2 * time.Second
+	if e.Type == moji.EventTaskProgress {
+		wait = 300 * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
 	if err := r.bus.Publish(ctx, e); err != nil {
 		// Events are best effort: clients poll when they miss one.
