@@ -6,7 +6,7 @@ NPM_CACHE := $(CACHE)/npm
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: run build test assets bench bench-vision eval examples vet fmt clean
+.PHONY: run build test assets bench bench-vision bench-tasks bench-ws eval examples vet fmt clean
 
 ## run: build and serve http://localhost:8080 on embedded defaults (SQLite, files in ./data)
 run: build
@@ -45,6 +45,16 @@ bench: build
 ## bench-vision: per-photo pipeline time (detection + expressions) on a 1920x1280 group photo
 bench-vision: assets
 	$(GO) test -run '^$$' -bench Analyze -benchtime 20x ./worker/vision
+
+## bench-tasks: tasks/s and submit-to-done latency, one server and two worker processes on
+## MariaDB and a private Redis, on the demo photos; e.g. make bench-tasks TASKS_FLAGS="-n 120 -c 16"
+bench-tasks: build
+	GO=$(GO) bash scripts/bench-tasks.sh $(TASKS_FLAGS)
+
+## bench-ws: 2,000 WebSocket clients on one embedded server: memory per connection and how fast
+## a ranking change reaches them all; e.g. make bench-ws WS_FLAGS="-clients 5000 -rounds 20"
+bench-ws: build
+	GO=$(GO) bash scripts/bench-ws.sh $(WS_FLAGS)
 
 ## eval: expression accuracy and face detection on ../shared/data (absent outside this workplace)
 DATA ?= ../shared/data

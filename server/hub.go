@@ -85,6 +85,9 @@ type HubConfig struct {
 	// OnConnections, if set, is told of every client that comes (+1) and
 	// goes (-1), for a metrics gauge.
 	OnConnections func(delta int)
+	// OnSlowDrop, if set, is told of every client dropped for being too
+	// slow, for a metrics counter.
+	OnSlowDrop func()
 	// ResultURL, if set, fills a task.done result's image URL from its
 	// key (result images are private: pass the signed-URL maker).
 	ResultURL func(imageKey string) string
@@ -363,10 +366,14 @@ func (h *Hub) rankLoop(ctx context.Context) {
 		if !watched {
 			continue
 		}
-		last = time.Now()
 		rctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
-		err := h.refreshRanking(rctx, false)
+		sent, err := h.refreshRanking(rctx, false)
 		cancel()
+		if sent {
+			// Only a broadcast starts the period: a read that found nothing
+			// new must not hold back the change that comes right after.
+			last = time.Now()
+		}
 		if err != nil && ctx.Err() == nil {
 			h.log.Warn("websocket hub: read the ranking", "err", err)
 			h.markRankingDirty() // try again next period
@@ -377,7 +384,7 @@ func (h *Hub) rankLoop(ctx context.Context) {
 // refreshRanking reads the ranking and, if it differs from the last one
 // sent, caches it and sends it to the ranking's subscribers. With
 // ifMissing it does nothing when a ranking is cached.
-func (h *Hub) refreshRanking(ctx context.Context, ifMissing bool) error {
+func (h *Hub) refreshRanking(ctx context.Context, ifMissing bool) (sent bool, err error) {
 	h.rankRead.Lock()
 	defer h.rankRead.Unlock()
 	if ifMissing {
@@ -385,27 +392,27 @@ func (h *Hub) refreshRanking(ctx context.Context, ifMissing bool) error {
 		cached := h.rankMsg != nil
 		h.mu.Unlock()
 		if cached {
-			return nil
+			return false, nil
 		}
 	}
 	items, err := h.cfg.Ranking(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	msg, err := json.Marshal(wsRankingMsg{Type: moji.EventRankingUpdated, Ranking: toRankJSON(items)})
 	if err != nil {
-		return err
+		return false, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if bytes.Equal(msg, h.rankMsg) {
-		return nil
+		return false, nil
 	}
 	h.rankMsg = msg
 	for c := range h.rankSubs {
 		c.enqueue(msg)
 	}
-	return nil
+	return true, nil
 }
 
 // ServeWS upgrades the request and serves one client until it leaves, is
@@ -634,6 +641,9 @@ func (c *wsClient) enqueue(msg []byte) {
 	select {
 	case c.send <- msg:
 	default:
+		if c.h.cfg.OnSlowDrop != nil {
+			c.h.cfg.OnSlowDrop()
+		}
 		c.drop(websocket.StatusPolicyViolation, "too slow", true)
 	}
 }
@@ -889,7 +899,7 @@ func (c *wsClient) subscribeRanking(ctx context.Context) error {
 	// Subscribed first, so that the read's broadcast includes this client
 	// (and rankLoop no longer forgets the cache).
 	lctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
-	err := h.refreshRanking(lctx, true)
+	_, err := h.refreshRanking(lctx, true)
 	cancel()
 	if err != nil {
 		h.mu.Lock()

@@ -130,6 +130,11 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 			return s.db.Task(ctx, id)
 		},
 		ResultURL: s.signedResultURL,
+		OnSlowDrop: func() {
+			if s.metrics != nil {
+				s.metrics.WSDropped.Inc()
+			}
+		},
 		OnConnections: func(delta int) {
 			if s.metrics != nil {
 				s.metrics.WSConnections.Add(float64(delta))

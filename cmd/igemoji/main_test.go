@@ -70,7 +70,8 @@ func assetsDir(t *testing.T) string {
 // startApp runs igemoji serve on a free port against a new database of d.
 func startApp(t *testing.T, d store.Dialect, extra ...string) *app {
 	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(),
+	// A data directory that does not exist yet, as on a fresh checkout.
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"),
 		"--database-url", storetest.URL(t, d), "--jwt-secret", testSecret,
 		"--assets", assetsDir(t), "--bcrypt-cost", "4", "--workers", "0", "--log-level", "warn"}, extra...)
 	// The listening line is logged at info; read it, then keep logs quiet.

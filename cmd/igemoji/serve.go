@@ -49,6 +49,10 @@ func openBackend(ctx context.Context, name string, args []string, getenv func(st
 		return nil, usageError{err}
 	}
 	b := &backend{cfg: cfg, log: cfg.Logger(stderr), metrics: metrics.New()}
+	// The SQLite file and the blobs live here: a fresh checkout has none.
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if b.db, err = store.Open(openCtx, cfg.DatabaseURL); err != nil {

@@ -30,20 +30,27 @@ func sampleCPU(pid int) (cpuSample, error) {
 	if s.self, err = procCPU("self"); err != nil {
 		return s, err
 	}
+	s.system, err = systemCPU()
+	return s, err
+}
+
+// systemCPU returns the CPU seconds the whole machine has been busy.
+func systemCPU() (float64, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return s, err
+		return 0, err
 	}
 	// First line: cpu user nice system idle iowait irq softirq steal ...
 	line, _, _ := strings.Cut(string(b), "\n")
+	var busy float64
 	for i, f := range strings.Fields(line)[1:] {
 		if i == 3 || i == 4 { // idle, iowait
 			continue
 		}
 		n, _ := strconv.ParseFloat(f, 64)
-		s.system += n / clockTick
+		busy += n / clockTick
 	}
-	return s, nil
+	return busy, nil
 }
 
 // procCPU returns user+system CPU seconds of /proc/<pid>.

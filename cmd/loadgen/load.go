@@ -26,7 +26,7 @@ func populate(ctx context.Context, base string, n, pages int) error {
 	for i := range n {
 		if i%10 == 0 {
 			var err error
-			if token, err = newUser(ctx, base, i/10); err != nil {
+			if token, err = newUser(ctx, base, fmt.Sprintf("bench%d", i/10)); err != nil {
 				return err
 			}
 		}
@@ -46,13 +46,19 @@ func populate(ctx context.Context, base string, n, pages int) error {
 	return nil
 }
 
-// newUser signs up user number k and returns its access token.
-func newUser(ctx context.Context, base string, k int) (string, error) {
-	user := map[string]string{"email": fmt.Sprintf("bench%d@example.com", k), "password": "correct horse battery", "alias": fmt.Sprintf("bench%d", k)}
-	if _, err := call(ctx, "POST", base+"/api/v1/users/", "", "application/json", jsonBody(user), http.StatusCreated); err != nil {
+// newUser signs up the user with alias name (letters and digits) and
+// returns its access token.
+func newUser(ctx context.Context, base, name string) (string, error) {
+	return newUserWith(ctx, setupClient, base, name)
+}
+
+// newUserWith is newUser through the HTTP client hc.
+func newUserWith(ctx context.Context, hc *http.Client, base, name string) (string, error) {
+	user := map[string]string{"email": name + "@example.com", "password": "correct horse battery", "alias": name}
+	if _, err := callWith(ctx, hc, "POST", base+"/api/v1/users/", "", "application/json", jsonBody(user), http.StatusCreated); err != nil {
 		return "", fmt.Errorf("sign up: %w", err)
 	}
-	b, err := call(ctx, "POST", base+"/api/v1/users/auth", "", "application/json",
+	b, err := callWith(ctx, hc, "POST", base+"/api/v1/users/auth", "", "application/json",
 		jsonBody(map[string]string{"email": user["email"], "password": user["password"]}), http.StatusOK)
 	if err != nil {
 		return "", fmt.Errorf("log in: %w", err)
@@ -69,6 +75,11 @@ func newUser(ctx context.Context, base string, k int) (string, error) {
 // call sends one setup request and returns its body, failing on any status
 // but want.
 func call(ctx context.Context, method, url, token, contentType string, body io.Reader, want int) ([]byte, error) {
+	return callWith(ctx, setupClient, method, url, token, contentType, body, want)
+}
+
+// callWith is call through the HTTP client hc.
+func callWith(ctx context.Context, hc *http.Client, method, url, token, contentType string, body io.Reader, want int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return nil, err
@@ -79,7 +90,7 @@ func call(ctx context.Context, method, url, token, contentType string, body io.R
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}

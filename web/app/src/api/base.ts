@@ -1,0 +1,44 @@
+import { createApi, fetchBaseQuery, type BaseQueryFn, type FetchArgs, type FetchBaseQueryError } from '@reduxjs/toolkit/query/react';
+import { selectToken, sessionExpired, type AuthState } from '../store/authSlice';
+import { isUnauthorized } from './errors';
+
+/** Endpoints that never carry the token: a stale one must not spoil them. */
+const ANONYMOUS = new Set(['logIn', 'signUp', 'checkTaken']);
+
+// Absolute, so that the same code runs in browsers and under Node (tests).
+const origin = globalThis.location?.origin ?? 'http://localhost';
+
+const rawBaseQuery = fetchBaseQuery({
+  baseUrl: `${origin}/api/v1/`,
+  prepareHeaders(headers, { getState, endpoint }) {
+    const token = selectToken(getState() as { auth: AuthState });
+    if (token && !ANONYMOUS.has(endpoint)) headers.set('Authorization', `Bearer ${token}`);
+    headers.set('Accept', 'application/json');
+    return headers;
+  },
+});
+
+/**
+ * fetchBaseQuery plus the session rule: when a request that carried our
+ * token is answered 401 "unauthorized", the token is dead (expired, or the
+ * account is gone). Forget it; SessionWatcher then sends the person to log
+ * in and brings them back.
+ */
+export const baseQuery: BaseQueryFn<string | FetchArgs, unknown, FetchBaseQueryError> = async (args, api, extra) => {
+  const sentToken = !ANONYMOUS.has(api.endpoint) && selectToken(api.getState() as { auth: AuthState }) !== null;
+  const result = await rawBaseQuery(args, api, extra);
+  if (sentToken && isUnauthorized(result.error)) api.dispatch(sessionExpired());
+  return result;
+};
+
+export const api = createApi({
+  reducerPath: 'api',
+  baseQuery,
+  tagTypes: ['Template', 'Task', 'Ranking'],
+  refetchOnReconnect: true,
+  endpoints: () => ({}),
+});
+
+/** Tag ids for lists, beside the numeric/string ids of single items. */
+export const LIST = 'LIST';
+export const MINE = 'MINE';

@@ -1,0 +1,36 @@
+import { api, MINE } from './base';
+import type { LoginRequest, LoginResponse, Page, SignupRequest, TakenCase, Task, Template, User } from './types';
+
+export const usersApi = api.injectEndpoints({
+  endpoints: (build) => ({
+    checkTaken: build.query<{ taken: boolean }, { case: TakenCase; value: string }>({
+      query: (params) => ({ url: 'users', params }),
+      keepUnusedDataFor: 30,
+    }),
+    signUp: build.mutation<User, SignupRequest>({
+      query: (body) => ({ url: 'users', method: 'POST', body }),
+    }),
+    logIn: build.mutation<LoginResponse, LoginRequest>({
+      query: (body) => ({ url: 'users/auth', method: 'POST', body }),
+    }),
+    getMyResults: build.query<Page<Task>, number>({
+      query: (page) => ({ url: 'users/mypage/results', params: { page } }),
+      providesTags: (res) => [
+        { type: 'Task', id: MINE },
+        ...(res?.items ?? []).map((t) => ({ type: 'Task' as const, id: t.task_id })),
+      ],
+    }),
+    getMyTemplates: build.query<Page<Template>, number>({
+      query: (page) => ({ url: 'users/mypage/templates', params: { page } }),
+      providesTags: [{ type: 'Template', id: MINE }],
+    }),
+  }),
+});
+
+export const {
+  useCheckTakenQuery,
+  useSignUpMutation,
+  useLogInMutation,
+  useGetMyResultsQuery,
+  useGetMyTemplatesQuery,
+} = usersApi;

@@ -1,0 +1,64 @@
+import Alert from '@mui/material/Alert';
+import Button from '@mui/material/Button';
+import { useCallback } from 'react';
+import { apiError, isNetworkError, type QueryError } from '../api/errors';
+import { useI18n, type MessageKey } from '../i18n';
+
+const CODE_KEY: Partial<Record<string, MessageKey>> = {
+  unauthorized: 'error.unauthorized',
+  forbidden: 'error.forbidden',
+  not_found: 'error.not_found',
+  too_large: 'error.too_large',
+  unsupported_media: 'error.unsupported_media',
+  rate_limited: 'error.rate_limited',
+  internal: 'error.internal',
+  unavailable: 'error.unavailable',
+};
+
+/**
+ * A sentence for a failed request. The server's messages are written for
+ * people (and specific) but English: in English they are shown as they
+ * are; in Korean a translation of the code is shown, with the server's
+ * words kept for the codes whose detail matters (invalid, conflict).
+ */
+export function useErrorText(): (err: QueryError) => string {
+  const { lang, t } = useI18n();
+  return useCallback(
+    (err: QueryError) => {
+      if (isNetworkError(err)) return t('error.network');
+      const info = apiError(err);
+      if (!info) return t('error.unknown');
+      if (lang === 'en') return info.message;
+      const key = CODE_KEY[info.code];
+      if (key) return t(key);
+      return `${t('error.invalid')} (${info.message})`;
+    },
+    [lang, t],
+  );
+}
+
+export interface ErrorAlertProps {
+  error: QueryError;
+  onRetry?: () => void;
+}
+
+export function ErrorAlert({ error, onRetry }: ErrorAlertProps) {
+  const { t } = useI18n();
+  const text = useErrorText();
+  if (!error) return null;
+  return (
+    <Alert
+      severity="error"
+      role="alert"
+      action={
+        onRetry ? (
+          <Button color="inherit" size="small" onClick={onRetry}>
+            {t('common.retry')}
+          </Button>
+        ) : undefined
+      }
+    >
+      {text(error)}
+    </Alert>
+  );
+}

@@ -1,0 +1,40 @@
+// The server's sign-up and upload rules (README, "Rules a client will meet"),
+// checked in the browser to answer early. The server stays the judge.
+
+export const PASSWORD_MIN_BYTES = 8;
+export const PASSWORD_MAX_BYTES = 72;
+export const NAME_MAX = 40;
+export const PHOTO_MAX_BYTES = 25 << 20;
+export const TEMPLATE_IMAGE_MAX_BYTES = 2 << 20;
+export const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
+
+const utf8 = new TextEncoder();
+
+export function isEmail(v: string): boolean {
+  return v.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/u.test(v);
+}
+
+/** 2–30 letters or digits of any script, with . _ - allowed inside. */
+export function isAlias(v: string): boolean {
+  const chars = [...v.normalize('NFC')];
+  return chars.length >= 2 && chars.length <= 30 && /^[\p{L}\p{N}](?:[\p{L}\p{N}._-]*[\p{L}\p{N}])?$/u.test(v.normalize('NFC'));
+}
+
+export function passwordBytes(v: string): number {
+  return utf8.encode(v).length;
+}
+
+export function isPassword(v: string): boolean {
+  const n = passwordBytes(v);
+  return n >= PASSWORD_MIN_BYTES && n <= PASSWORD_MAX_BYTES;
+}
+
+export function isImageType(type: string): boolean {
+  return (IMAGE_TYPES as readonly string[]).includes(type);
+}
+
+/** Template names: 1–40 characters, no control or bidi-override characters. */
+export function isTemplateName(v: string): boolean {
+  const t = v.trim();
+  return t.length > 0 && [...t].length <= NAME_MAX && !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(t);
+}
