@@ -1,20 +1,52 @@
-// Package web holds the browser client, embedded into the binary.
+// Package web holds the browser client, embedded into the binary. Built
+// with the webapp tag (make build, make run, make test do), it serves the
+// React client from app/dist; without it (a bare go build, which needs no
+// Node), a small placeholder page that reads the same API.
 package web
 
 import (
-	"embed"
 	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 )
 
-//go:embed static
-var static embed.FS
-
-// Handler serves the client's files.
+// Handler serves the client's files. Paths that name no file get
+// index.html, so that the client's own routes (/templates/3, /me) load
+// the app on a reload; Vite's hashed files under /assets/ never change
+// and are cached for good, index.html is revalidated every time.
 func Handler() http.Handler {
-	sub, err := fs.Sub(static, "static")
+	files, err := fs.Sub(embedded, embeddedRoot)
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	return http.FileServerFS(sub)
+	fileServer := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		if p == "" || p == "." {
+			p = "index.html"
+		}
+		if st, err := fs.Stat(files, p); err != nil || st.IsDir() {
+			if path.Ext(p) != "" { // a missing file, not a client route
+				http.NotFound(w, r)
+				return
+			}
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/"
+			r = r2
+			p = "index.html"
+		}
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if strings.HasPrefix(p, "assets/") {
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			h.Set("Cache-Control", "no-cache")
+		}
+		if p == "index.html" {
+			h.Set("Referrer-Policy", "same-origin")
+			h.Set("X-Frame-Options", "DENY")
+		}
+		fileServer.ServeHTTP(w, r)
+	})
 }

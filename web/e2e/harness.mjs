@@ -1,0 +1,53 @@
+// Test harness: the real igemoji binary on a free port with a fresh data
+// directory, and Debian's Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '../..');
+export const screenshots = join(import.meta.dirname, 'screenshots');
+export const samplePhoto = (n) => join(root, '.cache/npm/@vladmandic/face-api@1.7.15/demo', `sample${n}.jpg`);
+
+// startServer runs `igemoji serve` and resolves once it listens.
+export async function startServer() {
+  const data = mkdtempSync(join(tmpdir(), 'igemoji-e2e-'));
+  const proc = spawn(join(root, 'bin/igemoji'), [
+    'serve', '--addr', '127.0.0.1:0', '--data', data, '--assets', join(root, '.cache'),
+    '--bcrypt-cost', '4', '--log-level', 'info',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const base = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 60_000);
+    proc.stderr.on('data', (b) => {
+      log += b;
+      const m = /msg=listening addr=(\S+)/.exec(log);
+      if (m) { clearTimeout(timer); ok(`http://${m[1]}`); }
+    });
+    proc.on('exit', (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    base,
+    log: () => log,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((ok) => proc.exitCode !== null ? ok() : proc.on('exit', ok));
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+// launch starts headless Chromium with a fake camera that needs no prompt.
+export async function launch() {
+  mkdirSync(screenshots, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--no-sandbox'],
+  });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+}
