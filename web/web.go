@@ -46,6 +46,11 @@ func Handler() http.Handler {
 		if p == "index.html" {
 			h.Set("Referrer-Policy", "same-origin")
 			h.Set("X-Frame-Options", "DENY")
+			// MUI's styling engine injects <style> tags, hence inline
+			// styles; blob: is the photo before upload and the webcam.
+			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "+
+				"connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self'; "+
+				"object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 		}
 		fileServer.ServeHTTP(w, r)
 	})

@@ -11,11 +11,33 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    // dist/.vite/manifest.json: read by scripts/route-size.mjs. go:embed
-    // skips dot-directories unless told otherwise, so it is not shipped.
+    // dist/.vite/manifest.json: read by scripts/route-size.mjs, which then
+    // removes it (the Go binary embeds dist/ whole, with all:).
     manifest: true,
     target: 'es2022',
     sourcemap: false,
+    rolldownOptions: {
+      output: {
+        // Libraries every page needs get chunks of their own, so that a new
+        // release of the app's code does not invalidate them in caches.
+        // MUI components stay with the pages that use them.
+        codeSplitting: {
+          groups: [
+            { name: 'react', test: /[\\/]node_modules[\\/](react|react-dom|scheduler|react-router|cookie)[\\/]/, priority: 3 },
+            {
+              name: 'redux',
+              test: /[\\/]node_modules[\\/](@reduxjs|react-redux|redux|redux-thunk|immer|reselect|use-sync-external-store)[\\/]/,
+              priority: 2,
+            },
+            {
+              name: 'mui-system',
+              test: /[\\/]node_modules[\\/](@emotion|@mui[\\/](system|styled-engine|utils|private-theming)|stylis|@babel[\\/]runtime|hoist-non-react-statics|react-is|prop-types|clsx)[\\/]/,
+              priority: 1,
+            },
+          ],
+        },
+      },
+    },
   },
   server: {
     proxy: {

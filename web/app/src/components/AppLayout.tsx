@@ -11,6 +11,7 @@ import Typography from '@mui/material/Typography';
 import { Suspense, useEffect, useId, useRef, useState } from 'react';
 import { Link as RouterLink, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useI18n, type MessageKey } from '../i18n';
+import { visuallyHidden } from '../lib/a11y';
 import { selectUser } from '../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../store/hooks';
 import { endSession } from '../store/session';
@@ -175,8 +176,11 @@ export function AppLayout() {
           </Typography>
           <Box sx={{ flexGrow: 1 }} />
           {user && (
-            <Typography variant="body2" sx={{ display: { xs: 'none', lg: 'block' }, mr: 1 }} aria-label={t('nav.loggedInAs', { alias: user.alias })}>
-              {user.alias}
+            <Typography variant="body2" sx={{ display: { xs: 'none', lg: 'block' }, mr: 1 }}>
+              <Box component="span" sx={visuallyHidden}>
+                {t('nav.loggedInAs', { alias: user.alias })}
+              </Box>
+              <span aria-hidden>{user.alias}</span>
             </Typography>
           )}
           <WideNav onLogOut={logOut} />

@@ -19,11 +19,14 @@ export function SessionWatcher() {
   const navigate = useNavigate();
   const { pathname, search } = useLocation();
 
+  // The flag stays up until we are on the log-in page: pages that need a
+  // session (RequireAuth) wait for this redirect instead of making their own.
+  const onLogin = pathname === '/login';
   useEffect(() => {
     if (!expired) return;
-    dispatch(expiryHandled());
-    navigate(loginPath(pathname + search, true));
-  }, [expired, dispatch, navigate, pathname, search]);
+    if (onLogin) dispatch(expiryHandled());
+    else navigate(loginPath(pathname + search, true));
+  }, [expired, onLogin, dispatch, navigate, pathname, search]);
 
   const expiresAt = session?.expiresAt;
   useEffect(() => {

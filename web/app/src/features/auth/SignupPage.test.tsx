@@ -1,0 +1,70 @@
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { AppRoutes } from '../../App';
+import { alice, fetchedUrls, json, mockFetch, renderApp, sleep } from '../../../test/utils';
+
+function server() {
+  return mockFetch(async (url, req) => {
+    if (url.pathname === '/api/v1/users' && req.method === 'GET') {
+      const taken = url.searchParams.get('case') === 'alias' && url.searchParams.get('value')?.toLowerCase() === 'alice';
+      return json({ taken });
+    }
+    if (url.pathname === '/api/v1/users' && req.method === 'POST') return json(alice, 201);
+    if (url.pathname === '/api/v1/users/auth') return json({ access_token: 'new-token', token_type: 'Bearer', expires_in: 3600, user: alice });
+    if (url.pathname.startsWith('/api/v1/emojis/pages/')) return json({ items: [], page: 1, page_size: 12, total: 0 });
+    if (url.pathname === '/api/v1/faces/ranking') return json({ items: [], window_days: 7 });
+    return json({ error: { code: 'not_found', message: '' } }, 404);
+  });
+}
+
+const checks = (fetch: ReturnType<typeof mockFetch>, kind: string) =>
+  fetchedUrls(fetch).filter((u) => u.pathname === '/api/v1/users' && u.searchParams.get('case') === kind);
+
+describe('SignupPage', () => {
+  it('says live whether the alias and email are taken, asking once typing pauses', async () => {
+    const fetch = server();
+    renderApp(<AppRoutes />, { route: '/signup' });
+    const user = userEvent.setup();
+
+    const alias = await screen.findByLabelText(/Alias/);
+    await user.type(alias, 'Alice');
+    expect(await screen.findByText('Already taken.', {}, { timeout: 2000 })).toBeInTheDocument();
+    expect(alias).toHaveAttribute('aria-invalid', 'true');
+    // Five keystrokes, one question, for the whole value.
+    expect(checks(fetch, 'alias').map((u) => u.searchParams.get('value'))).toEqual(['Alice']);
+
+    await user.type(screen.getByLabelText(/Email/), 'new@example.com');
+    expect(await screen.findByText('Available.', {}, { timeout: 2000 })).toBeInTheDocument();
+    expect(checks(fetch, 'email').map((u) => u.searchParams.get('value'))).toEqual(['new@example.com']);
+  });
+
+  it('does not ask about values that cannot be valid', async () => {
+    const fetch = server();
+    renderApp(<AppRoutes />, { route: '/signup' });
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText(/Alias/), 'a');
+    await user.type(screen.getByLabelText(/Email/), 'not-an-email');
+    await sleep(600);
+    expect(checks(fetch, 'alias')).toHaveLength(0);
+    expect(checks(fetch, 'email')).toHaveLength(0);
+    expect(screen.getByText('2–30 letters or digits; . _ - allowed inside.')).toBeInTheDocument();
+  });
+
+  it('signs up, logs in and returns where the person was going', async () => {
+    const fetch = server();
+    const { store } = renderApp(<AppRoutes />, { route: '/signup?next=%2F' });
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText(/Email/), 'bob@example.com');
+    await user.type(screen.getByLabelText(/Alias/), 'bob');
+    await user.type(screen.getByLabelText(/Password/), 'correct horse');
+    await user.click(screen.getByRole('button', { name: 'Create account' }));
+
+    await waitFor(() => expect(store.getState().auth.session?.token).toBe('new-token'));
+    expect(sessionStorage.getItem('igemoji.session')).toContain('new-token');
+    expect(localStorage.getItem('igemoji.session')).toBeNull();
+    const signup = fetch.mock.calls.map(([r]) => r as Request).find((r) => r.method === 'POST' && r.url.endsWith('/api/v1/users'));
+    expect(await signup?.clone().json()).toEqual({ email: 'bob@example.com', password: 'correct horse', alias: 'bob' });
+    expect(await screen.findByRole('heading', { level: 1, name: 'What’s this emoji?' })).toBeInTheDocument();
+  });
+});

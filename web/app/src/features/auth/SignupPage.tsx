@@ -1,0 +1,118 @@
+import Button from '@mui/material/Button';
+import Link from '@mui/material/Link';
+import TextField from '@mui/material/TextField';
+import Typography from '@mui/material/Typography';
+import { useState, type FormEvent } from 'react';
+import { Navigate, Link as RouterLink, useNavigate, useSearchParams } from 'react-router';
+import { useLogInMutation, useSignUpMutation } from '../../api/users';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { useI18n, type MessageKey } from '../../i18n';
+import { safeNext } from '../../lib/navigation';
+import { isAlias, isEmail, isPassword, PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from '../../lib/validation';
+import { selectToken } from '../../store/authSlice';
+import { useAppDispatch, useAppSelector } from '../../store/hooks';
+import { startSession } from '../../store/session';
+import { AuthForm } from './AuthForm';
+import { useAvailability, type Availability } from './useAvailability';
+
+const AVAILABILITY_KEY: Record<Exclude<Availability, 'idle'>, MessageKey> = {
+  checking: 'signup.checking',
+  available: 'signup.available',
+  taken: 'signup.taken',
+  unknown: 'signup.unknown',
+};
+
+function useFieldHelp(value: string, wellFormed: boolean, availability: Availability, rule: MessageKey, touched: boolean) {
+  const { t } = useI18n();
+  if (value.trim() && !wellFormed) return { text: t(rule), error: touched };
+  if (availability === 'idle') return { text: t(rule), error: false };
+  return { text: t(AVAILABILITY_KEY[availability]), error: availability === 'taken' };
+}
+
+export default function SignupPage() {
+  const { t } = useI18n();
+  const [params] = useSearchParams();
+  const next = safeNext(params.get('next'));
+  const token = useAppSelector(selectToken);
+  const dispatch = useAppDispatch();
+  const navigate = useNavigate();
+  const [email, setEmail] = useState('');
+  const [alias, setAlias] = useState('');
+  const [password, setPassword] = useState('');
+  const [touched, setTouched] = useState(false);
+  const [signUp, signup] = useSignUpMutation();
+  const [logIn, login] = useLogInMutation();
+
+  const emailOk = isEmail(email.trim());
+  const aliasOk = isAlias(alias.trim());
+  const passwordOk = isPassword(password);
+  const emailState = useAvailability('email', email, isEmail);
+  const aliasState = useAvailability('alias', alias, isAlias);
+  const emailHelp = useFieldHelp(email, emailOk, emailState, 'signup.emailRule', touched);
+  const aliasHelp = useFieldHelp(alias, aliasOk, aliasState, 'signup.aliasRule', touched);
+
+  if (token && !login.isLoading && !signup.isLoading) return <Navigate to={next} replace />;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(true);
+    if (!emailOk || !aliasOk || !passwordOk || emailState === 'taken' || aliasState === 'taken') return;
+    const creds = { email: email.trim(), password };
+    const made = await signUp({ ...creds, alias: alias.trim() });
+    if ('error' in made) return;
+    const res = await logIn(creds);
+    if ('data' in res && res.data) {
+      dispatch(startSession(res.data));
+      navigate(next, { replace: true });
+    }
+  };
+
+  const busy = signup.isLoading || login.isLoading;
+  const helperLive = { formHelperText: { 'aria-live': 'polite' as const } };
+  return (
+    <AuthForm title={t('signup.title')} onSubmit={submit}>
+      <TextField
+        label={t('field.email')}
+        type="email"
+        autoComplete="email"
+        value={email}
+        onChange={(e) => setEmail(e.target.value)}
+        required
+        autoFocus
+        error={emailHelp.error}
+        helperText={emailHelp.text}
+        slotProps={helperLive}
+      />
+      <TextField
+        label={t('field.alias')}
+        autoComplete="nickname"
+        value={alias}
+        onChange={(e) => setAlias(e.target.value)}
+        required
+        error={aliasHelp.error}
+        helperText={aliasHelp.text}
+        slotProps={helperLive}
+      />
+      <TextField
+        label={t('field.password')}
+        type="password"
+        autoComplete="new-password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        required
+        error={touched && !passwordOk}
+        helperText={t('signup.passwordRule', { min: PASSWORD_MIN_BYTES, max: PASSWORD_MAX_BYTES })}
+      />
+      {(signup.error || login.error) && <ErrorAlert error={signup.error ?? login.error} />}
+      <Button type="submit" variant="contained" size="large" disabled={busy}>
+        {t('signup.submit')}
+      </Button>
+      <Typography variant="body2">
+        {t('signup.haveAccount')}{' '}
+        <Link component={RouterLink} to={`/login?next=${encodeURIComponent(next)}`}>
+          {t('nav.login')}
+        </Link>
+      </Typography>
+    </AuthForm>
+  );
+}

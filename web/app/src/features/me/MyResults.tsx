@@ -1,0 +1,91 @@
+import Box from '@mui/material/Box';
+import Card from '@mui/material/Card';
+import CardActions from '@mui/material/CardActions';
+import CardContent from '@mui/material/CardContent';
+import IconButton from '@mui/material/IconButton';
+import Link from '@mui/material/Link';
+import Typography from '@mui/material/Typography';
+import { useState } from 'react';
+import { Link as RouterLink } from 'react-router';
+import { useDeleteTaskMutation } from '../../api/faces';
+import type { Task } from '../../api/types';
+import { useGetMyResultsQuery } from '../../api/users';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { DeleteIcon } from '../../components/icons';
+import { Loading } from '../../components/Loading';
+import { useI18n } from '../../i18n';
+import { useAppDispatch } from '../../store/hooks';
+import { beforeDropped } from '../../store/uploadsSlice';
+import { PagedList } from './PagedList';
+
+function ResultCard({ task, onDelete }: { task: Task; onDelete: () => void }) {
+  const { t, tn, formatDate } = useI18n();
+  const faces = task.result?.faces.length ?? 0;
+  const label = t('me.resultOf', { date: formatDate(task.created_at) });
+  return (
+    <Card variant="outlined" component="li">
+      <Link component={RouterLink} to={`/results/${task.task_id}`} aria-label={label} sx={{ display: 'block', bgcolor: '#111' }}>
+        {task.result && (
+          <Box
+            component="img"
+            src={task.result.image_url}
+            alt=""
+            loading="lazy"
+            sx={{ display: 'block', width: '100%', aspectRatio: '4 / 3', objectFit: 'cover' }}
+          />
+        )}
+      </Link>
+      <CardContent sx={{ pb: 0 }}>
+        <Typography variant="body2">
+          <time dateTime={task.created_at}>{formatDate(task.created_at)}</time> ·{' '}
+          {tn('me.faces', faces)}
+          {task.share_url ? ` · ${t('me.shared')}` : ''}
+        </Typography>
+      </CardContent>
+      <CardActions sx={{ justifyContent: 'flex-end' }}>
+        <IconButton onClick={onDelete} aria-label={t('me.deleteResult', { date: formatDate(task.created_at) })} color="error">
+          <DeleteIcon />
+        </IconButton>
+      </CardActions>
+    </Card>
+  );
+}
+
+export function MyResults({ page, onPage }: { page: number; onPage: (p: number) => void }) {
+  const { t } = useI18n();
+  const { data, error, refetch } = useGetMyResultsQuery(page);
+  const [target, setTarget] = useState<Task | null>(null);
+  const [remove, removal] = useDeleteTaskMutation();
+  const dispatch = useAppDispatch();
+
+  if (error) return <ErrorAlert error={error} onRetry={refetch} />;
+  if (!data) return <Loading />;
+
+  const confirm = async () => {
+    if (!target) return;
+    const res = await remove(target.task_id);
+    if (!('error' in res)) dispatch(beforeDropped(target.task_id));
+    setTarget(null);
+  };
+
+  return (
+    <>
+      {removal.error && <ErrorAlert error={removal.error} />}
+      <PagedList page={page} data={data} onPage={onPage} empty={t('me.noResults')}>
+        {data.items.map((task) => (
+          <ResultCard key={task.task_id} task={task} onDelete={() => setTarget(task)} />
+        ))}
+      </PagedList>
+      <ConfirmDialog
+        open={!!target}
+        title={t('result.deleteTitle')}
+        body={t('result.deleteBody')}
+        confirmLabel={t('common.delete')}
+        busy={removal.isLoading}
+        onConfirm={confirm}
+        onClose={() => setTarget(null)}
+      />
+    </>
+  );
+}

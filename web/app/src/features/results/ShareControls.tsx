@@ -1,0 +1,76 @@
+import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
+import Stack from '@mui/material/Stack';
+import TextField from '@mui/material/TextField';
+import Typography from '@mui/material/Typography';
+import { useRef, useState } from 'react';
+import { useShareTaskMutation, useUnshareTaskMutation } from '../../api/faces';
+import type { Task } from '../../api/types';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { CopyIcon, LinkOffIcon, ShareIcon } from '../../components/icons';
+import { useI18n } from '../../i18n';
+
+/** Share (make a public link and copy it), copy again, or revoke. */
+export function ShareControls({ task }: { task: Task }) {
+  const { t } = useI18n();
+  const [share, sharing] = useShareTaskMutation();
+  const [unshare, unsharing] = useUnshareTaskMutation();
+  const [status, setStatus] = useState('');
+  const field = useRef<HTMLInputElement>(null);
+
+  const copy = async (url: string) => {
+    try {
+      await navigator.clipboard.writeText(url);
+      setStatus(t('share.copied'));
+    } catch {
+      // No clipboard permission (or not a secure context): select it for Ctrl+C.
+      field.current?.select();
+      setStatus(t('share.copyManually'));
+    }
+  };
+
+  const onShare = async () => {
+    const res = await share(task.task_id);
+    if ('data' in res && res.data) await copy(res.data.share_url);
+  };
+
+  const onUnshare = async () => {
+    const res = await unshare(task.task_id);
+    if (!('error' in res)) setStatus(t('share.revoked'));
+  };
+
+  const url = task.share_url;
+  return (
+    <Box>
+      {url ? (
+        <Stack spacing={1}>
+          <TextField
+            label={t('share.link')}
+            value={url}
+            inputRef={field}
+            size="small"
+            fullWidth
+            onFocus={(e) => e.target.select()}
+            slotProps={{ htmlInput: { readOnly: true } }}
+          />
+          <Stack direction="row" spacing={1} sx={{ flexWrap: 'wrap', rowGap: 1 }}>
+            <Button variant="outlined" startIcon={<CopyIcon />} onClick={() => copy(url)}>
+              {t('share.copy')}
+            </Button>
+            <Button color="error" startIcon={<LinkOffIcon />} onClick={onUnshare} disabled={unsharing.isLoading}>
+              {t('share.unshare')}
+            </Button>
+          </Stack>
+        </Stack>
+      ) : (
+        <Button variant="outlined" startIcon={<ShareIcon />} onClick={onShare} disabled={sharing.isLoading}>
+          {t('share.share')}
+        </Button>
+      )}
+      <Typography variant="body2" role="status" sx={{ mt: 1, minHeight: '1.5em' }}>
+        {status}
+      </Typography>
+      {(sharing.error || unsharing.error) && <ErrorAlert error={sharing.error ?? unsharing.error} />}
+    </Box>
+  );
+}

@@ -1,0 +1,96 @@
+import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
+import TextField from '@mui/material/TextField';
+import Typography from '@mui/material/Typography';
+import { useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router';
+import { useCreateTemplateMutation } from '../../api/emojis';
+import type { Expression } from '../../api/types';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { PageTitle } from '../../components/PageTitle';
+import { useI18n } from '../../i18n';
+import { EXPRESSIONS } from '../../lib/expressions';
+import { isImageType, isTemplateName, NAME_MAX, TEMPLATE_IMAGE_MAX_BYTES } from '../../lib/validation';
+import { ImageSlot } from './ImageSlot';
+
+type Slots = Partial<Record<Expression, File>>;
+type SlotErrors = Partial<Record<Expression, string>>;
+
+export default function NewTemplatePage() {
+  const { t } = useI18n();
+  const navigate = useNavigate();
+  const [name, setName] = useState('');
+  const [files, setFiles] = useState<Slots>({});
+  const [slotErrors, setSlotErrors] = useState<SlotErrors>({});
+  const [submitted, setSubmitted] = useState(false);
+  const [create, { isLoading, error }] = useCreateTemplateMutation();
+
+  const pick = (e: Expression, f: File) => {
+    const problem = !isImageType(f.type)
+      ? t('newTemplate.badType')
+      : f.size > TEMPLATE_IMAGE_MAX_BYTES
+        ? t('newTemplate.tooBig', { mb: TEMPLATE_IMAGE_MAX_BYTES >> 20 })
+        : null;
+    setSlotErrors((s) => ({ ...s, [e]: problem ?? undefined }));
+    if (!problem) setFiles((s) => ({ ...s, [e]: f }));
+  };
+  const clear = (e: Expression) => setFiles(({ [e]: _gone, ...rest }) => rest);
+
+  const nameOk = isTemplateName(name);
+  const missing = EXPRESSIONS.filter((e) => !files[e]);
+
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    setSubmitted(true);
+    if (!nameOk || missing.length > 0) return;
+    const body = new FormData();
+    body.append('name', name.trim());
+    for (const e of EXPRESSIONS) body.append(e, files[e] as File);
+    const res = await create(body);
+    if ('data' in res && res.data) navigate(`/templates/${res.data.id}`);
+  };
+
+  const shownErrors: SlotErrors = { ...slotErrors };
+  if (submitted) for (const e of missing) shownErrors[e] ??= t('newTemplate.missing');
+
+  return (
+    <Box component="form" noValidate onSubmit={submit}>
+      <PageTitle title={t('newTemplate.title')}>{t('newTemplate.title')}</PageTitle>
+      <Typography sx={{ mb: 2 }}>{t('newTemplate.intro')}</Typography>
+      <TextField
+        label={t('newTemplate.name')}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        required
+        fullWidth
+        error={submitted && !nameOk}
+        helperText={submitted && !nameOk ? t('newTemplate.nameRule', { max: NAME_MAX }) : t('newTemplate.nameHelp', { max: NAME_MAX })}
+        slotProps={{ htmlInput: { maxLength: NAME_MAX * 2 } }}
+        sx={{ mb: 3, maxWidth: 480 }}
+      />
+      <Box sx={{ display: 'grid', gap: 2, gridTemplateColumns: 'repeat(auto-fill, minmax(150px, 1fr))', mb: 3 }}>
+        {EXPRESSIONS.map((e) => (
+          <ImageSlot
+            key={e}
+            expression={e}
+            file={files[e] ?? null}
+            error={shownErrors[e] ?? null}
+            onPick={(f) => pick(e, f)}
+            onClear={() => clear(e)}
+          />
+        ))}
+      </Box>
+      {error && (
+        <Box sx={{ mb: 2 }}>
+          <ErrorAlert error={error} />
+        </Box>
+      )}
+      <Button type="submit" variant="contained" size="large" disabled={isLoading}>
+        {isLoading ? t('newTemplate.publishing') : t('newTemplate.publish')}
+      </Button>
+      <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }} aria-live="polite">
+        {missing.length > 0 ? t('newTemplate.remaining', { count: missing.length }) : t('newTemplate.ready')}
+      </Typography>
+    </Box>
+  );
+}

@@ -1,0 +1,73 @@
+import { act, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { AppRoutes } from '../../App';
+import type { Task } from '../../api/types';
+import { FakeWebSocket } from '../../../test/fakeWebSocket';
+import { json, mockFetch, renderApp, template } from '../../../test/utils';
+
+const ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+const result = {
+  image_url: '/media/results/r.jpg?exp=1&sig=s',
+  width: 800,
+  height: 600,
+  faces: [{ box: [200, 150, 100, 100] as [number, number, number, number], expression: 'happy' as const, probs: { neutral: 0.1, happy: 0.8, sad: 0.02, angry: 0.02, surprised: 0.02, fearful: 0.02, disgusted: 0.02 } }],
+};
+const queued: Task = {
+  task_id: ID,
+  template_id: 1,
+  state: 'queued',
+  stage: 'queued',
+  percent: 0,
+  created_at: '2026-11-26T12:00:00Z',
+  updated_at: '2026-11-26T12:00:00Z',
+  result: null,
+  error: null,
+};
+
+describe('UploadPage', () => {
+  it('sends the photo and template, shows live progress, then the result with its "before"', async () => {
+    let done = false;
+    let sent: FormData | null = null;
+    mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      if (url.pathname === '/api/v1/faces/tasks' && req.method === 'POST') {
+        sent = await req.formData();
+        return json(queued, 202);
+      }
+      if (url.pathname === `/api/v1/faces/tasks/${ID}`) return json(done ? { ...queued, state: 'done', stage: 'done', percent: 100, result } : queued);
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    FakeWebSocket.mode = 'open';
+    renderApp(<AppRoutes />, { route: '/upload?template=1' });
+    const user = userEvent.setup();
+
+    await screen.findByRole('option', { name: 'Fluent Flat' });
+    expect(screen.getByRole('combobox', { name: 'Template' })).toHaveValue('1');
+    const photo = new File(['pretend JPEG'], 'me.jpg', { type: 'image/jpeg' });
+    await user.upload(screen.getByLabelText('Choose a photo'), photo);
+    expect(screen.getByRole('img', { name: 'The photo you chose' })).toHaveAttribute('src', expect.stringMatching(/^blob:/));
+    await user.click(screen.getByRole('button', { name: 'Emojify!' }));
+
+    await waitFor(() => expect(sent).not.toBeNull());
+    expect(sent!.get('template_id')).toBe('1');
+    // jsdom's File reaches Node's fetch without its name or bytes intact
+    // (browsers send it as it is): the part and its type are what we can check.
+    expect((sent!.get('image') as File).type).toBe('image/jpeg');
+
+    const bar = await screen.findByRole('progressbar', { name: 'Progress' });
+    await waitFor(() => expect(FakeWebSocket.last().sent).toContainEqual({ type: 'subscribe', topic: 'task', task_id: ID }));
+    act(() => FakeWebSocket.last().serverSends({ type: 'task.progress', task_id: ID, stage: 'reading', percent: 60 }));
+    expect(bar).toHaveAttribute('aria-valuenow', '60');
+    expect(bar).toHaveAttribute('aria-valuetext', 'Reading expressions, 60%');
+    expect(screen.getByTestId('transport')).toHaveTextContent('Live updates');
+
+    done = true;
+    act(() => FakeWebSocket.last().serverSends({ type: 'task.done', task_id: ID, result }));
+    expect(await screen.findByRole('heading', { level: 1, name: 'Your result' })).toBeInTheDocument();
+    expect(screen.getByText('1 face found.')).toBeInTheDocument();
+    expect(screen.getByRole('img', { name: 'The photo before' })).toHaveAttribute('src', expect.stringMatching(/^blob:/));
+    expect(screen.getByRole('slider', { name: 'Before and after' })).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,128 @@
+import Alert from '@mui/material/Alert';
+import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
+import Paper from '@mui/material/Paper';
+import Stack from '@mui/material/Stack';
+import Typography from '@mui/material/Typography';
+import { useState, type FormEvent } from 'react';
+import { useNavigate, useSearchParams } from 'react-router';
+import { useCreateTaskMutation } from '../../api/faces';
+import { ErrorAlert } from '../../components/ErrorAlert';
+import { PageTitle } from '../../components/PageTitle';
+import { useI18n } from '../../i18n';
+import { useObjectUrl } from '../../lib/hooks';
+import { isImageType, PHOTO_MAX_BYTES } from '../../lib/validation';
+import { useAppDispatch } from '../../store/hooks';
+import { beforeKept } from '../../store/uploadsSlice';
+import { PhotoPicker } from './PhotoPicker';
+import { LiveTaskProgress } from './TaskProgressView';
+import { TemplatePicker } from './TemplatePicker';
+import { WebcamCapture } from './WebcamCapture';
+
+function templateParam(v: string | null): number | null {
+  const n = Number(v);
+  return v && Number.isInteger(n) && n > 0 ? n : null;
+}
+
+export default function UploadPage() {
+  const { t } = useI18n();
+  const dispatch = useAppDispatch();
+  const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
+  const templateId = templateParam(params.get('template'));
+
+  const [photo, setPhoto] = useState<File | null>(null);
+  const [photoError, setPhotoError] = useState<string | null>(null);
+  const [camera, setCamera] = useState(false);
+  const [taskId, setTaskId] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  const [create, creation] = useCreateTaskMutation();
+  const preview = useObjectUrl(photo);
+  const busy = creation.isLoading || (taskId !== null && !failed);
+
+  const choose = (f: File) => {
+    setCamera(false);
+    if (!isImageType(f.type)) return setPhotoError(t('upload.badType'));
+    if (f.size > PHOTO_MAX_BYTES) return setPhotoError(t('upload.tooBig', { mb: PHOTO_MAX_BYTES >> 20 }));
+    setPhotoError(null);
+    setPhoto(f);
+    setTaskId(null);
+    setFailed(false);
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!photo || templateId === null) return;
+    setFailed(false);
+    const res = await create({ image: photo, filename: photo.name || 'photo.jpg', templateId });
+    if ('data' in res && res.data) {
+      // The "before" picture of the result page: kept in memory only.
+      dispatch(beforeKept({ taskId: res.data.task_id, url: URL.createObjectURL(photo) }));
+      setTaskId(res.data.task_id);
+    }
+  };
+
+  return (
+    <Box component="form" onSubmit={submit} noValidate>
+      <PageTitle title={t('upload.title')}>{t('upload.title')}</PageTitle>
+      <Stack spacing={3}>
+        <Paper variant="outlined" component="section" aria-label={t('upload.step1')} sx={{ p: { xs: 1.5, sm: 3 } }}>
+          <Typography variant="h6" component="h2" sx={{ mb: 2 }}>
+            {t('upload.step1')}
+          </Typography>
+          <TemplatePicker value={templateId} disabled={busy} onChange={(id) => setParams({ template: String(id) }, { replace: true })} />
+        </Paper>
+
+        <Paper variant="outlined" component="section" aria-label={t('upload.step2')} sx={{ p: { xs: 1.5, sm: 3 } }}>
+          <Typography variant="h6" component="h2" sx={{ mb: 2 }}>
+            {t('upload.step2')}
+          </Typography>
+          {camera ? (
+            <WebcamCapture onCapture={choose} onCancel={() => setCamera(false)} />
+          ) : preview ? (
+            <Box>
+              <Box
+                component="img"
+                src={preview}
+                alt={t('upload.preview')}
+                sx={{ display: 'block', maxWidth: '100%', maxHeight: 420, borderRadius: 2, mb: 1 }}
+              />
+              <Button onClick={() => setPhoto(null)} disabled={busy}>
+                {t('upload.another')}
+              </Button>
+            </Box>
+          ) : (
+            <PhotoPicker onFile={choose} onCamera={() => setCamera(true)} disabled={busy} />
+          )}
+          {photoError && (
+            <Alert severity="error" role="alert" sx={{ mt: 2 }}>
+              {photoError}
+            </Alert>
+          )}
+        </Paper>
+
+        <Box>
+          <Button type="submit" variant="contained" size="large" disabled={!photo || templateId === null || busy}>
+            {t('upload.submit')}
+          </Button>
+          {templateId === null && (
+            <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }}>
+              {t('upload.needTemplate')}
+            </Typography>
+          )}
+        </Box>
+
+        {creation.error && <ErrorAlert error={creation.error} />}
+        {taskId && (
+          <Paper variant="outlined" component="section" aria-label={t('progress.label')} sx={{ p: { xs: 1.5, sm: 3 } }}>
+            <LiveTaskProgress
+              key={taskId}
+              taskId={taskId}
+              onFinished={(p) => (p.state === 'done' ? navigate(`/results/${taskId}`) : setFailed(true))}
+            />
+          </Paper>
+        )}
+      </Stack>
+    </Box>
+  );
+}

@@ -1,0 +1,106 @@
+import { act, renderHook, waitFor } from '@testing-library/react';
+import type { ReactNode } from 'react';
+import { describe, expect, it } from 'vitest';
+import { Providers } from '../../App';
+import type { Task } from '../../api/types';
+import type { AppStore } from '../../store';
+import { FakeWebSocket } from '../../../test/fakeWebSocket';
+import { fetchedUrls, json, loggedIn, mockFetch, sleep, testStore } from '../../../test/utils';
+import { useTaskProgress } from './useTaskProgress';
+
+const ID = '0fa557ab8ce97592e7f010c29ed99e7a';
+const result = { image_url: '/media/results/r.jpg?exp=1&sig=s', width: 640, height: 480, faces: [] };
+const task = (over: Partial<Task>): Task => ({
+  task_id: ID,
+  template_id: 1,
+  state: 'queued',
+  stage: 'queued',
+  percent: 0,
+  created_at: '2026-11-26T12:00:00Z',
+  updated_at: '2026-11-26T12:00:00Z',
+  result: null,
+  error: null,
+  ...over,
+});
+
+function follow(store: AppStore, pollMs = 20) {
+  const wrapper = ({ children }: { children: ReactNode }) => <Providers store={store}>{children}</Providers>;
+  return renderHook(() => useTaskProgress(ID, { pollMs }), { wrapper });
+}
+
+/** A server whose task answers with the given states, one per poll, the last repeating. */
+function serverWith(...states: Task[]) {
+  let i = 0;
+  return mockFetch((url) => {
+    if (url.pathname === `/api/v1/faces/tasks/${ID}`) return json(states[Math.min(i++, states.length - 1)]);
+    return json({ error: { code: 'not_found', message: '' } }, 404);
+  });
+}
+
+describe('useTaskProgress', () => {
+  it('falls back to polling by itself when the socket cannot open', async () => {
+    FakeWebSocket.mode = 'fail';
+    const fetch = serverWith(
+      task({}),
+      task({ state: 'running', stage: 'detecting', percent: 20 }),
+      task({ state: 'running', stage: 'reading', percent: 55 }),
+      task({ state: 'done', stage: 'done', percent: 100, result }),
+    );
+    const { result: hook } = follow(testStore());
+
+    await waitFor(() => expect(hook.current.transport).toBe('polling'));
+    await waitFor(() => expect(hook.current.state).toBe('done'), { timeout: 2000 });
+    expect(hook.current).toMatchObject({ finished: true, percent: 100, result });
+    const polls = fetchedUrls(fetch).filter((u) => u.pathname.endsWith(ID)).length;
+    expect(polls).toBeGreaterThanOrEqual(4);
+
+    // Finished: polling stops.
+    await sleep(100);
+    expect(fetchedUrls(fetch).filter((u) => u.pathname.endsWith(ID)).length).toBe(polls);
+  });
+
+  it('falls back to polling when an open socket closes mid-task', async () => {
+    const fetch = serverWith(task({ state: 'running', stage: 'detecting', percent: 20 }), task({ state: 'done', stage: 'done', percent: 100, result }));
+    const { result: hook } = follow(testStore());
+    await waitFor(() => expect(FakeWebSocket.instances).toHaveLength(1));
+    act(() => FakeWebSocket.last().serverOpens());
+    expect(hook.current.transport).toBe('socket');
+    act(() => FakeWebSocket.last().serverCloses(1001));
+    expect(hook.current.transport).toBe('polling');
+    await waitFor(() => expect(hook.current.state).toBe('done'), { timeout: 2000 });
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it('follows the socket while it is open: subscribes, reads once, no polling', async () => {
+    const fetch = serverWith(task({}), task({ state: 'done', stage: 'done', percent: 100, result }));
+    const { result: hook } = follow(testStore(), 10);
+    const ws = FakeWebSocket.last();
+    expect(ws.url).toBe('ws://localhost:3000/api/v1/ws');
+    act(() => ws.serverOpens());
+    expect(ws.sent).toEqual([{ type: 'subscribe', topic: 'task', task_id: ID }]);
+
+    act(() => ws.serverSends({ type: 'task.progress', task_id: ID, stage: 'detecting', percent: 25 }));
+    act(() => ws.serverSends({ type: 'task.progress', task_id: 'someone-else', stage: 'compositing', percent: 90 }));
+    expect(hook.current).toMatchObject({ transport: 'socket', state: 'running', stage: 'detecting', percent: 25 });
+
+    await sleep(80); // eight poll intervals: none may happen
+    expect(fetch).toHaveBeenCalledTimes(1);
+
+    act(() => ws.serverSends({ type: 'task.done', task_id: ID, result }));
+    expect(hook.current).toMatchObject({ state: 'done', finished: true, result });
+    expect(ws.readyState).toBe(FakeWebSocket.CLOSED);
+    await waitFor(() => expect(fetch).toHaveBeenCalledTimes(2)); // the cached task is brought up to date
+  });
+
+  it('sends the token when logged in, and an expired socket ends the session', async () => {
+    serverWith(task({ state: 'running', stage: 'detecting', percent: 20 }));
+    const store = testStore({ auth: loggedIn() });
+    const { result: hook } = follow(store, 1000);
+    const ws = FakeWebSocket.last();
+    expect(new URL(ws.url).searchParams.get('token')).toBe('tok-alice');
+    act(() => ws.serverOpens());
+    act(() => ws.serverCloses(4001));
+    expect(store.getState().auth).toEqual({ session: null, expired: true });
+    expect(hook.current.transport).toBe('polling');
+  });
+});

@@ -1,0 +1,83 @@
+import { useEffect, useReducer, useRef } from 'react';
+import { api, MINE } from '../../api/base';
+import { useGetTaskQuery } from '../../api/faces';
+import { CLOSE_TOKEN_EXPIRED, isTaskMessage, parseServerMessage, sendMessage, socketUrl } from '../../api/socket';
+import { selectToken, sessionExpired } from '../../store/authSlice';
+import { useAppDispatch, useAppSelector } from '../../store/hooks';
+import { initialProgress, isFinished, progressReducer, type ProgressState } from './taskProgress';
+
+export const DEFAULT_POLL_MS = 1500;
+
+export interface TaskProgress extends ProgressState {
+  finished: boolean;
+}
+
+/**
+ * Follows a task to its end. It listens on the WebSocket (with the token
+ * when logged in, so the person's own tasks are allowed, and subscribing
+ * to the task either way) and reads the task once over HTTP, since it may
+ * have finished before the subscription. If the socket cannot open, or
+ * closes before the end, it polls the task instead, on its own.
+ *
+ * Give each task its own component (key={taskId}): the state starts afresh.
+ */
+export function useTaskProgress(taskId: string, { pollMs = DEFAULT_POLL_MS }: { pollMs?: number } = {}): TaskProgress {
+  const [state, dispatch] = useReducer(progressReducer, initialProgress);
+  const finished = isFinished(state);
+  const appDispatch = useAppDispatch();
+  // The token when we started: a later log-in or log-out must not reopen the socket.
+  const token = useRef(useAppSelector(selectToken)).current;
+  const socket = useRef<WebSocket | null>(null);
+
+  useEffect(() => {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(socketUrl(token));
+    } catch {
+      dispatch({ type: 'socket/lost' });
+      return;
+    }
+    socket.current = ws;
+    let closing = false; // by us
+    ws.onopen = () => {
+      sendMessage(ws, { type: 'subscribe', topic: 'task', task_id: taskId });
+      dispatch({ type: 'socket/opened' });
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      const msg = parseServerMessage(ev.data);
+      if (!msg) return;
+      if (isTaskMessage(msg) && msg.task_id === taskId) dispatch({ type: 'task/message', message: msg });
+      // The server could not follow this task for us (e.g. too many
+      // subscriptions): the polling path still can.
+      else if (msg.type === 'error' && msg.task_id === taskId) dispatch({ type: 'socket/lost' });
+    };
+    ws.onerror = () => dispatch({ type: 'socket/lost' });
+    ws.onclose = (ev: CloseEvent) => {
+      if (closing) return;
+      if (ev.code === CLOSE_TOKEN_EXPIRED) appDispatch(sessionExpired());
+      dispatch({ type: 'socket/lost' });
+    };
+    return () => {
+      closing = true;
+      socket.current = null;
+      ws.close();
+    };
+  }, [taskId, token, appDispatch]);
+
+  // The HTTP side: one read at once, then every pollMs while polling.
+  const polling = state.transport === 'polling' && !finished;
+  const { data: task, refetch } = useGetTaskQuery(taskId, { pollingInterval: polling ? pollMs : 0, skipPollingIfUnfocused: false });
+  useEffect(() => {
+    if (task) dispatch({ type: 'task/snapshot', task });
+  }, [task]);
+
+  useEffect(() => {
+    if (!finished) return;
+    socket.current?.close();
+    // The socket told us first: bring the cached task (and my results) up to date.
+    if (task && !isFinished(task)) refetch();
+    appDispatch(api.util.invalidateTags([{ type: 'Task', id: MINE }]));
+  }, [finished]); // once, when it finishes (task and refetch are read as they are then)
+
+  return { ...state, finished };
+}

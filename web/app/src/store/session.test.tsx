@@ -1,0 +1,89 @@
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { useLocation } from 'react-router';
+import { describe, expect, it } from 'vitest';
+import { AppRoutes } from '../App';
+import { safeNext } from '../lib/navigation';
+import { alice, json, loggedIn, mockFetch, renderApp, testStore } from '../../test/utils';
+import { loadSession, SESSION_KEY } from './authSlice';
+
+function Where() {
+  const { pathname, search } = useLocation();
+  return <output data-testid="where">{pathname + search}</output>;
+}
+
+describe('loadSession', () => {
+  it('keeps a live session and drops an expired or corrupt one', () => {
+    const s = { token: 't', user: alice, expiresAt: 2_000 };
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+    expect(loadSession(sessionStorage, 1_000)).toEqual(s);
+    expect(loadSession(sessionStorage, 3_000)).toBeNull();
+    sessionStorage.setItem(SESSION_KEY, '{not json');
+    expect(loadSession(sessionStorage, 1_000)).toBeNull();
+  });
+});
+
+describe('safeNext', () => {
+  it('allows only paths on this site', () => {
+    expect(safeNext('/me?tab=templates')).toBe('/me?tab=templates');
+    expect(safeNext('//evil.example/')).toBe('/');
+    expect(safeNext('https://evil.example/')).toBe('/');
+    expect(safeNext('/\\evil.example')).toBe('/');
+    expect(safeNext(null)).toBe('/');
+  });
+});
+
+describe('an expired token', () => {
+  it('is dropped; the person is told, logs in, and comes back to where they were', async () => {
+    let expired = true;
+    mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/users/mypage/results') {
+        if (expired) {
+          expect(req.headers.get('Authorization')).toBe('Bearer tok-alice');
+          return json({ error: { code: 'unauthorized', message: 'Your session has expired; please log in again.' } }, 401);
+        }
+        expect(req.headers.get('Authorization')).toBe('Bearer fresh');
+        return json({ items: [], page: 1, page_size: 12, total: 0 });
+      }
+      if (url.pathname === '/api/v1/users/auth') {
+        expect(req.headers.get('Authorization')).toBeNull();
+        expired = false;
+        return json({ access_token: 'fresh', token_type: 'Bearer', expires_in: 3600, user: alice });
+      }
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(loggedIn().session));
+    const store = testStore({ auth: loggedIn() });
+    renderApp(
+      <>
+        <AppRoutes />
+        <Where />
+      </>,
+      { route: '/me?tab=results', store },
+    );
+
+    expect(await screen.findByText(/Your session has expired/)).toBeInTheDocument();
+    expect(screen.getByTestId('where')).toHaveTextContent('/login?next=%2Fme%3Ftab%3Dresults&expired=1');
+    expect(store.getState().auth.session).toBeNull();
+    expect(sessionStorage.getItem(SESSION_KEY)).toBeNull();
+
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText(/Email/), alice.email);
+    await user.type(screen.getByLabelText(/Password/), 'password1');
+    await user.click(screen.getByRole('button', { name: 'Log in' }));
+
+    await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent('/me?tab=results'));
+    expect(await screen.findByText('No results yet.')).toBeInTheDocument();
+  });
+
+  it('a wrong password is not an expired session', async () => {
+    mockFetch(() => json({ error: { code: 'unauthorized', message: 'Email or password is incorrect.' } }, 401));
+    const { store } = renderApp(<AppRoutes />, { route: '/login' });
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText(/Email/), 'x@example.com');
+    await user.type(screen.getByLabelText(/Password/), 'wrong-password');
+    await user.click(screen.getByRole('button', { name: 'Log in' }));
+    expect(await screen.findByText('Email or password is incorrect.')).toBeInTheDocument();
+    expect(store.getState().auth.expired).toBe(false);
+  });
+});
