@@ -1,6 +1,14 @@
 # syntax=docker/dockerfile:1
+# The web client: npm ci from the pinned lock file, then vite build.
+FROM node:20-bookworm AS web
+WORKDIR /src/web/app
+COPY web/app/package.json web/app/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/app/ ./
+RUN npm run build
+
 # Build: the pinned npm assets are fetched and checked, the built-in
-# templates rendered, and the binary built, all inside the build stage.
+# templates rendered, and the binary built with the client embedded.
 FROM golang:1.26-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends npm openssl make \
     && rm -rf /var/lib/apt/lists/*
@@ -8,8 +16,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+COPY --from=web /src/web/app/dist web/app/dist
 # cgo: onnxruntime_go loads the onnxruntime library at run time.
-RUN make assets && CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/igemoji ./cmd/igemoji
+RUN make assets && CGO_ENABLED=1 go build -trimpath -tags webapp -ldflags "-s -w" -o /out/igemoji ./cmd/igemoji
 
 # Run: a small image, a non-root user, data on a volume.
 FROM debian:bookworm-slim

@@ -9,7 +9,7 @@ WEB       := web/app
 # Everything the client build reads; a change rebuilds it.
 WEB_SRC   := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(wildcard $(WEB)/*.json $(WEB)/*.ts $(WEB)/index.html)
 
-.PHONY: run build test test-web assets web bench bench-vision bench-tasks bench-ws eval examples vet fmt clean
+.PHONY: run build test test-web test-e2e assets web bench bench-vision bench-tasks bench-ws eval examples vet fmt clean
 
 ## run: build and serve http://localhost:8080 on embedded defaults (SQLite, files in ./data)
 run: build
@@ -42,9 +42,15 @@ $(CACHE)/emoji/.stamp: $(NPM_CACHE)/.stamp shared/assets/models.sum $(wildcard s
 ## (MariaDB and Redis tests skip loudly if they are down, and fail under CI=true)
 test: assets web vet test-web
 	$(GO) test -race -count=1 -tags webapp ./...
+	$(MAKE) test-e2e
 
 test-web: web
 	cd $(WEB) && npm test
+
+## test-e2e: the real binary in headless Chromium (Debian's chromium, driven by playwright-core);
+## screenshots of the key pages land in web/e2e/screenshots/
+test-e2e: build
+	cd web/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 vet:
 	$(GO) vet -tags webapp ./...
