@@ -1041,7 +1041,9 @@ func TestHubTokenExpiry(t *testing.T) {
 // handleWS hands the hub the token's user and expiry.
 func TestWSTokenExpiry(t *testing.T) {
 	bus := mem.NewBus(64)
-	s := New(&config.Config{TokenTTL: time.Second, BcryptCost: bcrypt.MinCost}, slog.New(slog.DiscardHandler),
+	// Two seconds: JWT times are whole seconds, so a one-second token
+	// issued late in a second can expire before the first check.
+	s := New(&config.Config{TokenTTL: 2 * time.Second, BcryptCost: bcrypt.MinCost}, slog.New(slog.DiscardHandler),
 		[]byte("test secret"), Deps{Bus: bus})
 	srv := httptest.NewServer(s.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -1069,7 +1071,7 @@ func TestWSTokenExpiry(t *testing.T) {
 	}
 	// The token's user gets its events (published until the hub, which
 	// subscribes in the background, has one), until the token expires
-	// (within a second, JWT times being in seconds).
+	// (within two seconds).
 	stop := make(chan struct{})
 	published := make(chan struct{})
 	go func() {
