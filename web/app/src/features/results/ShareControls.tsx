@@ -8,24 +8,25 @@ import { useShareTaskMutation, useUnshareTaskMutation } from '../../api/faces';
 import type { Task } from '../../api/types';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { CopyIcon, LinkOffIcon, ShareIcon } from '../../components/icons';
-import { useI18n } from '../../i18n';
+import { type MessageKey, useI18n } from '../../i18n';
 
 /** Share (make a public link and copy it), copy again, or revoke. */
 export function ShareControls({ task }: { task: Task }) {
   const { t } = useI18n();
   const [share, sharing] = useShareTaskMutation();
   const [unshare, unsharing] = useUnshareTaskMutation();
-  const [status, setStatus] = useState('');
+  // The key, not the text: a language switch retranslates it.
+  const [status, setStatus] = useState<MessageKey | null>(null);
   const field = useRef<HTMLInputElement>(null);
 
   const copy = async (url: string) => {
     try {
       await navigator.clipboard.writeText(url);
-      setStatus(t('share.copied'));
+      setStatus('share.copied');
     } catch {
       // No clipboard permission (or not a secure context): select it for Ctrl+C.
       field.current?.select();
-      setStatus(t('share.copyManually'));
+      setStatus('share.copyManually');
     }
   };
 
@@ -36,7 +37,7 @@ export function ShareControls({ task }: { task: Task }) {
 
   const onUnshare = async () => {
     const res = await unshare(task.task_id);
-    if (!('error' in res)) setStatus(t('share.revoked'));
+    if (!('error' in res)) setStatus('share.revoked');
   };
 
   const url = task.share_url;
@@ -68,7 +69,7 @@ export function ShareControls({ task }: { task: Task }) {
         </Button>
       )}
       <Typography variant="body2" role="status" sx={{ mt: 1, minHeight: '1.5em' }}>
-        {status}
+        {status && t(status)}
       </Typography>
       {(sharing.error || unsharing.error) && <ErrorAlert error={sharing.error ?? unsharing.error} />}
     </Box>
