@@ -48,6 +48,44 @@ export async function launch() {
   });
 }
 
+// shot saves a full-page screenshot. It scrolls to the top first (else the
+// sticky app bar is drawn in the middle of a full-page capture) and
+// finishes CSS transitions (MUI fades, button colours) so nothing is caught
+// half-drawn.
 export async function shot(page, name) {
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true, animations: 'disabled' });
+}
+
+// recordProgress makes the page remember every value a task progress bar
+// shows (aria-valuenow of the "Progress" progressbar), across client-side
+// navigation. progressSeen reads them back as one list per bar element, in
+// the order the bars appeared: the upload page's bar, then any bar the
+// result page shows.
+export async function recordProgress(page) {
+  await page.addInitScript(() => {
+    const bars = new WeakMap();
+    const seen = (window.__progressSeen = []);
+    new MutationObserver(() => {
+      const bar = document.querySelector('[role="progressbar"][aria-label="Progress"]');
+      const v = bar?.getAttribute('aria-valuenow');
+      if (v == null) return;
+      if (!bars.has(bar)) bars.set(bar, seen.push([]) - 1);
+      const values = seen[bars.get(bar)];
+      if (values[values.length - 1] !== Number(v)) values.push(Number(v));
+    }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+  });
+}
+export const progressSeen = (page) => page.evaluate(() => window.__progressSeen ?? []);
+
+// failureShot runs fn and, if it throws, saves a screenshot of page named
+// NAME-FAILED before rethrowing: a failure in CI leaves a picture behind.
+export async function failureShot(page, name, fn) {
+  rmSync(join(screenshots, `${name}-FAILED.png`), { force: true });
+  try {
+    return await fn();
+  } catch (err) {
+    await shot(page, `${name}-FAILED`).catch(() => {});
+    throw err;
+  }
 }

@@ -1,6 +1,6 @@
 import { useEffect, useReducer, useRef } from 'react';
 import { api, MINE } from '../../api/base';
-import { useGetTaskQuery } from '../../api/faces';
+import { facesApi, useGetTaskQuery } from '../../api/faces';
 import { CLOSE_TOKEN_EXPIRED, isTaskMessage, parseServerMessage, sendMessage, socketUrl } from '../../api/socket';
 import { selectToken, sessionExpired } from '../../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../../store/hooks';
@@ -74,10 +74,23 @@ export function useTaskProgress(taskId: string, { pollMs = DEFAULT_POLL_MS }: { 
   useEffect(() => {
     if (!finished) return;
     socket.current?.close();
-    // The socket told us first: bring the cached task (and my results) up to date.
-    if (task && !isFinished(task)) refetch();
+    // The socket told us first: write the end into the cached task at once,
+    // so that the result page, which reads the cache, never shows the task
+    // as still running; then read it fresh (and my results).
+    if (task && !isFinished(task)) {
+      appDispatch(
+        facesApi.util.updateQueryData('getTask', taskId, (draft) => {
+          draft.state = state.state;
+          draft.stage = state.state === 'done' ? 'done' : draft.stage;
+          draft.percent = state.state === 'done' ? 100 : draft.percent;
+          draft.result = state.result;
+          draft.error = state.error;
+        }),
+      );
+      refetch();
+    }
     appDispatch(api.util.invalidateTags([{ type: 'Task', id: MINE }]));
-  }, [finished]); // once, when it finishes (task and refetch are read as they are then)
+  }, [finished]); // once, when it finishes (task, state and refetch are read as they are then)
 
   return { ...state, finished };
 }

@@ -1,0 +1,85 @@
+// The webcam path, with Chromium's fake camera (a moving test pattern, no
+// faces): start the camera, take a snapshot, emojify it, and land on a
+// result that says no faces were found.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, shot } from './harness.mjs';
+
+let server, browser;
+before(async () => { server = await startServer(); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.stop(); });
+
+test('a webcam snapshot goes through to a result with no faces', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // Keep the camera streams the page gets, to check they are stopped.
+  await page.addInitScript(() => {
+    const streams = (window.__streams = []);
+    const md = navigator.mediaDevices;
+    const get = md.getUserMedia.bind(md);
+    md.getUserMedia = async (c) => {
+      const s = await get(c);
+      streams.push(s);
+      return s;
+    };
+  });
+
+  // Anonymous: open the upload page and pick a template there.
+  await page.goto(server.base + '/upload');
+  await page.getByRole('heading', { level: 1, name: 'Make an emoji photo' }).waitFor();
+  await page.getByText('Choose a template first.').waitFor();
+  const select = page.getByLabel('Template', { exact: true });
+  await page.waitForFunction((el) => el.options.length > 1, await select.elementHandle());
+  await select.selectOption({ index: 1 });
+  await page.waitForURL(/\/upload\?template=\d+$/);
+  await page.getByText('Choose a template first.').waitFor({ state: 'detached' });
+
+  // Start the camera.
+  await page.getByRole('button', { name: 'Use the camera' }).click();
+  const video = page.getByLabel('Camera view');
+  await video.waitFor();
+  const capture = page.getByRole('button', { name: 'Take the photo' });
+  await page.waitForFunction((el) => !el.disabled, await capture.elementHandle());
+  await page.waitForFunction((v) => v.videoWidth > 0 && v.readyState >= 2 && v.currentTime > 0, await video.elementHandle());
+  const size = await video.evaluate((v) => [v.videoWidth, v.videoHeight]);
+  assert.equal(await page.evaluate(() => window.__streams.length), 1, 'one camera stream');
+  assert.equal(await page.evaluate(() => window.__streams[0].getVideoTracks()[0].readyState), 'live');
+  await shot(page, 'webcam-01-camera');
+
+  // Take the snapshot: the preview replaces the camera, which is turned off.
+  await capture.click();
+  const preview = page.getByRole('img', { name: 'The photo you chose' });
+  await preview.waitFor();
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await preview.elementHandle());
+  assert.deepEqual(await preview.evaluate((el) => [el.naturalWidth, el.naturalHeight]), size, 'the snapshot has the camera resolution');
+  assert.equal(await video.count(), 0);
+  await page.waitForFunction(() => window.__streams.every((s) => s.getTracks().every((t) => t.readyState === 'ended')));
+  await shot(page, 'webcam-02-snapshot');
+
+  // Emojify it (a multipart upload; Playwright does not expose blob bodies).
+  const upload = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/api/v1/faces/tasks'));
+  await page.getByRole('button', { name: 'Emojify!' }).click();
+  const created = await upload;
+  assert.match(created.request().headers()['content-type'], /^multipart\/form-data/);
+  assert.ok(created.ok(), `the upload was accepted: ${created.status()}`);
+
+  // The result: no faces, said plainly; nothing face-shaped on the page.
+  await page.waitForURL(/\/results\/[^/]+$/, { timeout: 60_000 });
+  await page.getByRole('heading', { level: 1, name: 'Your result' }).waitFor();
+  await page.getByText('No faces found.', { exact: true }).waitFor();
+  const afterImg = page.getByRole('img', { name: 'The photo with emoji. No faces found.' });
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await afterImg.elementHandle());
+  assert.deepEqual(await afterImg.evaluate((el) => [el.naturalWidth, el.naturalHeight]), size);
+  await page.getByRole('img', { name: 'The photo before' }).waitFor();
+  assert.equal(await page.getByTestId('face-box').count(), 0);
+  assert.equal(await page.getByLabel('Show face boxes').count(), 0);
+  assert.equal(await page.getByRole('heading', { name: 'Faces' }).count(), 0);
+  await page.getByRole('link', { name: 'Download' }).waitFor();
+  await shot(page, 'webcam-03-result-no-faces');
+
+  assert.deepEqual(errors, [], 'no uncaught errors in the page');
+  await context.close();
+});
