@@ -10,6 +10,8 @@ import (
 	"math"
 
 	xdraw "golang.org/x/image/draw"
+
+	"github.com/igemoji/igemoji/shared/face"
 )
 
 // Placement says where an emoji goes: its centre, the side of its square
@@ -90,4 +92,29 @@ func clamp(v float64) uint8 {
 		return 255
 	}
 	return uint8(v + 0.5)
+}
+
+// Place is where the emoji for a face goes: centred on the face, as large as the
+// head (from the keypoints where they are sound, the box otherwise),
+// turned with the head.
+func Place(box [4]float64, k [face.NumKeypoints]face.Point, roll float64) Placement {
+	ears := math.Hypot(k[face.LeftEarTragion].X-k[face.RightEarTragion].X, k[face.LeftEarTragion].Y-k[face.RightEarTragion].Y)
+	eyes := face.Point{X: (k[face.RightEye].X + k[face.LeftEye].X) / 2, Y: (k[face.RightEye].Y + k[face.LeftEye].Y) / 2}
+	eyeMouth := math.Hypot(k[face.MouthCenter].X-eyes.X, k[face.MouthCenter].Y-eyes.Y)
+	// A head is about 1.3 ear-spans wide and 3.2 eye-to-mouth spans tall; a
+	// turned head shortens the ear span, so take the larger estimate, and
+	// never less than the box.
+	size := math.Max(box[2]*1.35, math.Max(ears*1.3, eyeMouth*3.2))
+	// Centre: midway between the eyes and the mouth, nudged up towards the
+	// forehead the emoji should also cover.
+	cx := (eyes.X + k[face.MouthCenter].X) / 2
+	cy := (eyes.Y + k[face.MouthCenter].Y) / 2
+	up := size * 0.06
+	cx += up * math.Sin(roll)
+	cy -= up * math.Cos(roll)
+	if ears == 0 && eyeMouth == 0 { // no keypoints (a --face-crop fallback)
+		cx, cy = box[0]+box[2]/2, box[1]+box[3]/2
+		size = box[2]
+	}
+	return Placement{CX: cx, CY: cy, Size: size, Roll: roll}
 }

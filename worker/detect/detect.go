@@ -349,23 +349,13 @@ borrow:
 // runPass fills the input from win, runs the model and decodes its
 // outputs into image pixels (before suppression).
 func (d *Detector) runPass(s *session, src *face.Source, win face.Window) ([]face.Detection, error) {
-	if err := src.Fill(s.in.GetData(), win, d.spec.Size); err != nil {
-		return nil, err
-	}
+	return face.RunPass(s.run, src, win, d.spec, d.minScore, s.in.GetData(), s.scores, s.regs)
+}
+
+// run is the session as a face.Model: the input is already in s.in.
+func (s *session) run([]float32) ([][]float32, error) {
 	if err := s.s.Run(); err != nil {
 		return nil, fmt.Errorf("detect: run model: %w", err)
 	}
-	n := copy(s.scores, s.outs[0].GetData())
-	copy(s.scores[n:], s.outs[1].GetData())
-	n = copy(s.regs, s.outs[2].GetData())
-	copy(s.regs[n:], s.outs[3].GetData())
-	dets, err := face.Decode(s.scores, s.regs, d.spec, d.minScore)
-	if err != nil {
-		return nil, err
-	}
-	t := win.Transform(d.spec.Size)
-	for i := range dets {
-		dets[i] = t.Apply(dets[i])
-	}
-	return dets, nil
+	return [][]float32{s.outs[0].GetData(), s.outs[1].GetData(), s.outs[2].GetData(), s.outs[3].GetData()}, nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -262,31 +261,9 @@ func (p *Pipeline) classify(img image.Image, cx, cy, side, roll float64) (expr.P
 	return expr.Average(all, w), nil
 }
 
-// Place is where the emoji for f goes: centred on the face, as large as the
-// head (from the keypoints where they are sound, the box otherwise),
-// turned with the head.
-func Place(f Face) compose.Placement {
-	k := f.Keypoints
-	ears := math.Hypot(k[face.LeftEarTragion].X-k[face.RightEarTragion].X, k[face.LeftEarTragion].Y-k[face.RightEarTragion].Y)
-	eyes := face.Point{X: (k[face.RightEye].X + k[face.LeftEye].X) / 2, Y: (k[face.RightEye].Y + k[face.LeftEye].Y) / 2}
-	eyeMouth := math.Hypot(k[face.MouthCenter].X-eyes.X, k[face.MouthCenter].Y-eyes.Y)
-	// A head is about 1.3 ear-spans wide and 3.2 eye-to-mouth spans tall; a
-	// turned head shortens the ear span, so take the larger estimate, and
-	// never less than the box.
-	size := math.Max(f.Box[2]*1.35, math.Max(ears*1.3, eyeMouth*3.2))
-	// Centre: midway between the eyes and the mouth, nudged up towards the
-	// forehead the emoji should also cover.
-	cx := (eyes.X + k[face.MouthCenter].X) / 2
-	cy := (eyes.Y + k[face.MouthCenter].Y) / 2
-	up := size * 0.06
-	cx += up * math.Sin(f.Roll)
-	cy -= up * math.Cos(f.Roll)
-	if ears == 0 && eyeMouth == 0 { // no keypoints (a --face-crop fallback)
-		cx, cy = f.Box[0]+f.Box[2]/2, f.Box[1]+f.Box[3]/2
-		size = f.Box[2]
-	}
-	return compose.Placement{CX: cx, CY: cy, Size: size, Roll: f.Roll}
-}
+// Place is where the emoji for f goes (see compose.Place): the worker and
+// the browser preview place emoji with the same code.
+func Place(f Face) compose.Placement { return compose.Place(f.Box, f.Keypoints, f.Roll) }
 
 // Emojify returns a copy of img with each face covered by the emoji of its
 // expression. Smaller faces are drawn first so that a near face covers a
