@@ -1,7 +1,9 @@
 // Package preview is the browser preview's detector: BlazeFace through
-// shared/nn on the same passes the worker plans, with a coarser smallest
-// face (a preview needs the faces a person will look at, in well under a
-// second). Pure Go, tested natively.
+// shared/nn, merged by the worker's code. A preview must come back in a
+// few hundred milliseconds, and one 256x256 pass costs about 140 ms in
+// WebAssembly, so by default it runs the full frame only: faces down to
+// about a sixteenth of the photo's longer side. The worker, after upload,
+// also runs the small-face tiles. Pure Go, tested natively.
 package preview
 
 import (
@@ -11,9 +13,6 @@ import (
 	"github.com/igemoji/igemoji/shared/face"
 	"github.com/igemoji/igemoji/shared/nn"
 )
-
-// MinFace is the smallest face, in photo pixels, the preview looks for.
-const MinFace = 40
 
 // Preview runs one model; not safe for concurrent use (the page calls it
 // from one thread).
@@ -40,10 +39,18 @@ func New(m *nn.Model) (*Preview, error) {
 	return &Preview{m: m, spec: spec}, nil
 }
 
-// Detect finds the faces in img, largest first is not promised: as the
-// worker returns them, by score.
+// Detect finds the faces in img with the full-frame pass, by score.
 func (p *Preview) Detect(img image.Image) ([]face.Detection, error) {
+	return p.DetectTiles(img, 0)
+}
+
+// DetectTiles adds the worker's small-face tiles down to faces of minFace
+// pixels (0: none): slower, for when there is time.
+func (p *Preview) DetectTiles(img image.Image, minFace float64) ([]face.Detection, error) {
 	b := img.Bounds()
-	passes := face.PlanPasses(b.Dx(), b.Dy(), p.spec, face.PlanOptions{MinFace: MinFace})
+	passes := face.PlanPasses(b.Dx(), b.Dy(), p.spec, face.PlanOptions{MinFace: minFace})
+	if minFace <= 0 {
+		passes = passes[:1]
+	}
 	return face.Detect(p.m.Run, img, p.spec, p.spec.MinScore, passes)
 }
