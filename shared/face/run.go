@@ -41,8 +41,10 @@ func RunPass(m Model, src *Source, win Window, spec Spec, minScore float64, inpu
 
 // Detect runs every pass on img one after another and merges them: the
 // single-threaded detector of the browser preview. (The worker spreads the
-// passes over a pool of sessions.)
-func Detect(m Model, img image.Image, spec Spec, minScore float64, passes []Pass) ([]Detection, error) {
+// passes over a pool of sessions.) Without secondLook, doubtful detections
+// are kept rather than checked by one more model run each (see Merge):
+// faster, for a preview, at some cost in precision.
+func Detect(m Model, img image.Image, spec Spec, minScore float64, passes []Pass, secondLook bool) ([]Detection, error) {
 	src := NewSource(img)
 	input := make([]float32, spec.Size*spec.Size*3)
 	scores := make([]float32, len(spec.Anchors))
@@ -55,9 +57,13 @@ func Detect(m Model, img image.Image, spec Spec, minScore float64, passes []Pass
 		}
 		per[i] = d
 	}
-	out, err := Merge(passes, per, src.W, src.H, spec, func(win Window) ([]Detection, error) {
-		return RunPass(m, src, win, spec, minScore, input, scores, regs)
-	})
+	var check Check
+	if secondLook {
+		check = func(win Window) ([]Detection, error) {
+			return RunPass(m, src, win, spec, minScore, input, scores, regs)
+		}
+	}
+	out, err := Merge(passes, per, src.W, src.H, spec, check)
 	if out == nil && err == nil {
 		out = []Detection{}
 	}

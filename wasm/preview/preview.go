@@ -39,18 +39,19 @@ func New(m *nn.Model) (*Preview, error) {
 	return &Preview{m: m, spec: spec}, nil
 }
 
-// Detect finds the faces in img with the full-frame pass, by score.
+// Detect finds the faces in img with the full-frame pass alone and no
+// second looks: one model run. By score.
 func (p *Preview) Detect(img image.Image) ([]face.Detection, error) {
-	return p.DetectTiles(img, 0)
+	b := img.Bounds()
+	passes := face.PlanPasses(b.Dx(), b.Dy(), p.spec, face.PlanOptions{})[:1]
+	return face.Detect(p.m.Run, img, p.spec, p.spec.MinScore, passes, false)
 }
 
-// DetectTiles adds the worker's small-face tiles down to faces of minFace
-// pixels (0: none): slower, for when there is time.
+// DetectTiles is the worker's detection: small-face tiles down to faces of
+// minFace pixels and second looks at doubtful faces. Several model runs:
+// for when there is time.
 func (p *Preview) DetectTiles(img image.Image, minFace float64) ([]face.Detection, error) {
 	b := img.Bounds()
 	passes := face.PlanPasses(b.Dx(), b.Dy(), p.spec, face.PlanOptions{MinFace: minFace})
-	if minFace <= 0 {
-		passes = passes[:1]
-	}
-	return face.Detect(p.m.Run, img, p.spec, p.spec.MinScore, passes)
+	return face.Detect(p.m.Run, img, p.spec, p.spec.MinScore, passes, true)
 }
