@@ -47,9 +47,11 @@ func Handler() http.Handler {
 			h.Set("Referrer-Policy", "same-origin")
 			h.Set("X-Frame-Options", "DENY")
 			// MUI's styling engine injects <style> tags, hence inline
-			// styles; blob: is the photo before upload and the webcam.
+			// styles; blob: is the photo before upload and the webcam;
+			// wasm-unsafe-eval lets the preview compile WebAssembly (and
+			// nothing else: JavaScript eval stays blocked).
 			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "+
-				"connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self'; "+
+				"connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval'; "+
 				"object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 		}
 		fileServer.ServeHTTP(w, r)

@@ -51,10 +51,12 @@ test('a webcam snapshot goes through to a result with no faces', async () => {
 
   // Take the snapshot: the preview replaces the camera, which is turned off.
   await capture.click();
+  // The in-browser preview draws the snapshot (and the emoji on any face)
+  // on a canvas at the snapshot's size.
   const preview = page.getByRole('img', { name: 'The photo you chose' });
   await preview.waitFor();
-  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await preview.elementHandle());
-  assert.deepEqual(await preview.evaluate((el) => [el.naturalWidth, el.naturalHeight]), size, 'the snapshot has the camera resolution');
+  await page.locator('canvas[data-preview-faces]').waitFor({ timeout: 30_000 });
+  assert.deepEqual(await preview.evaluate((el) => [el.width, el.height]), size, 'the snapshot has the camera resolution');
   assert.equal(await video.count(), 0);
   await page.waitForFunction(() => window.__streams.every((s) => s.getTracks().every((t) => t.readyState === 'ended')));
   await shot(page, 'webcam-02-snapshot');

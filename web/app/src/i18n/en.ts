@@ -108,6 +108,8 @@ const en = {
   'upload.badType': 'Use a JPEG, PNG or WebP photo.',
   'upload.tooBig': 'This photo is over {mb} MB.',
   'upload.preview': 'The photo you chose',
+  'preview.working': 'Finding faces in your photo…',
+  'preview.done': 'Preview: {count} face(s) found. Each gets the emoji of its expression after upload.',
   'upload.another': 'Choose another photo',
   'upload.submit': 'Emojify!',
 

@@ -109,6 +109,8 @@ const ko: Messages = {
   'upload.badType': 'JPEG, PNG, WebP 사진을 사용하세요.',
   'upload.tooBig': '이 사진은 {mb}MB를 넘습니다.',
   'upload.preview': '고른 사진',
+  'preview.working': '사진에서 얼굴을 찾는 중…',
+  'preview.done': '미리보기: 얼굴 {count}개를 찾았습니다. 올리면 표정에 맞는 이모지가 붙습니다.',
   'upload.another': '다른 사진 고르기',
   'upload.submit': '이모지 붙이기!',
 

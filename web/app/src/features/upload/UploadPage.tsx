@@ -10,10 +10,10 @@ import { useCreateTaskMutation } from '../../api/faces';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
 import { useI18n } from '../../i18n';
-import { useObjectUrl } from '../../lib/hooks';
 import { isImageType, PHOTO_MAX_BYTES } from '../../lib/validation';
 import { useAppDispatch } from '../../store/hooks';
 import { beforeKept } from '../../store/uploadsSlice';
+import { EmojiPreview } from './EmojiPreview';
 import { PhotoPicker } from './PhotoPicker';
 import { LiveTaskProgress } from './TaskProgressView';
 import { TemplatePicker } from './TemplatePicker';
@@ -37,7 +37,6 @@ export default function UploadPage() {
   const [taskId, setTaskId] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
   const [create, creation] = useCreateTaskMutation();
-  const preview = useObjectUrl(photo);
   const busy = creation.isLoading || (taskId !== null && !failed);
 
   const choose = (f: File) => {
@@ -79,14 +78,10 @@ export default function UploadPage() {
           </Typography>
           {camera ? (
             <WebcamCapture onCapture={choose} onCancel={() => setCamera(false)} />
-          ) : preview ? (
+          ) : photo ? (
             <Box>
-              <Box
-                component="img"
-                src={preview}
-                alt={t('upload.preview')}
-                sx={{ display: 'block', maxWidth: '100%', maxHeight: 420, borderRadius: 2, mb: 1 }}
-              />
+              {/* The emoji drawn on the faces in the browser, before upload. */}
+              <EmojiPreview photo={photo} templateId={templateId} alt={t('upload.preview')} />
               <Button onClick={() => setPhoto(null)} disabled={busy}>
                 {t('upload.another')}
               </Button>

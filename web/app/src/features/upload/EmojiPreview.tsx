@@ -1,0 +1,77 @@
+import Box from '@mui/material/Box';
+import Typography from '@mui/material/Typography';
+import { useEffect, useRef, useState } from 'react';
+import { useGetTemplateQuery } from '../../api/emojis';
+import { useI18n } from '../../i18n';
+import { useObjectUrl } from '../../lib/hooks';
+import { loadEngine, pixels } from '../../lib/previewEngine';
+
+/** The longest side the preview works on: enough to see every face. */
+export const PREVIEW_MAX_SIDE = 1920;
+
+type Status = { kind: 'working' } | { kind: 'done'; faces: number; ms: number } | { kind: 'unavailable' };
+
+/**
+ * Before anything is uploaded: the chosen photo with the template's emoji
+ * on every face, found in the browser. The expression is read after upload,
+ * so the preview shows the template's neutral emoji.
+ */
+export function EmojiPreview({ photo, templateId, alt }: { photo: File; templateId: number | null; alt: string }) {
+  const { t } = useI18n();
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [status, setStatus] = useState<Status>({ kind: 'working' });
+  const { data: template } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
+  const emojiUrl = template?.images.neutral;
+  // Without WebAssembly (or if the module fails), the plain photo.
+  const plain = useObjectUrl(status.kind === 'unavailable' ? photo : null);
+
+  useEffect(() => {
+    let live = true;
+    setStatus({ kind: 'working' });
+    (async () => {
+      const start = performance.now();
+      const [engine, img] = await Promise.all([loadEngine(), pixels(photo, PREVIEW_MAX_SIDE)]);
+      let out: { faces: unknown[]; rgba: Uint8ClampedArray };
+      if (emojiUrl) {
+        const emoji = await pixels(emojiUrl, 512);
+        out = engine.preview(img.data, img.width, img.height, emoji.data, emoji.width, emoji.height);
+      } else {
+        out = { faces: engine.detect(img.data, img.width, img.height), rgba: img.data };
+      }
+      if (!live || !canvas.current) return;
+      canvas.current.width = img.width;
+      canvas.current.height = img.height;
+      canvas.current.getContext('2d')?.putImageData(new ImageData(new Uint8ClampedArray(out.rgba), img.width, img.height), 0, 0);
+      setStatus({ kind: 'done', faces: out.faces.length, ms: Math.round(performance.now() - start) });
+    })().catch((err: unknown) => {
+      console.warn('igemoji: preview unavailable:', err);
+      if (live) setStatus({ kind: 'unavailable' });
+    });
+    return () => {
+      live = false;
+    };
+  }, [photo, emojiUrl]);
+
+  if (status.kind === 'unavailable') {
+    return (
+      <Box component="img" src={plain ?? undefined} alt={alt} sx={{ display: 'block', maxWidth: '100%', maxHeight: 420, borderRadius: 2, mb: 1 }} />
+    );
+  }
+  return (
+    <Box>
+      <Box
+        component="canvas"
+        ref={canvas}
+        role="img"
+        aria-label={alt}
+        data-preview-faces={status.kind === 'done' ? status.faces : undefined}
+        data-preview-ms={status.kind === 'done' ? status.ms : undefined}
+        sx={{ display: 'block', maxWidth: '100%', maxHeight: 420, borderRadius: 2, mb: 1 }}
+      />
+      <Typography variant="body2" color="text.secondary" role="status">
+        {status.kind === 'working' && t('preview.working')}
+        {status.kind === 'done' && t('preview.done', { count: status.faces })}
+      </Typography>
+    </Box>
+  );
+}

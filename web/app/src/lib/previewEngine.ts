@@ -1,0 +1,78 @@
+/**
+ * The in-browser preview engine: the Go module in /wasm (built from the
+ * repository's wasm/ folder), loaded on first use only, so that pages
+ * without an upload never pay for it. It finds the faces with the same
+ * BlazeFace weights the worker uses and pastes an emoji with the worker's
+ * own compositing code.
+ */
+
+export interface PreviewFace {
+  box: [number, number, number, number];
+  score: number;
+  roll: number;
+}
+
+interface Engine {
+  load(model: Uint8Array): void;
+  detect(rgba: Uint8ClampedArray, w: number, h: number): PreviewFace[];
+  preview(rgba: Uint8ClampedArray, w: number, h: number, emoji: Uint8ClampedArray, ew: number, eh: number): { faces: PreviewFace[]; rgba: Uint8ClampedArray };
+}
+
+declare global {
+  // Defined by Go's wasm_exec.js and by the module.
+  // eslint-disable-next-line no-var
+  var Go: new () => { importObject: WebAssembly.Imports; run(instance: WebAssembly.Instance): Promise<void> };
+  // eslint-disable-next-line no-var
+  var igemoji: Engine | undefined;
+}
+
+let loading: Promise<Engine> | null = null;
+
+function script(src: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = () => ok();
+    s.onerror = () => fail(new Error(`could not load ${src}`));
+    document.head.appendChild(s);
+  });
+}
+
+/** loadEngine loads the module and the model once; later calls share it. */
+export function loadEngine(base = '/wasm/'): Promise<Engine> {
+  loading ??= (async () => {
+    if (!globalThis.Go) await script(base + 'wasm_exec.js');
+    const go = new globalThis.Go();
+    const [wasm, model] = await Promise.all([
+      WebAssembly.instantiateStreaming(fetch(base + 'igemoji.wasm'), go.importObject),
+      fetch(base + 'blazeface.onnx').then((r) => {
+        if (!r.ok) throw new Error(`model: HTTP ${r.status}`);
+        return r.arrayBuffer();
+      }),
+    ]);
+    void go.run(wasm.instance); // serves calls for the page's lifetime
+    const engine = globalThis.igemoji;
+    if (!engine) throw new Error('the preview module did not start');
+    engine.load(new Uint8Array(model));
+    return engine;
+  })();
+  loading.catch(() => (loading = null)); // a later try may succeed
+  return loading;
+}
+
+/** pixels draws an image, scaled to at most maxSide, and reads its RGBA. */
+export async function pixels(src: Blob | string, maxSide: number): Promise<ImageData> {
+  const blob = typeof src === 'string' ? await (await fetch(src)).blob() : src;
+  const bmp = await createImageBitmap(blob, { imageOrientation: 'from-image' });
+  const k = Math.min(1, maxSide / Math.max(bmp.width, bmp.height));
+  const w = Math.max(1, Math.round(bmp.width * k));
+  const h = Math.max(1, Math.round(bmp.height * k));
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new Error('no 2D canvas');
+  ctx.drawImage(bmp, 0, 0, w, h);
+  bmp.close();
+  return ctx.getImageData(0, 0, w, h);
+}
