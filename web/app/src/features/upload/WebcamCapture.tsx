@@ -3,6 +3,7 @@ import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
 import Stack from '@mui/material/Stack';
 import { useEffect, useRef, useState } from 'react';
+import { LiveEmojiOverlay } from './LiveEmojiOverlay';
 import { CameraIcon } from '../../components/icons';
 import { useI18n, type MessageKey } from '../../i18n';
 import { cameraProblem, snapshot, stopStream } from '../../lib/webcam';
@@ -18,10 +19,12 @@ const PROBLEM_KEY: Record<ReturnType<typeof cameraProblem> | 'unsupported', Mess
 export interface WebcamCaptureProps {
   onCapture: (file: File) => void;
   onCancel: () => void;
+  /** The template's emoji, drawn live on the faces in view. */
+  emojiUrl?: string;
 }
 
 /** A live camera view and a capture button; the camera is on only while this is shown. */
-export function WebcamCapture({ onCapture, onCancel }: WebcamCaptureProps) {
+export function WebcamCapture({ onCapture, onCancel, emojiUrl }: WebcamCaptureProps) {
   const { t } = useI18n();
   const video = useRef<HTMLVideoElement>(null);
   const [ready, setReady] = useState(false);
@@ -68,6 +71,7 @@ export function WebcamCapture({ onCapture, onCancel }: WebcamCaptureProps) {
           {t(PROBLEM_KEY[problem])}
         </Alert>
       ) : (
+        <Box sx={{ position: 'relative', mb: 2 }}>
         <Box
           component="video"
           ref={video}
@@ -77,8 +81,10 @@ export function WebcamCapture({ onCapture, onCancel }: WebcamCaptureProps) {
           aria-label={t('webcam.preview')}
           onLoadedMetadata={() => setReady(true)}
           // Mirrored like a mirror; the snapshot is not.
-          sx={{ width: '100%', maxHeight: 420, bgcolor: '#000', borderRadius: 2, transform: 'scaleX(-1)', display: 'block', mb: 2 }}
+          sx={{ width: '100%', maxHeight: 420, bgcolor: '#000', borderRadius: 2, transform: 'scaleX(-1)', display: 'block' }}
         />
+        {ready && <LiveEmojiOverlay video={video} emojiUrl={emojiUrl} />}
+        </Box>
       )}
       <Stack direction="row" spacing={1}>
         {!problem && (
