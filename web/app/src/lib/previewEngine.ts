@@ -92,3 +92,32 @@ export async function pixels(src: Blob | string, maxSide: number): Promise<Image
   bmp.close();
   return ctx.getImageData(0, 0, w, h);
 }
+
+/** The longest side a photo is sent at (the server caps results at 4096). */
+export const UPLOAD_MAX_SIDE = 2048;
+
+/**
+ * prepareUpload scales a photo down to maxSide and re-encodes it (JPEG, or
+ * PNG for a PNG, which may be transparent), which also drops its metadata
+ * (location, camera): less to send, nothing private to leak. The browser
+ * applies the EXIF orientation while decoding. If the browser cannot, the
+ * original file goes as it is; the server strips metadata from results anyway.
+ */
+export async function prepareUpload(file: File, maxSide = UPLOAD_MAX_SIDE): Promise<File> {
+  try {
+    const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const k = Math.min(1, maxSide / Math.max(bmp.width, bmp.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, Math.round(bmp.width * k));
+    canvas.height = Math.max(1, Math.round(bmp.height * k));
+    canvas.getContext('2d')?.drawImage(bmp, 0, 0, canvas.width, canvas.height);
+    bmp.close();
+    const png = file.type === 'image/png';
+    const blob = await new Promise<Blob | null>((ok) => canvas.toBlob(ok, png ? 'image/png' : 'image/jpeg', 0.92));
+    if (!blob) return file;
+    const name = (file.name || 'photo').replace(/\.[^.]*$/, '') + (png ? '.png' : '.jpg');
+    return new File([blob], name, { type: blob.type });
+  } catch {
+    return file;
+  }
+}

@@ -14,6 +14,7 @@ import { useI18n } from '../../i18n';
 import { isImageType, PHOTO_MAX_BYTES } from '../../lib/validation';
 import { useAppDispatch } from '../../store/hooks';
 import { beforeKept } from '../../store/uploadsSlice';
+import { prepareUpload } from '../../lib/previewEngine';
 import { EmojiPreview } from './EmojiPreview';
 import { PhotoPicker } from './PhotoPicker';
 import { LiveTaskProgress } from './TaskProgressView';
@@ -55,7 +56,10 @@ export default function UploadPage() {
     e.preventDefault();
     if (!photo || templateId === null) return;
     setFailed(false);
-    const res = await create({ image: photo, filename: photo.name || 'photo.jpg', templateId });
+    // Scaled down and re-encoded in the browser: faster to send, and no
+    // metadata (location, camera) leaves the device.
+    const sent = await prepareUpload(photo);
+    const res = await create({ image: sent, filename: sent.name || 'photo.jpg', templateId });
     if ('data' in res && res.data) {
       // The "before" picture of the result page: kept in memory only.
       dispatch(beforeKept({ taskId: res.data.task_id, url: URL.createObjectURL(photo) }));
