@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -841,11 +842,15 @@ func TestHubSubscribeHoldsEventsDuringLookup(t *testing.T) {
 			return task, err
 		},
 	})
+	// held reports whether the last of the events published is held: the
+	// hub routes events asynchronously, so the first being held is not
+	// enough before the lookup is released.
+	var lastType string
 	held := func(id string) bool {
 		th.mu.Lock()
 		defer th.mu.Unlock()
 		for c := range th.byTask[id] {
-			if c.tasks[id].held != nil {
+			if h := c.tasks[id]; h.held != nil && bytes.Contains(h.held, []byte(`"type":"`+lastType+`"`)) {
 				return true
 			}
 		}
@@ -862,6 +867,7 @@ func TestHubSubscribeHoldsEventsDuringLookup(t *testing.T) {
 		}
 		for _, e := range events {
 			th.publish(t, e)
+			lastType = e.Type
 		}
 		waitFor(t, "the events to be held", func() bool { return held(id) })
 		release <- struct{}{}
