@@ -24,7 +24,7 @@ build: assets web
 web: $(CACHE)/web.stamp
 
 WASM_OUT := $(WEB)/public/wasm
-$(WASM_OUT)/igemoji.wasm: assets $(shell find wasm shared -name '*.go' -not -name '*_test.go')
+$(WASM_OUT)/igemoji.wasm: $(CACHE)/emoji/.stamp $(shell find wasm shared -name '*.go' -not -name '*_test.go')
 	@mkdir -p $(WASM_OUT)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags "-s -w" -o $@ ./wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_OUT)/wasm_exec.js
