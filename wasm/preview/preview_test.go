@@ -111,7 +111,10 @@ func TestWASMUnderNode(t *testing.T) {
 			Box   [4]float64
 			Score float64
 		}
-		MS float64
+		MS      float64
+		Preview struct {
+			Faces, Changed, Length int
+		}
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("node printed %q: %v", out, err)
@@ -124,6 +127,18 @@ func TestWASMUnderNode(t *testing.T) {
 		if !sameBox(f.Box, want[i]) {
 			t.Errorf("face %d: got %v, want %v", i, f.Box, want[i].Box)
 		}
+	}
+	// preview() pastes the emoji over every face: it changes pixels, about
+	// as many as the faces' boxes cover, and returns the whole picture.
+	if got.Preview.Faces != len(want) || got.Preview.Length != len(img.Pix) {
+		t.Errorf("preview: got %d faces and %d bytes, want %d and %d", got.Preview.Faces, got.Preview.Length, len(want), len(img.Pix))
+	}
+	boxes := 0.0
+	for _, f := range want {
+		boxes += f.Box[2] * f.Box[3]
+	}
+	if c := float64(got.Preview.Changed); c < boxes/2 || c > 8*boxes {
+		t.Errorf("preview: got %d pixels changed, want about the %.0f the face boxes cover", got.Preview.Changed, boxes)
 	}
 }
 

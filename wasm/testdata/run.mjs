@@ -19,5 +19,12 @@ globalThis.igemoji.detect(rgba, w, h); // warm-up
 const t0 = performance.now();
 const faces = globalThis.igemoji.detect(rgba, w, h);
 const ms = performance.now() - t0;
-console.log(JSON.stringify({ faces, ms }));
+// preview(): a plain red 64x64 emoji pasted on every face; report how many
+// pixels changed, to check that it drew something where the faces are.
+const emoji = new Uint8Array(64 * 64 * 4);
+for (let i = 0; i < emoji.length; i += 4) { emoji[i] = 255; emoji[i + 3] = 255; }
+const p = globalThis.igemoji.preview(rgba, w, h, emoji, 64, 64);
+let changed = 0;
+for (let i = 0; i < rgba.length; i += 4) if (p.rgba[i] !== rgba[i] || p.rgba[i + 1] !== rgba[i + 1]) changed++;
+console.log(JSON.stringify({ faces, ms, preview: { faces: p.faces.length, changed, length: p.rgba.length } }));
 process.exit(0);
