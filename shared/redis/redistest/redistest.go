@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -20,20 +19,12 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/igemoji/igemoji/shared/store/storetest"
 )
 
 // DefaultURL is this machine's Redis; override with IGEMOJI_TEST_REDIS_URL.
 const DefaultURL = "redis://127.0.0.1:6379/0"
-
-// ServiceMissing skips the test, loudly, or fails it under CI.
-func ServiceMissing(t testing.TB, service string, err error) {
-	t.Helper()
-	msg := fmt.Sprintf("%s is not reachable (%v)", service, err)
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s; CI requires it", msg)
-	}
-	t.Skipf("!!! SKIPPED: %s; start it to run this test (see README) !!!", msg)
-}
 
 func baseURL() string {
 	if u := os.Getenv("IGEMOJI_TEST_REDIS_URL"); u != "" {
@@ -52,7 +43,7 @@ func URL(t testing.TB) string {
 		t.Fatalf("IGEMOJI_TEST_REDIS_URL: %v", err)
 	}
 	if err := ping(opt, 3*time.Second); err != nil {
-		ServiceMissing(t, "Redis at "+redacted(raw), err)
+		storetest.ServiceMissing(t, "Redis at "+redacted(raw), err)
 	}
 	return raw
 }
@@ -120,7 +111,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		ServiceMissing(t, "redis-server (the program)", err)
+		storetest.ServiceMissing(t, "redis-server (the program)", err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
