@@ -3,10 +3,24 @@ import type { ReactElement } from 'react';
 import { MemoryRouter } from 'react-router';
 import { vi } from 'vitest';
 import { Providers } from '../src/App';
-import type { Template, User } from '../src/api/types';
+import type { Task, Template, User } from '../src/api/types';
 import type { Lang } from '../src/i18n';
 import { makeStore, type AppStore } from '../src/store';
 import type { AuthState } from '../src/store/authSlice';
+
+/** A queued task with id, changed by over. */
+export const makeTask = (id: string, over: Partial<Task> = {}): Task => ({
+  task_id: id,
+  template_id: 1,
+  state: 'queued',
+  stage: 'queued',
+  percent: 0,
+  created_at: '2026-11-26T12:00:00Z',
+  updated_at: '2026-11-26T12:00:00Z',
+  result: null,
+  error: null,
+  ...over,
+});
 
 export const alice: User = { id: 1, email: 'alice@example.com', alias: 'alice', created_at: '2026-11-01T10:00:00Z' };
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AppRoutes } from '../../App';
 import type { Task } from '../../api/types';
 import { FakeWebSocket } from '../../../test/fakeWebSocket';
-import { json, mockFetch, renderApp, template } from '../../../test/utils';
+import { json, makeTask, mockFetch, renderApp, template } from '../../../test/utils';
 
 const ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const result = {
@@ -13,17 +13,7 @@ const result = {
   height: 600,
   faces: [{ box: [200, 150, 100, 100] as [number, number, number, number], expression: 'happy' as const, probs: { neutral: 0.1, happy: 0.8, sad: 0.02, angry: 0.02, surprised: 0.02, fearful: 0.02, disgusted: 0.02 } }],
 };
-const queued: Task = {
-  task_id: ID,
-  template_id: 1,
-  state: 'queued',
-  stage: 'queued',
-  percent: 0,
-  created_at: '2026-11-26T12:00:00Z',
-  updated_at: '2026-11-26T12:00:00Z',
-  result: null,
-  error: null,
-};
+const queued: Task = makeTask(ID);
 
 describe('UploadPage', () => {
   it('sends the photo and template, shows live progress, then the result with its "before"', async () => {

@@ -5,23 +5,12 @@ import { Providers } from '../../App';
 import type { Task } from '../../api/types';
 import type { AppStore } from '../../store';
 import { FakeWebSocket } from '../../../test/fakeWebSocket';
-import { fetchedUrls, json, loggedIn, mockFetch, sleep, testStore } from '../../../test/utils';
+import { fetchedUrls, json, loggedIn, makeTask, mockFetch, sleep, testStore } from '../../../test/utils';
 import { useTaskProgress } from './useTaskProgress';
 
 const ID = '0fa557ab8ce97592e7f010c29ed99e7a';
 const result = { image_url: '/media/results/r.jpg?exp=1&sig=s', width: 640, height: 480, faces: [] };
-const task = (over: Partial<Task>): Task => ({
-  task_id: ID,
-  template_id: 1,
-  state: 'queued',
-  stage: 'queued',
-  percent: 0,
-  created_at: '2026-11-26T12:00:00Z',
-  updated_at: '2026-11-26T12:00:00Z',
-  result: null,
-  error: null,
-  ...over,
-});
+const task = (over: Partial<Task>): Task => makeTask(ID, over);
 
 function follow(store: AppStore, pollMs = 20) {
   const wrapper = ({ children }: { children: ReactNode }) => <Providers store={store}>{children}</Providers>;
