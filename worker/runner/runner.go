@@ -295,7 +295,7 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 	if t.PhotoKey == "" {
 		return nil, failf("photo_gone", "The uploaded photo is no longer available; please upload it again.")
 	}
-	img, err := r.loadPhoto(ctx, t.PhotoKey)
+	img, photoFormat, err := r.loadPhoto(ctx, t.PhotoKey)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +314,8 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 	enter(moji.StageCompositing, 85)
 	out := vision.Emojify(img, faces, emoji)
 	var buf bytes.Buffer
-	format, err := picture.Encode(&buf, out, picture.HasAlpha(img))
+	// Only PNG and WebP can be transparent; asking a JPEG would scan it.
+	format, err := picture.Encode(&buf, out, photoFormat != picture.FormatJPEG && picture.HasAlpha(img))
 	if err != nil {
 		return nil, err
 	}
@@ -348,22 +349,22 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 
 // loadPhoto reads and decodes the upload, capped to MaxSide. A photo that
 // will not decode is the task's failure, not the worker's.
-func (r *Runner) loadPhoto(ctx context.Context, key string) (image.Image, error) {
+func (r *Runner) loadPhoto(ctx context.Context, key string) (image.Image, string, error) {
 	f, _, err := r.blobs.Open(ctx, key)
 	if moji.ErrorCode(err) == moji.ENOTFOUND {
-		return nil, failf("photo_gone", "The uploaded photo is no longer available; please upload it again.")
+		return nil, "", failf("photo_gone", "The uploaded photo is no longer available; please upload it again.")
 	} else if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer f.Close()
-	img, _, err := picture.Decode(f, picture.PhotoLimits)
+	img, format, err := picture.DecodeCapped(f, picture.PhotoLimits, r.cfg.MaxSide)
 	if err != nil {
 		if code := moji.ErrorCode(err); code != moji.EINTERNAL {
-			return nil, failf("bad_photo", "The photo could not be read: %s.", moji.ErrorMessage(err))
+			return nil, "", failf("bad_photo", "The photo could not be read: %s.", moji.ErrorMessage(err))
 		}
-		return nil, err
+		return nil, "", err
 	}
-	return picture.Cap(img, r.cfg.MaxSide), nil
+	return img, format, nil
 }
 
 // dropPhoto deletes the original once the task is finished, unless

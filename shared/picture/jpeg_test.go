@@ -1,0 +1,203 @@
+package picture
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"math"
+	"testing"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+// gradient is a smooth photo stand-in: JPEG decoders differ most on noise
+// (in rounding and chroma upsampling), which photos rarely are.
+func gradient(w, h int) *image.RGBA {
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			m.SetRGBA(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8((x + y) * 127 / (w + h)), 255})
+		}
+	}
+	return m
+}
+
+// meanDiff is the mean absolute difference per channel of two same-sized
+// images, compared through RGBA.
+func meanDiff(t *testing.T, a, b image.Image) float64 {
+	t.Helper()
+	if a.Bounds().Size() != b.Bounds().Size() {
+		t.Fatalf("got size %v, want %v", a.Bounds().Size(), b.Bounds().Size())
+	}
+	ra := image.NewRGBA(image.Rect(0, 0, a.Bounds().Dx(), a.Bounds().Dy()))
+	rb := image.NewRGBA(ra.Rect)
+	draw.Draw(ra, ra.Rect, a, a.Bounds().Min, draw.Src)
+	draw.Draw(rb, rb.Rect, b, b.Bounds().Min, draw.Src)
+	var sum float64
+	for i := range ra.Pix {
+		if i%4 != 3 {
+			sum += math.Abs(float64(ra.Pix[i]) - float64(rb.Pix[i]))
+		}
+	}
+	return sum / float64(len(ra.Pix)/4*3)
+}
+
+// TestJPEGMatchesStandardLibrary holds the built-in codec (libjpeg-turbo
+// under cgo) to image/jpeg's reading of the same files.
+func TestJPEGMatchesStandardLibrary(t *testing.T) {
+	t.Logf("JPEG codec: %s", JPEGCodec)
+	gray := image.NewGray(image.Rect(0, 0, 97, 61))
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 7)
+	}
+	for _, tc := range []struct {
+		name        string
+		img         image.Image
+		progressive bool // written by libjpeg: image/jpeg writes only baseline
+	}{
+		{"colour 4:2:0, odd size", gradient(301, 199), false},
+		{"grayscale", gray, false},
+		{"progressive", gradient(301, 199), true},
+		{"progressive grayscale", gray, true},
+		{"adobe cmyk", cmykImage(40, 30), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := encodeJPEG(t, tc.img)
+			if _, cmyk := tc.img.(*image.CMYK); tc.progressive || cmyk {
+				var err error
+				if data, err = testJPEG(tc.img, tc.progressive); err != nil {
+					t.Skipf("no fixture: %v", err)
+				}
+				if tc.progressive && !bytes.Contains(data, []byte{0xff, 0xc2}) {
+					t.Fatal("fixture has no progressive frame header (SOF2)")
+				}
+			}
+			if _, cmyk := tc.img.(*image.CMYK); cmyk {
+				if cfg, _ := jpeg.DecodeConfig(bytes.NewReader(data)); cfg.ColorModel != color.CMYKModel {
+					t.Fatalf("fixture colour model %v, want CMYK", cfg.ColorModel)
+				}
+			}
+			// Cut short, every kind is refused as corrupt, never decoded
+			// half grey.
+			_, _, err := Decode(bytes.NewReader(data[:len(data)*2/3]), Limits{})
+			wantCode(t, err, moji.EINVALID)
+			got, format, err := Decode(bytes.NewReader(data), Limits{})
+			if err != nil || format != FormatJPEG {
+				t.Fatalf("got %q, %v; want jpeg and no error", format, err)
+			}
+			want, err := jpeg.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := meanDiff(t, got, want); d > 1.5 {
+				t.Errorf("got a mean difference of %.2f levels from image/jpeg, want at most 1.5", d)
+			}
+		})
+	}
+}
+
+func cmykImage(w, h int) *image.CMYK {
+	m := image.NewCMYK(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			m.SetCMYK(x, y, color.CMYK{uint8(x * 6), 40, uint8(y * 8), 10})
+		}
+	}
+	return m
+}
+
+func TestDecodeCapped(t *testing.T) {
+	data := encodeJPEG(t, gradient(1700, 900))
+	for _, tc := range []struct {
+		maxSide      int
+		wantW, wantH int
+	}{
+		{0, 1700, 900},
+		{2000, 1700, 900},
+		{1700, 1700, 900},
+		{800, 800, 424}, // decoded at 1/2 (850x450), then shrunk
+		{400, 400, 212}, // 1/4
+		{100, 100, 53},  // 1/8 (213x113), the most libjpeg shrinks
+	} {
+		got, _, err := DecodeCapped(bytes.NewReader(data), Limits{}, tc.maxSide)
+		if err != nil {
+			t.Fatalf("max side %d: %v", tc.maxSide, err)
+		}
+		if b := got.Bounds(); b.Dx() != tc.wantW || b.Dy() != tc.wantH {
+			t.Errorf("max side %d: got %dx%d, want %dx%d", tc.maxSide, b.Dx(), b.Dy(), tc.wantW, tc.wantH)
+		}
+		if tc.maxSide == 0 {
+			continue
+		}
+		full, _, _ := Decode(bytes.NewReader(data), Limits{})
+		if d := meanDiff(t, got, Cap(full, tc.maxSide)); d > 2 {
+			t.Errorf("max side %d: got a mean difference of %.2f levels from decoding in full and shrinking, want at most 2", tc.maxSide, d)
+		}
+	}
+}
+
+func TestEncodeJPEG(t *testing.T) {
+	src := gradient(257, 129)
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+	}{
+		{"rgba", src},
+		{"sub-image", src.SubImage(image.Rect(10, 20, 110, 90))},
+		{"nrgba", func() image.Image {
+			m := image.NewNRGBA(src.Rect)
+			draw.Draw(m, m.Rect, src, image.Point{}, draw.Src)
+			return m
+		}()},
+		{"ycbcr", func() image.Image {
+			m, _ := jpeg.Decode(bytes.NewReader(encodeJPEG(t, src)))
+			return m
+		}()},
+		{"gray", image.NewGray(image.Rect(0, 0, 33, 17))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			format, err := Encode(&buf, tc.img, false)
+			if err != nil || format != "jpeg" {
+				t.Fatalf("got %q, %v; want jpeg and no error", format, err)
+			}
+			back, err := jpeg.Decode(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatalf("image/jpeg cannot read the result: %v", err)
+			}
+			if d := meanDiff(t, back, tc.img); d > 2 {
+				t.Errorf("got a mean difference of %.2f levels after a round trip at quality 90, want at most 2", d)
+			}
+			// Nothing beyond JFIF's APP0: no EXIF, no comment.
+			for _, marker := range [][]byte{{0xff, 0xe1}, {0xff, 0xfe}} {
+				if i := bytes.Index(buf.Bytes(), marker); i >= 0 && i < bytes.Index(buf.Bytes(), []byte{0xff, 0xda}) {
+					t.Errorf("got marker %x at %d, want no metadata", marker, i)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkJPEG is the codec's cost on a 1920x1280 photo-like image:
+// go test -run '^$' -bench JPEG ./shared/picture (-tags purejpeg: image/jpeg).
+func BenchmarkJPEG(b *testing.B) {
+	img := gradient(1920, 1280)
+	data := encodeJPEG(b, img)
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := Decode(bytes.NewReader(data), PhotoLimits); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			var buf bytes.Buffer
+			if _, err := Encode(&buf, img, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
