@@ -80,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return analyze(ctx, args[1:], getenv, stdout, stderr)
 	case "emojify":
 		return emojify(ctx, args[1:], getenv, stdout, stderr)
+	case "bench-vision":
+		return benchVision(ctx, args[1:], getenv, stdout, stderr)
 	case "eval-expressions":
 		return evalExpressions(ctx, args[1:], getenv, stdout, stderr)
 	case "assets":

@@ -16,6 +16,7 @@ import (
 
 	"github.com/igemoji/igemoji/shared/assets"
 	"github.com/igemoji/igemoji/shared/builtin"
+	"github.com/igemoji/igemoji/shared/compose"
 	"github.com/igemoji/igemoji/shared/disk"
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/picture"
@@ -291,7 +292,7 @@ func storedEmoji(ctx context.Context, dataDir, dbURL string, id int64) (map[moji
 		if err != nil {
 			return nil, fmt.Errorf("template %d, %s: %w", id, e, err)
 		}
-		m[e] = img
+		m[e] = compose.Premultiplied(img)
 	}
 	return m, nil
 }
@@ -319,7 +320,7 @@ func builtinEmoji(assetsDir, name string) (map[moji.Expression]image.Image, erro
 				if err != nil {
 					return nil, fmt.Errorf("template %s, %s: %w", s.Key, e, err)
 				}
-				m[e] = img
+				m[e] = compose.Premultiplied(img)
 			}
 			return m, nil
 		}

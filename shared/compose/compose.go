@@ -6,10 +6,7 @@ package compose
 
 import (
 	"image"
-	"image/draw"
 	"math"
-
-	xdraw "golang.org/x/image/draw"
 
 	"github.com/igemoji/igemoji/shared/face"
 )
@@ -31,7 +28,7 @@ func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
 	// bilinear sampling alone would alias a 512 px image drawn at 40 px.
 	side := int(math.Ceil(p.Size))
 	src := image.NewRGBA(image.Rect(0, 0, side, side))
-	xdraw.CatmullRom.Scale(src, src.Bounds(), emoji, emoji.Bounds(), draw.Src, nil)
+	Scale(src, src.Bounds(), emoji, emoji.Bounds())
 
 	sin, cos := math.Sincos(p.Roll)
 	half := p.Size / 2
@@ -40,18 +37,41 @@ func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
 	box := image.Rect(int(math.Floor(p.CX-ext)), int(math.Floor(p.CY-ext)),
 		int(math.Ceil(p.CX+ext))+1, int(math.Ceil(p.CY+ext))+1).Intersect(dst.Bounds())
 	scale := float64(side) / p.Size
+	// The inverse map of a pixel centre into the emoji's frame is affine,
+	// so it is stepped along each row rather than recomputed.
+	du, dv := cos*scale, -sin*scale
 	for y := box.Min.Y; y < box.Max.Y; y++ {
-		for x := box.Min.X; x < box.Max.X; x++ {
-			// Inverse map the pixel centre into the emoji's frame.
-			dx, dy := float64(x)+0.5-p.CX, float64(y)+0.5-p.CY
-			u := (dx*cos+dy*sin)*scale + float64(side)/2
-			v := (-dx*sin+dy*cos)*scale + float64(side)/2
-			r, g, b, a := bilinear(src, u-0.5, v-0.5)
+		dx, dy := float64(box.Min.X)+0.5-p.CX, float64(y)+0.5-p.CY
+		u := (dx*cos+dy*sin)*scale + float64(side)/2 - 0.5
+		v := (-dx*sin+dy*cos)*scale + float64(side)/2 - 0.5
+		row := dst.Pix[dst.PixOffset(box.Min.X, y):]
+		for x := 0; x < box.Dx(); x, u, v = x+1, u+du, v+dv {
+			if u <= -1 || v <= -1 || u >= float64(side) || v >= float64(side) {
+				continue // wholly outside the emoji
+			}
+			var r, g, b, a float64
+			x0, y0 := int(math.Floor(u)), int(math.Floor(v))
+			if x0 >= 0 && y0 >= 0 && x0+1 < side && y0+1 < side {
+				// Inside: the four neighbours without bounds tests.
+				fx, fy := u-float64(x0), v-float64(y0)
+				i := src.PixOffset(x0, y0)
+				p00 := src.Pix[i : i+8 : i+8]
+				p01 := src.Pix[i+src.Stride : i+src.Stride+8 : i+src.Stride+8]
+				if p00[3]|p00[7]|p01[3]|p01[7] == 0 {
+					continue // transparent here
+				}
+				w00, w10, w01, w11 := (1-fx)*(1-fy), fx*(1-fy), (1-fx)*fy, fx*fy
+				r = w00*float64(p00[0]) + w10*float64(p00[4]) + w01*float64(p01[0]) + w11*float64(p01[4])
+				g = w00*float64(p00[1]) + w10*float64(p00[5]) + w01*float64(p01[1]) + w11*float64(p01[5])
+				b = w00*float64(p00[2]) + w10*float64(p00[6]) + w01*float64(p01[2]) + w11*float64(p01[6])
+				a = w00*float64(p00[3]) + w10*float64(p00[7]) + w01*float64(p01[3]) + w11*float64(p01[7])
+			} else {
+				r, g, b, a = bilinear(src, u, v)
+			}
 			if a == 0 {
 				continue
 			}
-			i := dst.PixOffset(x, y)
-			d := dst.Pix[i : i+4 : i+4]
+			d := row[4*x : 4*x+4 : 4*x+4]
 			inv := 1 - a/255
 			d[0] = clamp(r + float64(d[0])*inv)
 			d[1] = clamp(g + float64(d[1])*inv)

@@ -10,8 +10,7 @@ import (
 	"image/draw"
 	"math"
 
-	xdraw "golang.org/x/image/draw"
-
+	"github.com/igemoji/igemoji/shared/compose"
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
@@ -97,21 +96,43 @@ func Average(ps []Probs, w []float64) Probs {
 // models saw padding in training. Large shrinks are pre-filtered so that
 // a big face is not aliased down to a few pixels.
 func Crop(src image.Image, cx, cy, side, roll float64, out int) *image.RGBA {
-	dst := image.NewRGBA(image.Rect(0, 0, out, out))
-	if side <= 0 || out <= 0 {
-		return dst
+	return NewPatch(src, cx, cy, side, roll, out).Crop(side, out)
+}
+
+// Patch is the neighbourhood of a face, resampled once to about twice the
+// resolution of the crops read from it, so that several crops (scales of
+// the same face) cost one resampling of the photo.
+type Patch struct {
+	img      *image.RGBA
+	k        float64 // patch pixels per source pixel
+	cx, cy   float64 // the centre, in patch pixels
+	roll     float64
+	sin, cos float64
+}
+
+// NewPatch prepares crops centred at (cx, cy), turned by roll, of sides up
+// to side read at out×out.
+func NewPatch(src image.Image, cx, cy, side, roll float64, out int) *Patch {
+	p := &Patch{roll: roll}
+	p.sin, p.cos = math.Sincos(roll)
+	if side <= 0 || out <= 0 || math.IsNaN(side) || math.IsInf(side, 0) {
+		p.img = image.NewRGBA(image.Rect(0, 0, 1, 1))
+		p.k = 1
+		return p
 	}
-	sin, cos := math.Sincos(roll)
-	ext := side / 2 * (math.Abs(sin) + math.Abs(cos))
+	ext := side / 2 * (math.Abs(p.sin) + math.Abs(p.cos))
 	region := image.Rect(int(math.Floor(cx-ext))-1, int(math.Floor(cy-ext))-1,
 		int(math.Ceil(cx+ext))+2, int(math.Ceil(cy+ext))+2)
-	// Copy the region (black outside the source) at a scale near the output's.
+	// Copy the region (black outside the source) at a scale near twice the
+	// output's: the bilinear reads below then see a pre-filtered image.
 	k := math.Min(1, 2*float64(out)/side)
 	w := max(1, int(math.Round(float64(region.Dx())*k)))
 	h := max(1, int(math.Round(float64(region.Dy())*k)))
 	k = float64(w) / float64(region.Dx())
 	patch := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(patch, patch.Bounds(), image.Black, image.Point{}, draw.Src)
+	for i := 3; i < len(patch.Pix); i += 4 {
+		patch.Pix[i] = 255 // opaque black
+	}
 	if in := region.Intersect(src.Bounds()); !in.Empty() {
 		r := image.Rect(
 			int(math.Round(float64(in.Min.X-region.Min.X)*k)), int(math.Round(float64(in.Min.Y-region.Min.Y)*k)),
@@ -119,20 +140,31 @@ func Crop(src image.Image, cx, cy, side, roll float64, out int) *image.RGBA {
 		if k == 1 {
 			draw.Draw(patch, r, src, in.Min, draw.Src)
 		} else {
-			xdraw.CatmullRom.Scale(patch, r, src, in, draw.Src, nil)
+			compose.Scale(patch, r, src, in)
 		}
 	}
+	p.img, p.k = patch, k
+	p.cx, p.cy = (cx-float64(region.Min.X))*k, (cy-float64(region.Min.Y))*k
+	return p
+}
+
+// Crop reads the square of the given side (in source pixels, at most the
+// patch's) into an upright out×out image.
+func (p *Patch) Crop(side float64, out int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, out, out))
+	if side <= 0 || out <= 0 {
+		return dst
+	}
 	// Inverse-map every output pixel into the patch.
-	pcx, pcy := (cx-float64(region.Min.X))*k, (cy-float64(region.Min.Y))*k
-	step := side * k / float64(out)
+	step := side * p.k / float64(out)
 	for y := 0; y < out; y++ {
 		for x := 0; x < out; x++ {
 			u := (float64(x) + 0.5 - float64(out)/2) * step
 			v := (float64(y) + 0.5 - float64(out)/2) * step
 			// Rotate by roll: the output's up is the face's up.
-			px := pcx + u*cos - v*sin
-			py := pcy + u*sin + v*cos
-			r, g, b := sample(patch, px-0.5, py-0.5)
+			px := p.cx + u*p.cos - v*p.sin
+			py := p.cy + u*p.sin + v*p.cos
+			r, g, b := sample(p.img, px-0.5, py-0.5)
 			i := dst.PixOffset(x, y)
 			dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2], dst.Pix[i+3] = r, g, b, 255
 		}

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -32,8 +33,13 @@ type Options struct {
 	MinScore float64
 	// Plan tunes the small-face tiles (see face.PlanOptions).
 	Plan face.PlanOptions
-	// FullFrameOnly skips the small-face tiles.
+	// FullFrameOnly skips the small-face tiles (Staging face.StageFullFrame).
 	FullFrameOnly bool
+	// Staging chooses which small-face tiles run: by default only the
+	// levels that a coarser level's small faces call for (face.RunStaged).
+	Staging face.Staging
+	// LeadFactor tunes face.StageLeads (0: face.DefaultLeadFactor).
+	LeadFactor float64
 	// Threads is how many onnxruntime threads the Detector may use in all
 	// (default: the number of CPUs), split evenly among its sessions.
 	Threads int
@@ -248,36 +254,56 @@ func (d *Detector) Close() error {
 
 // Detect finds the faces in img: the full-frame pass, then, for images
 // large enough to hold faces too small for it, the small-face tiles (see
-// face.PlanPasses), merged as face.Merge describes. Boxes, keypoints and
-// roll are in pixels relative to img.Bounds().Min, sorted by descending
-// score. An image without faces gives an empty slice and no error.
+// face.PlanPasses) that Options.Staging calls for (see face.RunStaged),
+// merged as face.Merge describes. Boxes, keypoints and roll are in pixels
+// relative to img.Bounds().Min, sorted by descending score. An image
+// without faces gives an empty slice and no error.
 func (d *Detector) Detect(ctx context.Context, img image.Image) ([]face.Detection, error) {
+	dets, _, err := d.DetectStats(ctx, img)
+	return dets, err
+}
+
+// Stats tell where one Detect call spent its time.
+type Stats struct {
+	Passes, Planned int           // model runs made (second looks included) and planned
+	FullFrame       time.Duration // the full-frame pass
+	SmallFaces      time.Duration // the tiles, second looks and merging
+}
+
+// DetectStats is Detect, also telling what it cost.
+func (d *Detector) DetectStats(ctx context.Context, img image.Image) ([]face.Detection, Stats, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w <= 0 || h <= 0 {
-		return []face.Detection{}, nil
+		return []face.Detection{}, Stats{}, nil
 	}
-	passes := face.PlanPasses(w, h, d.spec, d.opts.Plan)
+	mode := d.opts.Staging
 	if d.opts.FullFrameOnly {
-		passes = passes[:1]
+		mode = face.StageFullFrame
 	}
-	return d.DetectPasses(ctx, img, passes)
+	return d.detect(ctx, img, face.PlanPasses(w, h, d.spec, d.opts.Plan), mode)
 }
 
-// DetectPasses runs the given passes over img and merges their
+// DetectPasses runs exactly the given passes over img and merges their
 // detections. Detect plans the passes itself; this is for evaluation and
 // for callers with their own plan.
 func (d *Detector) DetectPasses(ctx context.Context, img image.Image, passes []face.Pass) ([]face.Detection, error) {
+	dets, _, err := d.detect(ctx, img, passes, face.StageAll)
+	return dets, err
+}
+
+func (d *Detector) detect(ctx context.Context, img image.Image, passes []face.Pass, mode face.Staging) ([]face.Detection, Stats, error) {
+	st := Stats{Planned: len(passes)}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.closed {
-		return nil, ErrClosed
+		return nil, st, ErrClosed
 	}
 	var s *session
 	select {
 	case s = <-d.pool:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, st, ctx.Err()
 	}
 	// Sessions nobody else is using right now share the passes: the model
 	// is small, so several sessions with a few threads each keep more cores
@@ -297,6 +323,42 @@ borrow:
 			d.pool <- x
 		}
 	}()
+	srcs := make([]*face.Source, len(sessions)) // a Source's buffers serve one goroutine
+	for i := range srcs {
+		srcs[i] = face.NewSource(img)
+	}
+	start := time.Now()
+	ran, per, err := face.RunStaged(passes, d.spec, mode, d.minScore, d.opts.LeadFactor, func(batch []face.Pass) ([][]face.Detection, error) {
+		if st.Passes == 0 {
+			defer func() { st.FullFrame = time.Since(start) }()
+		}
+		st.Passes += len(batch)
+		return d.runBatch(ctx, sessions, srcs, batch, min(d.minScore, face.LeadScore))
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	src := srcs[0]
+	out, err := face.Merge(ran, per, src.W, src.H, d.spec, func(win face.Window) ([]face.Detection, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st.Passes++
+		return d.runPass(s, src, win)
+	})
+	st.SmallFaces = time.Since(start) - st.FullFrame
+	if err != nil {
+		return nil, st, err
+	}
+	if out == nil {
+		out = []face.Detection{}
+	}
+	return out, st, nil
+}
+
+// runBatch runs passes spread over the sessions, sessions[i] reading
+// srcs[i].
+func (d *Detector) runBatch(ctx context.Context, sessions []*session, srcs []*face.Source, passes []face.Pass, minScore float64) ([][]face.Detection, error) {
 	per := make([][]face.Detection, len(passes))
 	var (
 		next     atomic.Int64
@@ -304,9 +366,9 @@ borrow:
 		errOnce  sync.Once
 		firstErr error
 	)
-	for _, x := range sessions {
+	for i, x := range sessions[:min(len(sessions), len(passes))] {
+		src := srcs[i]
 		wg.Go(func() {
-			src := face.NewSource(img) // a Source's buffers serve one goroutine
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(passes) {
@@ -316,7 +378,7 @@ borrow:
 				// one pass takes milliseconds, a big photo's tiles add up.
 				err := ctx.Err()
 				if err == nil {
-					per[i], err = d.runPass(x, src, passes[i].Window)
+					per[i], err = face.RunPass(x.run, src, passes[i].Window, d.spec, minScore, x.in.GetData(), x.scores, x.regs)
 				}
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
@@ -330,20 +392,7 @@ borrow:
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	src := face.NewSource(img)
-	out, err := face.Merge(passes, per, src.W, src.H, d.spec, func(win face.Window) ([]face.Detection, error) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		return d.runPass(s, src, win)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = []face.Detection{}
-	}
-	return out, nil
+	return per, nil
 }
 
 // runPass fills the input from win, runs the model and decodes its

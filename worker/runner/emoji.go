@@ -6,6 +6,7 @@ import (
 	"image"
 	"sync"
 
+	"github.com/igemoji/igemoji/shared/compose"
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/picture"
 	"github.com/igemoji/igemoji/shared/store"
@@ -53,7 +54,7 @@ func (c *emojiCache) get(ctx context.Context, id int64) (map[moji.Expression]ima
 		if err != nil {
 			return nil, fmt.Errorf("template %d, %s image: %w", id, e, err)
 		}
-		m[e] = img
+		m[e] = compose.Premultiplied(img) // converted once, not at every paste
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -312,10 +312,11 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 		return nil, err
 	}
 	enter(moji.StageCompositing, 85)
-	out := vision.Emojify(img, faces, emoji)
-	var buf bytes.Buffer
 	// Only PNG and WebP can be transparent; asking a JPEG would scan it.
-	format, err := picture.Encode(&buf, out, photoFormat != picture.FormatJPEG && picture.HasAlpha(img))
+	alpha := photoFormat != picture.FormatJPEG && picture.HasAlpha(img)
+	out := vision.EmojifyOwned(img, faces, emoji)
+	var buf bytes.Buffer
+	format, err := picture.Encode(&buf, out, alpha)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"time"
 
@@ -43,6 +44,9 @@ type Config struct {
 	// WholeWeight, in --face-crop mode, blends in a reading of the whole
 	// picture beside the aligned crop of the face found in it.
 	WholeWeight float64
+	// SmallFaces chooses which small-face tiles run (see face.RunStaged):
+	// by default those that a coarser level's small faces call for.
+	SmallFaces face.Staging
 	// Observe, if set, is told how long each model run took ("blazeface",
 	// "mini-xception", "face-api"), for metrics.
 	Observe func(model string, d time.Duration)
@@ -114,7 +118,7 @@ func Open(cfg Config) (*Pipeline, error) {
 		threads = runtime.NumCPU()
 	}
 	p := &Pipeline{cfg: cfg}
-	if p.det, err = detect.New(cfg.LibPath, blaze, detect.Options{Threads: threads}); err != nil {
+	if p.det, err = detect.New(cfg.LibPath, blaze, detect.Options{Threads: threads, Staging: cfg.SmallFaces}); err != nil {
 		return nil, err
 	}
 	if p.emotion, err = classify.New(emo, 64, 1, expr.MiniXceptionOrder, threads); err != nil {
@@ -150,31 +154,51 @@ func (p *Pipeline) Analyze(ctx context.Context, img image.Image) ([]Face, error)
 // AnalyzeProgress is Analyze telling progress (nil: not told) at the
 // detecting and reading stages.
 func (p *Pipeline) AnalyzeProgress(ctx context.Context, img image.Image, progress Progress) ([]Face, error) {
+	faces, _, err := p.analyze(ctx, img, progress)
+	return faces, err
+}
+
+// Timing tells where one Analyze call spent its time.
+type Timing struct {
+	Detect detect.Stats
+	Read   time.Duration // every face's expression
+}
+
+// AnalyzeTimed is Analyze, also telling where the time went.
+func (p *Pipeline) AnalyzeTimed(ctx context.Context, img image.Image) ([]Face, Timing, error) {
+	return p.analyze(ctx, img, nil)
+}
+
+func (p *Pipeline) analyze(ctx context.Context, img image.Image, progress Progress) ([]Face, Timing, error) {
+	var tm Timing
 	if progress == nil {
 		progress = func(moji.Stage, float64) {}
 	}
 	progress(moji.StageDetecting, 0)
 	start := time.Now()
-	dets, err := p.det.Detect(ctx, img)
+	dets, st, err := p.det.DetectStats(ctx, img)
+	tm.Detect = st
 	if err != nil {
-		return nil, err
+		return nil, tm, err
 	}
 	p.observe("blazeface", start)
+	start = time.Now()
 	sort.SliceStable(dets, func(i, j int) bool { return dets[i].Box[2] > dets[j].Box[2] })
 	faces := make([]Face, 0, len(dets))
 	for i, d := range dets {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, tm, err
 		}
 		progress(moji.StageReading, float64(i)/float64(len(dets)))
 		probs, err := p.read(img, d)
 		if err != nil {
-			return nil, err
+			return nil, tm, err
 		}
 		faces = append(faces, Face{Box: d.Box, Score: d.Score, Keypoints: d.Keypoints, Roll: d.Roll,
 			Expression: probs.Top(), Probs: probs})
 	}
-	return faces, nil
+	tm.Read = time.Since(start)
+	return faces, tm, nil
 }
 
 // AnalyzeCrop reads an image that is already one face (--face-crop): the
@@ -213,13 +237,18 @@ func (p *Pipeline) observe(model string, start time.Time) {
 	}
 }
 
-// read classifies the face of d: an upright square around it.
+// read classifies the face of d: upright squares around it, at each crop
+// scale, all read from one resampling of its neighbourhood per model size.
 func (p *Pipeline) read(img image.Image, d face.Detection) (expr.Probs, error) {
 	c := d.Center()
 	scales := append([]float64{p.cfg.CropScale}, p.cfg.ExtraScales...)
+	widest := slices.Max(scales) * d.Box[2]
+	small := expr.NewPatch(img, c.X, c.Y, widest, d.Roll, 64)
+	large := expr.NewPatch(img, c.X, c.Y, widest, d.Roll, 112)
 	ps := make([]expr.Probs, 0, len(scales))
 	for _, k := range scales {
-		pr, err := p.classify(img, c.X, c.Y, d.Box[2]*k, d.Roll)
+		side := d.Box[2] * k
+		pr, err := p.classifyCrops(small.Crop(side, 64), large.Crop(side, 112))
 		if err != nil {
 			return expr.Probs{}, err
 		}
@@ -230,14 +259,18 @@ func (p *Pipeline) read(img image.Image, d face.Detection) (expr.Probs, error) {
 
 // classify averages both models (and their mirror images) on one square.
 func (p *Pipeline) classify(img image.Image, cx, cy, side, roll float64) (expr.Probs, error) {
+	return p.classifyCrops(expr.Crop(img, cx, cy, side, roll, 64), expr.Crop(img, cx, cy, side, roll, 112))
+}
+
+// classifyCrops averages both models (and their mirror images) on the same
+// square read at each model's size.
+func (p *Pipeline) classifyCrops(small, large *image.RGBA) (expr.Probs, error) {
 	var all []expr.Probs
 	var w []float64
 	flips := []bool{false}
 	if p.cfg.Flip {
 		flips = append(flips, true)
 	}
-	small := expr.Crop(img, cx, cy, side, roll, 64)
-	large := expr.Crop(img, cx, cy, side, roll, 112)
 	for _, flip := range flips {
 		if p.cfg.EmotionWeight > 0 {
 			start := time.Now()
@@ -272,15 +305,32 @@ func Emojify(img image.Image, faces []Face, emoji map[moji.Expression]image.Imag
 	b := img.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
+	paste(out, b.Min, faces, emoji)
+	return out
+}
+
+// EmojifyOwned is Emojify for a caller that no longer needs img: an
+// *image.RGBA (what JPEG decoding gives) is drawn on in place, which saves
+// copying the photo.
+func EmojifyOwned(img image.Image, faces []Face, emoji map[moji.Expression]image.Image) *image.RGBA {
+	m, ok := img.(*image.RGBA)
+	if !ok || m.Rect.Min != (image.Point{}) {
+		return Emojify(img, faces, emoji)
+	}
+	paste(m, image.Point{}, faces, emoji)
+	return m
+}
+
+// paste draws the emoji over out, whose origin is img's point min.
+func paste(out *image.RGBA, min image.Point, faces []Face, emoji map[moji.Expression]image.Image) {
 	order := append([]Face(nil), faces...)
 	sort.SliceStable(order, func(i, j int) bool { return order[i].Box[2] < order[j].Box[2] })
 	for _, f := range order {
 		if e := emoji[f.Expression]; e != nil {
 			pl := Place(f)
-			pl.CX -= float64(b.Min.X) // faces are in img's coordinates, out starts at 0
-			pl.CY -= float64(b.Min.Y)
+			pl.CX -= float64(min.X) // faces are in img's coordinates, out starts at 0
+			pl.CY -= float64(min.Y)
 			compose.Paste(out, e, pl)
 		}
 	}
-	return out
 }

@@ -1,6 +1,7 @@
 package vision
 
 import (
+	"bytes"
 	"context"
 	"image"
 	"image/color"
@@ -9,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/igemoji/igemoji/shared/face"
+	"github.com/igemoji/igemoji/shared/moji"
 )
 
 // openPipeline loads the real models from the repository's assets folder,
@@ -73,5 +77,46 @@ func BenchmarkAnalyze(b *testing.B) {
 		if _, err := p.Analyze(context.Background(), img); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEmojifyOwned: drawing in place gives what drawing on a copy gives,
+// and only an *image.RGBA at the origin is drawn on.
+func TestEmojifyOwned(t *testing.T) {
+	photo := func() *image.RGBA {
+		m := image.NewRGBA(image.Rect(0, 0, 120, 90))
+		for i := range m.Pix {
+			m.Pix[i] = uint8(i)
+			if i%4 == 3 {
+				m.Pix[i] = 255
+			}
+		}
+		return m
+	}
+	emoji := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	for i := range emoji.Pix {
+		emoji.Pix[i] = 200
+	}
+	set := map[moji.Expression]image.Image{moji.Happy: emoji}
+	f := Face{Box: [4]float64{30, 20, 40, 40}, Expression: moji.Happy}
+	f.Keypoints[face.RightEye] = face.Point{X: 42, Y: 32}
+	f.Keypoints[face.LeftEye] = face.Point{X: 58, Y: 32}
+	f.Keypoints[face.NoseTip] = face.Point{X: 50, Y: 42}
+	f.Keypoints[face.MouthCenter] = face.Point{X: 50, Y: 50}
+	want := Emojify(photo(), []Face{f}, set)
+	own := photo()
+	got := EmojifyOwned(own, []Face{f}, set)
+	if got != own {
+		t.Error("an *image.RGBA was copied, want it drawn on")
+	}
+	if !bytes.Equal(got.Pix, want.Pix) {
+		t.Error("drawing in place differs from drawing on a copy")
+	}
+	if bytes.Equal(want.Pix, photo().Pix) {
+		t.Error("the emoji changed nothing")
+	}
+	nrgba := image.NewNRGBA(image.Rect(0, 0, 120, 90))
+	if out := EmojifyOwned(nrgba, []Face{f}, set); out.Bounds() != nrgba.Bounds() || out.Pix[0] != 0 && &out.Pix[0] == &nrgba.Pix[0] {
+		t.Error("an NRGBA photo must be copied")
 	}
 }

@@ -1,0 +1,97 @@
+package compose
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"testing"
+)
+
+// TestScale checks the resampler against what each case must give.
+func TestScale(t *testing.T) {
+	// A 2x2 checker of 4x4 blocks: shrunk 4x it must give the blocks'
+	// colours exactly; shrunk 8x their mean.
+	checker := image.NewNRGBA(image.Rect(0, 0, 8, 8))
+	for y := range 8 {
+		for x := range 8 {
+			c := color.NRGBA{200, 40, 0, 255}
+			if (x/4+y/4)%2 == 1 {
+				c = color.NRGBA{0, 40, 100, 255}
+			}
+			checker.SetNRGBA(x, y, c)
+		}
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	Scale(dst, dst.Rect, checker, checker.Rect)
+	if got := dst.RGBAAt(0, 0); got != (color.RGBA{200, 40, 0, 255}) {
+		t.Errorf("4x shrink, pixel (0,0): got %v, want {200 40 0 255}", got)
+	}
+	if got := dst.RGBAAt(1, 0); got != (color.RGBA{0, 40, 100, 255}) {
+		t.Errorf("4x shrink, pixel (1,0): got %v, want {0 40 100 255}", got)
+	}
+	one := image.NewRGBA(image.Rect(0, 0, 1, 1))
+	Scale(one, one.Rect, checker, checker.Rect)
+	if got := one.RGBAAt(0, 0); got != (color.RGBA{100, 40, 50, 255}) {
+		t.Errorf("8x shrink: got %v, want the mean {100 40 50 255}", got)
+	}
+	// Transparency is averaged premultiplied: half a red opaque pixel over
+	// nothing is a half-transparent red, not a darkened one.
+	half := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	half.SetNRGBA(0, 0, color.NRGBA{255, 0, 0, 255})
+	Scale(one, one.Rect, half, half.Rect)
+	if got := one.RGBAAt(0, 0); got != (color.RGBA{128, 0, 0, 128}) {
+		t.Errorf("alpha: got %v, want {128 0 0 128} (premultiplied)", got)
+	}
+	// Enlarging interpolates between pixel centres and keeps the edges.
+	ramp := image.NewGray(image.Rect(0, 0, 2, 1))
+	ramp.Pix[0], ramp.Pix[1] = 0, 200
+	wide := image.NewRGBA(image.Rect(0, 0, 8, 1))
+	Scale(wide, wide.Rect, ramp, ramp.Rect)
+	want := []uint8{0, 0, 25, 75, 125, 175, 200, 200}
+	for x, w := range want {
+		if got := wide.RGBAAt(x, 0).R; got != w {
+			t.Errorf("enlarging, pixel %d: got %d, want %d", x, got, w)
+		}
+	}
+	// Only dr is written; a region past the source's edge is clipped.
+	big := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	for i := range big.Pix {
+		big.Pix[i] = 7
+	}
+	Scale(big, image.Rect(1, 1, 3, 3), checker, image.Rect(-8, -8, 8, 8))
+	if got := big.RGBAAt(0, 0); got != (color.RGBA{7, 7, 7, 7}) {
+		t.Errorf("outside dr: got %v, want it untouched", got)
+	}
+	if got := big.RGBAAt(1, 1); got.A != 255 {
+		t.Errorf("inside dr: got %v, want the checker, opaque", got)
+	}
+	Scale(big, image.Rectangle{}, checker, checker.Rect) // empty: no panic
+}
+
+// TestScaleMatchesAreaMean compares odd ratios with the exact area mean of
+// a smooth image.
+func TestScaleMatchesAreaMean(t *testing.T) {
+	src := image.NewRGBA(image.Rect(0, 0, 97, 61))
+	for y := range 61 {
+		for x := range 97 {
+			src.SetRGBA(x, y, color.RGBA{uint8(x * 2), uint8(y * 4), 90, 255})
+		}
+	}
+	for _, size := range [][2]int{{31, 20}, {13, 7}, {96, 60}, {150, 90}} {
+		dst := image.NewRGBA(image.Rect(0, 0, size[0], size[1]))
+		Scale(dst, dst.Rect, src, src.Rect)
+		kx, ky := 97/float64(size[0]), 61/float64(size[1])
+		for y := range size[1] {
+			for x := range size[0] {
+				// The ramp is linear, so the area mean (or, enlarging, the
+				// interpolation) is the value at the pixel's centre.
+				cx := math.Min(math.Max((float64(x)+0.5)*kx-0.5, 0), 96)
+				cy := math.Min(math.Max((float64(y)+0.5)*ky-0.5, 0), 60)
+				got := dst.RGBAAt(x, y)
+				if math.Abs(float64(got.R)-2*cx) > 1 || math.Abs(float64(got.G)-4*cy) > 1 {
+					t.Fatalf("%dx%d, pixel (%d,%d): got %v, want R %.1f G %.1f", size[0], size[1], x, y, got, 2*cx, 4*cy)
+				}
+			}
+		}
+	}
+}
