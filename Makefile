@@ -80,9 +80,14 @@ bench: build
 	$(GO) run ./cmd/loadgen -db sqlite $(BENCH_FLAGS)
 	$(GO) run ./cmd/loadgen -db mysql $(BENCH_FLAGS)
 
-## bench-vision: per-photo pipeline time (detection + expressions) on a 1920x1280 group photo
-bench-vision: assets
-	$(GO) test -run '^$$' -bench Analyze -benchtime 20x ./worker/vision
+## bench-vision: the worker's pipeline stage by stage on one thread (decode, faces, small faces,
+## expressions, composite, encode) on the six 1920-px demo photos, then on one scaled to 4000 px
+## for peak memory; and the Go benchmarks of Analyze and the JPEG codec
+DEMO := $(NPM_CACHE)/@vladmandic/face-api@1.7.15/demo
+bench-vision: build
+	./$(BIN) bench-vision --runs 20 $(DEMO)/sample1.jpg $(DEMO)/sample2.jpg $(DEMO)/sample3.jpg $(DEMO)/sample4.jpg $(DEMO)/sample5.jpg $(DEMO)/sample6.jpg
+	./$(BIN) bench-vision --runs 5 --size 4000 $(DEMO)/sample1.jpg
+	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Analyze|JPEG' -benchtime 20x ./worker/vision ./shared/picture
 
 ## bench-tasks: tasks/s and submit-to-done latency, one server and two worker processes on
 ## MariaDB and a private Redis, on the demo photos; e.g. make bench-tasks TASKS_FLAGS="-n 120 -c 16"
@@ -101,11 +106,11 @@ eval: build
 	$(GO) test -count=1 -v -run TestEvaluateDlib ./worker/detect
 
 ## examples: before/after pictures of the face-api demo photos into .cache/examples
-EXAMPLES := $(NPM_CACHE)/@vladmandic/face-api@1.7.15/demo
+
 examples: build
 	mkdir -p $(CACHE)/examples
 	for i in 1 2 3 4 5; do ./$(BIN) emojify --template $$( [ $$((i % 2)) = 1 ] && echo noto-color || echo fluent-flat ) \
-		-o $(CACHE)/examples/sample$$i-after.jpg $(EXAMPLES)/sample$$i.jpg; done
+		-o $(CACHE)/examples/sample$$i-after.jpg $(DEMO)/sample$$i.jpg; done
 
 fmt:
 	gofmt -w cmd server shared worker wasm web

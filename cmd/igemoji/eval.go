@@ -59,6 +59,7 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	}
 	cfg := vision.DefaultConfig(vf.assets)
 	cfg.LibPath, cfg.CropScale, cfg.Flip = vf.lib, *scale, *flip
+	cfg.ExtraScales = nil // the flag's value replaces the default list
 	for _, f := range strings.FieldsFunc(*extra, func(r rune) bool { return r == ',' }) {
 		k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || k <= 0 {

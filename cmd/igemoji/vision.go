@@ -292,7 +292,7 @@ func storedEmoji(ctx context.Context, dataDir, dbURL string, id int64) (map[moji
 		if err != nil {
 			return nil, fmt.Errorf("template %d, %s: %w", id, e, err)
 		}
-		m[e] = compose.Premultiplied(img)
+		m[e] = compose.Prepare(img)
 	}
 	return m, nil
 }
@@ -320,7 +320,7 @@ func builtinEmoji(assetsDir, name string) (map[moji.Expression]image.Image, erro
 				if err != nil {
 					return nil, fmt.Errorf("template %s, %s: %w", s.Key, e, err)
 				}
-				m[e] = compose.Premultiplied(img)
+				m[e] = compose.Prepare(img)
 			}
 			return m, nil
 		}

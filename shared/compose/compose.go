@@ -19,16 +19,25 @@ type Placement struct {
 }
 
 // Paste draws emoji over dst at p (source-over, premultiplied alpha).
-// Pixels of the rotated square that fall outside dst are skipped.
+// Pixels of the rotated square that fall outside dst are skipped. An
+// emoji pasted again and again is best given as a *Mipmap (see Prepare).
 func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
 	if p.Size < 1 || emoji.Bounds().Empty() {
 		return
 	}
-	// Shrink the emoji close to its final size with a good filter first:
-	// bilinear sampling alone would alias a 512 px image drawn at 40 px.
 	side := int(math.Ceil(p.Size))
-	src := image.NewRGBA(image.Rect(0, 0, side, side))
-	Scale(src, src.Bounds(), emoji, emoji.Bounds())
+	var src *image.RGBA
+	if m, ok := emoji.(*Mipmap); ok {
+		src = m.Level(side)
+	}
+	if src == nil || src.Rect.Dx() >= 2*side || src.Rect.Dy() >= 2*side {
+		// Shrink the emoji close to its final size with an area filter
+		// first: bilinear sampling alone would alias a 512 px image drawn
+		// at 40 px.
+		src = image.NewRGBA(image.Rect(0, 0, side, side))
+		Scale(src, src.Bounds(), emoji, emoji.Bounds())
+	}
+	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 
 	sin, cos := math.Sincos(p.Roll)
 	half := p.Size / 2
@@ -36,22 +45,22 @@ func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
 	ext := half * (math.Abs(sin) + math.Abs(cos))
 	box := image.Rect(int(math.Floor(p.CX-ext)), int(math.Floor(p.CY-ext)),
 		int(math.Ceil(p.CX+ext))+1, int(math.Ceil(p.CY+ext))+1).Intersect(dst.Bounds())
-	scale := float64(side) / p.Size
+	kx, ky := float64(sw)/p.Size, float64(sh)/p.Size
 	// The inverse map of a pixel centre into the emoji's frame is affine,
 	// so it is stepped along each row rather than recomputed.
-	du, dv := cos*scale, -sin*scale
+	du, dv := cos*kx, -sin*ky
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		dx, dy := float64(box.Min.X)+0.5-p.CX, float64(y)+0.5-p.CY
-		u := (dx*cos+dy*sin)*scale + float64(side)/2 - 0.5
-		v := (-dx*sin+dy*cos)*scale + float64(side)/2 - 0.5
+		u := (dx*cos+dy*sin)*kx + float64(sw)/2 - 0.5
+		v := (-dx*sin+dy*cos)*ky + float64(sh)/2 - 0.5
 		row := dst.Pix[dst.PixOffset(box.Min.X, y):]
 		for x := 0; x < box.Dx(); x, u, v = x+1, u+du, v+dv {
-			if u <= -1 || v <= -1 || u >= float64(side) || v >= float64(side) {
+			if u <= -1 || v <= -1 || u >= float64(sw) || v >= float64(sh) {
 				continue // wholly outside the emoji
 			}
 			var r, g, b, a float64
 			x0, y0 := int(math.Floor(u)), int(math.Floor(v))
-			if x0 >= 0 && y0 >= 0 && x0+1 < side && y0+1 < side {
+			if x0 >= 0 && y0 >= 0 && x0+1 < sw && y0+1 < sh {
 				// Inside: the four neighbours without bounds tests.
 				fx, fy := u-float64(x0), v-float64(y0)
 				i := src.PixOffset(x0, y0)

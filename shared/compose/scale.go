@@ -110,15 +110,57 @@ func taps(n, m int) []tap {
 	return out
 }
 
-// Premultiplied returns img as *image.RGBA, copying unless it is one: the
-// form Paste reads without converting, worth keeping for an emoji that is
-// pasted again and again.
-func Premultiplied(img image.Image) *image.RGBA {
-	if m, ok := img.(*image.RGBA); ok {
+// Mipmap is an emoji prepared for pasting again and again: premultiplied,
+// with copies halved down to 8 pixels (each a 2x2 area mean of the one
+// before). Paste reads the smallest copy at least as big as the paste
+// directly, as graphics cards mipmap textures, instead of resampling the
+// full image every time. It is itself the full image.
+type Mipmap struct {
+	*image.RGBA
+	halves []*image.RGBA
+}
+
+// Prepare makes img into a Mipmap (img itself if it already is one).
+func Prepare(img image.Image) *Mipmap {
+	if m, ok := img.(*Mipmap); ok {
 		return m
 	}
 	b := img.Bounds()
-	m := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(m, m.Rect, img, b.Min, draw.Src)
+	m := &Mipmap{RGBA: image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))}
+	draw.Draw(m.RGBA, m.RGBA.Rect, img, b.Min, draw.Src)
+	for l := m.RGBA; l.Rect.Dx() >= 16 && l.Rect.Dy() >= 16; {
+		l = halve(l)
+		m.halves = append(m.halves, l)
+	}
 	return m
+}
+
+// Level is the smallest copy at least side pixels wide and high.
+func (m *Mipmap) Level(side int) *image.RGBA {
+	best := m.RGBA
+	for _, l := range m.halves {
+		if l.Rect.Dx() < side || l.Rect.Dy() < side {
+			break
+		}
+		best = l
+	}
+	return best
+}
+
+// halve averages 2x2 blocks (an odd last row or column is dropped).
+func halve(m *image.RGBA) *image.RGBA {
+	w, h := m.Rect.Dx()/2, m.Rect.Dy()/2
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		a := m.Pix[(2*y)*m.Stride:]
+		b := m.Pix[(2*y+1)*m.Stride:]
+		o := out.Pix[y*out.Stride : y*out.Stride+4*w]
+		for i := 0; i < len(o); i += 4 {
+			j := 2 * i
+			for c := range 4 {
+				o[i+c] = uint8((uint32(a[j+c]) + uint32(a[j+4+c]) + uint32(b[j+c]) + uint32(b[j+4+c]) + 2) >> 2)
+			}
+		}
+	}
+	return out
 }

@@ -95,3 +95,54 @@ func TestScaleMatchesAreaMean(t *testing.T) {
 		}
 	}
 }
+
+// TestMipmap: levels halve down to 8 px, Level picks the smallest copy at
+// least as big, and pasting a Mipmap looks like pasting the plain image.
+func TestMipmap(t *testing.T) {
+	emoji := image.NewNRGBA(image.Rect(0, 0, 512, 512))
+	for y := range 512 {
+		for x := range 512 {
+			if (x-256)*(x-256)+(y-256)*(y-256) < 240*240 { // a disc, transparent around
+				emoji.SetNRGBA(x, y, color.NRGBA{uint8(x / 2), 200, uint8(y / 2), 255})
+			}
+		}
+	}
+	m := Prepare(emoji)
+	if Prepare(m) != m {
+		t.Error("Prepare of a Mipmap made a new one")
+	}
+	var sides []int
+	for _, l := range m.halves {
+		sides = append(sides, l.Rect.Dx())
+	}
+	if len(sides) != 6 || sides[0] != 256 || sides[5] != 8 {
+		t.Errorf("got halves %v, want 256 down to 8", sides)
+	}
+	for _, tc := range []struct{ side, want int }{{600, 512}, {512, 512}, {300, 512}, {256, 256}, {130, 256}, {40, 64}, {3, 8}} {
+		if got := m.Level(tc.side).Rect.Dx(); got != tc.want {
+			t.Errorf("Level(%d) is %d px, want %d", tc.side, got, tc.want)
+		}
+	}
+	for _, size := range []float64{270, 130, 37} {
+		p := Placement{CX: 160, CY: 150, Size: size, Roll: 0.3}
+		plain := image.NewRGBA(image.Rect(0, 0, 320, 300))
+		mip := image.NewRGBA(plain.Rect)
+		Paste(plain, emoji, p)
+		Paste(mip, m, p)
+		var diff, n float64
+		for i := range plain.Pix {
+			diff += math.Abs(float64(plain.Pix[i]) - float64(mip.Pix[i]))
+			if plain.Pix[i] != 0 {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Fatalf("size %.0f: nothing pasted", size)
+		}
+		// Bilinear reads of a copy up to twice the size against an exact
+		// area mean: they differ along the disc's edge, by a few levels.
+		if mean := diff / n; mean > 5 {
+			t.Errorf("size %.0f: mipmapped paste differs by %.2f levels on average, want at most 5", size, mean)
+		}
+	}
+}

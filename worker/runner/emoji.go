@@ -54,7 +54,7 @@ func (c *emojiCache) get(ctx context.Context, id int64) (map[moji.Expression]ima
 		if err != nil {
 			return nil, fmt.Errorf("template %d, %s image: %w", id, e, err)
 		}
-		m[e] = compose.Premultiplied(img) // converted once, not at every paste
+		m[e] = compose.Prepare(img) // converted once, not at every paste
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
