@@ -59,7 +59,7 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 	if *runs < 1 || *threads < 1 {
 		return usageError{errors.New("bench-vision: --runs and --threads must be at least 1")}
 	}
-	runtime.GOMAXPROCS(*threads)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
 	emoji, err := builtinEmoji(vf.assets, *tmpl)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,13 +60,8 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	}
 	cfg := vision.DefaultConfig(vf.assets)
 	cfg.LibPath, cfg.CropScale, cfg.Flip = vf.lib, *scale, *flip
-	cfg.ExtraScales = nil // the flag's value replaces the default list
-	for _, f := range strings.FieldsFunc(*extra, func(r rune) bool { return r == ',' }) {
-		k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || k <= 0 {
-			return usageError{fmt.Errorf("--extra-scales: %q is not a positive number", f)}
-		}
-		cfg.ExtraScales = append(cfg.ExtraScales, k)
+	if cfg.ExtraScales, err = parseScales(*extra); err != nil {
+		return usageError{err}
 	}
 	cfg.EmotionWeight, cfg.FaceAPIWeight, cfg.WholeWeight = *we, *wf, *ww
 	p, err := vision.Open(cfg)
@@ -202,4 +198,18 @@ func joinScales(ks []float64) string {
 		s[i] = strconv.FormatFloat(k, 'g', -1, 64)
 	}
 	return strings.Join(s, ",")
+}
+
+// parseScales reads --extra-scales: comma-separated positive numbers, ""
+// for none. The list replaces the default one.
+func parseScales(v string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' }) {
+		k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(k > 0) || math.IsInf(k, 0) {
+			return nil, fmt.Errorf("--extra-scales: %q is not a positive number", f)
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }

@@ -185,3 +185,47 @@ func TestEmojifyStoredTemplate(t *testing.T) {
 		t.Fatalf("unknown id: got %v, want a not-found error", err)
 	}
 }
+
+func TestParseScales(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    []float64
+		wantErr bool
+	}{
+		{"", nil, false},
+		{"1.3,2", []float64{1.3, 2}, false},
+		{" 1.3 , 2.0 ,", []float64{1.3, 2}, false},
+		{"0", nil, true},
+		{"-1", nil, true},
+		{"x", nil, true},
+		{"NaN", nil, true},
+		{"Inf", nil, true},
+	} {
+		got, err := parseScales(tc.in)
+		if (err != nil) != tc.wantErr || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("parseScales(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestBenchVision(t *testing.T) {
+	dir := visionAssets(t)
+	stdout, _, err := runCLI(t, "bench-vision", "--assets", dir, "--runs", "1", "--size", "800", samplePhoto(t, dir, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sample2.jpg", "800x570", "expressions", "peak resident memory"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("got output %q, want it to mention %q", stdout, want)
+		}
+	}
+	for _, args := range [][]string{
+		{"bench-vision", "--assets", dir},
+		{"bench-vision", "--assets", dir, "--small-faces", "some", samplePhoto(t, dir, 2)},
+		{"bench-vision", "--assets", dir, "--runs", "0", samplePhoto(t, dir, 2)},
+	} {
+		if _, _, err := runCLI(t, args...); exitCode(err) != 2 {
+			t.Errorf("%v: got %v (exit %d), want a usage error (exit 2)", args[1:], err, exitCode(err))
+		}
+	}
+}

@@ -129,7 +129,7 @@ func Prepare(img image.Image) *Mipmap {
 	m := &Mipmap{RGBA: image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))}
 	draw.Draw(m.RGBA, m.RGBA.Rect, img, b.Min, draw.Src)
 	for l := m.RGBA; l.Rect.Dx() >= 16 && l.Rect.Dy() >= 16; {
-		l = halve(l)
+		l = Halve(l)
 		m.halves = append(m.halves, l)
 	}
 	return m
@@ -147,8 +147,8 @@ func (m *Mipmap) Level(side int) *image.RGBA {
 	return best
 }
 
-// halve averages 2x2 blocks (an odd last row or column is dropped).
-func halve(m *image.RGBA) *image.RGBA {
+// Halve averages 2x2 blocks (an odd last row or column is dropped).
+func Halve(m *image.RGBA) *image.RGBA {
 	w, h := m.Rect.Dx()/2, m.Rect.Dy()/2
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
