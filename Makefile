@@ -103,10 +103,9 @@ bench-ws: build
 DATA ?= ../shared/data
 eval: build
 	./$(BIN) eval-expressions $(DATA)/expressions-dev/manifest.csv
-	$(GO) test -count=1 -v -run TestEvaluateDlib ./worker/detect
+	$(GO) test -tags "$(TAGS)" -count=1 -v -run 'TestEvaluateDlib|TestSmallFacesCrowd' ./worker/detect
 
 ## examples: before/after pictures of the face-api demo photos into .cache/examples
-
 examples: build
 	mkdir -p $(CACHE)/examples
 	for i in 1 2 3 4 5; do ./$(BIN) emojify --template $$( [ $$((i % 2)) = 1 ] && echo noto-color || echo fluent-flat ) \

@@ -59,7 +59,11 @@ func TestEvaluateDlib(t *testing.T) {
 		minRecall, minPrecise float64
 	}{
 		{"full frame only", fullOnly, 0.95, 0.95},
-		{"full frame + tiles", d.Detect, 0.97, 0.95},
+		{"full frame + tiles where called for (default)", d.Detect, 0.97, 0.95},
+		{"full frame + every tile", func(ctx context.Context, img image.Image) ([]face.Detection, error) {
+			b := img.Bounds()
+			return d.DetectPasses(ctx, img, face.PlanPasses(b.Dx(), b.Dy(), d.Spec(), face.PlanOptions{}))
+		}, 0.97, 0.95},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
