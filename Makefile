@@ -86,7 +86,7 @@ bench: build
 DEMO := $(NPM_CACHE)/@vladmandic/face-api@1.7.15/demo
 bench-vision: build
 	./$(BIN) bench-vision --runs 20 $(DEMO)/sample1.jpg $(DEMO)/sample2.jpg $(DEMO)/sample3.jpg $(DEMO)/sample4.jpg $(DEMO)/sample5.jpg $(DEMO)/sample6.jpg
-	./$(BIN) bench-vision --runs 5 --size 4000 $(DEMO)/sample1.jpg
+	./$(BIN) bench-vision --runs 5 --size 4000 $(DEMO)/sample4.jpg
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench 'Analyze|JPEG' -benchtime 20x ./worker/vision ./shared/picture
 
 ## bench-tasks: tasks/s and submit-to-done latency, one server and two worker processes on

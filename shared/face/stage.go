@@ -73,8 +73,16 @@ func RunStaged(passes []Pass, spec Spec, mode Staging, minScore, leadFactor floa
 	}
 	switch mode {
 	case StageAll:
-		per, err := run(passes)
-		return passes, keep(per, minScore), err
+		// The full frame, then every tile in one batch.
+		first, err := run(passes[:1])
+		if err != nil || len(passes) == 1 {
+			return passes[:1], keep(first, minScore), err
+		}
+		rest, err := run(passes[1:])
+		if err != nil {
+			return nil, nil, err
+		}
+		return passes, keep(append(first, rest...), minScore), nil
 	case StageFullFrame:
 		passes = passes[:1]
 	}

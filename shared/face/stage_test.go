@@ -51,7 +51,7 @@ func TestRunStaged(t *testing.T) {
 			}
 			want := tc.wantLevels
 			if tc.mode == StageAll {
-				want = []int{0} // one batch holding every pass
+				want = []int{0, 1} // the full frame, then one batch holding every tile
 			}
 			if len(ran) != len(want) {
 				t.Fatalf("ran levels %v, want %v", ran, want)
