@@ -74,7 +74,9 @@ func main() {
 		if err != nil {
 			return throw(err)
 		}
-		emoji := &image.RGBA{Pix: bytesOf(args[3]), Stride: 4 * args[4].Int(), Rect: image.Rect(0, 0, args[4].Int(), args[5].Int())}
+		// A canvas's pixels are not premultiplied: NRGBA, made into the
+		// premultiplied copies Paste reads.
+		emoji := &image.NRGBA{Pix: bytesOf(args[3]), Stride: 4 * args[4].Int(), Rect: image.Rect(0, 0, args[4].Int(), args[5].Int())}
 		if len(emoji.Pix) != 4*args[4].Int()*args[5].Int() {
 			return throw(errors.New("preview: emoji pixels do not match its size"))
 		}
@@ -82,8 +84,9 @@ func main() {
 		if err != nil {
 			return throw(err)
 		}
+		prepared := compose.Prepare(emoji)
 		for _, f := range faces {
-			compose.Paste(img, emoji, compose.Place(f.Box, f.Keypoints, f.Roll))
+			compose.Paste(img, prepared, compose.Place(f.Box, f.Keypoints, f.Roll))
 		}
 		out := js.Global().Get("Object").New()
 		out.Set("faces", facesJS(faces))

@@ -93,6 +93,19 @@ export async function pixels(src: Blob | string, maxSide: number): Promise<Image
   return ctx.getImageData(0, 0, w, h);
 }
 
+const emojiCache = new Map<string, Promise<ImageData>>();
+
+/** emojiPixels is pixels(url, 512), fetched and decoded once per emoji. */
+export function emojiPixels(url: string): Promise<ImageData> {
+  let p = emojiCache.get(url);
+  if (!p) {
+    p = pixels(url, 512);
+    p.catch(() => emojiCache.delete(url)); // a later try may succeed
+    emojiCache.set(url, p);
+  }
+  return p;
+}
+
 /** The longest side a photo is sent at (the server caps results at 4096). */
 export const UPLOAD_MAX_SIDE = 2048;
 

@@ -4,10 +4,15 @@ import { useEffect, useRef, useState } from 'react';
 import { useGetTemplateQuery } from '../../api/emojis';
 import { useI18n } from '../../i18n';
 import { useObjectUrl } from '../../lib/hooks';
-import { loadEngine, pixels } from '../../lib/previewEngine';
+import { emojiPixels, loadEngine, pixels } from '../../lib/previewEngine';
 
-/** The longest side the preview works on: enough to see every face. */
-export const PREVIEW_MAX_SIDE = 1920;
+/**
+ * The longest side the preview works on: more than the page shows it at
+ * (at most the window's width) and enough for every face the full-frame
+ * pass finds, at a third of a 1920-px photo's pixels to read, copy and
+ * draw.
+ */
+export const PREVIEW_MAX_SIDE = 1280;
 
 type Status = { kind: 'working' } | { kind: 'done'; faces: number; ms: number } | { kind: 'unavailable' };
 
@@ -30,10 +35,13 @@ export function EmojiPreview({ photo, templateId, alt }: { photo: File; template
     setStatus({ kind: 'working' });
     (async () => {
       const start = performance.now();
-      const [engine, img] = await Promise.all([loadEngine(), pixels(photo, PREVIEW_MAX_SIDE)]);
+      const [engine, img, emoji] = await Promise.all([
+        loadEngine(),
+        pixels(photo, PREVIEW_MAX_SIDE),
+        emojiUrl ? emojiPixels(emojiUrl) : Promise.resolve(null),
+      ]);
       let out: { faces: unknown[]; rgba: Uint8ClampedArray };
-      if (emojiUrl) {
-        const emoji = await pixels(emojiUrl, 512);
+      if (emoji) {
         out = engine.preview(img.data, img.width, img.height, emoji.data, emoji.width, emoji.height);
       } else {
         out = { faces: engine.detect(img.data, img.width, img.height), rgba: img.data };
@@ -41,7 +49,7 @@ export function EmojiPreview({ photo, templateId, alt }: { photo: File; template
       if (!live || !canvas.current) return;
       canvas.current.width = img.width;
       canvas.current.height = img.height;
-      canvas.current.getContext('2d')?.putImageData(new ImageData(new Uint8ClampedArray(out.rgba), img.width, img.height), 0, 0);
+      canvas.current.getContext('2d')?.putImageData(new ImageData(out.rgba as Uint8ClampedArray<ArrayBuffer>, img.width, img.height), 0, 0);
       setStatus({ kind: 'done', faces: out.faces.length, ms: Math.round(performance.now() - start) });
     })().catch((err: unknown) => {
       console.warn('igemoji: preview unavailable:', err);

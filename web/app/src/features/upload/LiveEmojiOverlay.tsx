@@ -10,7 +10,8 @@ const LIVE_SIDE = 640;
  * the front (selfie) BlazeFace model in the preview module, about 20 ms a
  * frame. A frame is skipped while the previous one is still being drawn,
  * so a slow machine shows fewer frames, never a growing lag. The measured
- * rate is exposed as data-live-fps.
+ * rate is exposed as data-live-fps, the mean time a frame takes to read,
+ * preview and draw as data-live-ms.
  */
 export function LiveEmojiOverlay({ video, emojiUrl }: { video: RefObject<HTMLVideoElement | null>; emojiUrl: string | undefined }) {
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -23,12 +24,14 @@ export function LiveEmojiOverlay({ video, emojiUrl }: { video: RefObject<HTMLVid
       const work = document.createElement('canvas');
       const ctx = work.getContext('2d', { willReadFrequently: true });
       let frames = 0;
+      let busy = 0;
       let since = performance.now();
       const step = () => {
         if (!live) return;
         const v = video.current;
         const out = canvas.current;
         if (v && out && ctx && v.videoWidth > 0) {
+          const t0 = performance.now();
           const k = Math.min(1, LIVE_SIDE / Math.max(v.videoWidth, v.videoHeight));
           const w = Math.round(v.videoWidth * k);
           const h = Math.round(v.videoHeight * k);
@@ -44,9 +47,12 @@ export function LiveEmojiOverlay({ video, emojiUrl }: { video: RefObject<HTMLVid
           out.getContext('2d')?.putImageData(new ImageData(new Uint8ClampedArray(rgba), w, h), 0, 0);
           frames++;
           const now = performance.now();
+          busy += now - t0;
           if (now - since >= 1000) {
             out.dataset.liveFps = (frames / ((now - since) / 1000)).toFixed(1);
+            out.dataset.liveMs = (busy / frames).toFixed(1);
             frames = 0;
+            busy = 0;
             since = now;
           }
         }
