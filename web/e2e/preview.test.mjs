@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startServer, launch, shot, samplePhoto } from './harness.mjs';
 
 let server, browser;
@@ -42,5 +43,66 @@ test('the emoji preview appears on the faces before upload', async () => {
   const ms = Number(await page.locator('canvas[data-preview-faces]').getAttribute('data-preview-ms'));
   console.log(`preview: first photo ${firstMs} ms including loading the module, a 1920-px photo ${ms} ms`);
   await shot(page, 'preview-02-1920');
+  await page.close();
+});
+
+// jpegSize reads the frame header of the first JPEG in buf: [width, height].
+function jpegSize(buf) {
+  const start = buf.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
+  assert.ok(start >= 0, 'a JPEG in the upload');
+  for (let p = start + 2; p + 9 < buf.length; ) {
+    if (buf[p] !== 0xff) { p++; continue; }
+    const m = buf[p + 1];
+    if (m >= 0xc0 && m <= 0xc3) return [buf.readUInt16BE(p + 7), buf.readUInt16BE(p + 5)];
+    p += 2 + buf.readUInt16BE(p + 2);
+  }
+  throw new Error('no JPEG frame header in the upload');
+}
+
+// Before upload the browser re-encodes the photo, which drops its metadata,
+// and scales a large one down to 2048 px.
+test('the photo is stripped of metadata and scaled down before upload', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const bodies = [];
+  await page.route((url) => url.pathname.replace(/\/$/, '') === '/api/v1/faces/tasks', async (route) => {
+    if (route.request().method() === 'POST') bodies.push(route.request().postDataBuffer());
+    await route.continue();
+  });
+  const upload = async (file) => {
+    await page.goto(server.base + '/upload?template=1');
+    const chooser = page.waitForEvent('filechooser');
+    await page.getByRole('button', { name: 'Choose a photo' }).click();
+    await (await chooser).setFiles(file);
+    await page.locator('canvas[data-preview-faces]').waitFor({ timeout: 30_000 });
+    const n = bodies.length;
+    await page.getByRole('button', { name: 'Emojify!' }).click();
+    for (let i = 0; i < 100 && bodies.length === n; i++) await page.waitForTimeout(100);
+    assert.equal(bodies.length, n + 1, 'one upload');
+    return bodies[n];
+  };
+
+  // The demo photo carries EXIF (camera, software, GPS).
+  const original = readFileSync(samplePhoto(1));
+  assert.ok(original.includes(Buffer.from('Exif')), 'the fixture has EXIF');
+  const sent = await upload(samplePhoto(1));
+  assert.ok(!sent.includes(Buffer.from('Exif')), 'no EXIF in the upload');
+  assert.deepEqual(jpegSize(sent), [1920, 1280], 'a 1920-px photo keeps its size');
+
+  // A 3000x2000 photo, made in the page.
+  const big = await page.evaluate(async () => {
+    const c = document.createElement('canvas');
+    c.width = 3000;
+    c.height = 2000;
+    const g = c.getContext('2d');
+    const grad = g.createLinearGradient(0, 0, 3000, 2000);
+    grad.addColorStop(0, '#369');
+    grad.addColorStop(1, '#fc6');
+    g.fillStyle = grad;
+    g.fillRect(0, 0, 3000, 2000);
+    const blob = await new Promise((ok) => c.toBlob(ok, 'image/jpeg', 0.9));
+    return Array.from(new Uint8Array(await blob.arrayBuffer()));
+  });
+  const sentBig = await upload({ name: 'big.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(big) });
+  assert.deepEqual(jpegSize(sentBig), [2048, 1365], 'scaled down to 2048 px');
   await page.close();
 });
