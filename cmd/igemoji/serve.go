@@ -22,6 +22,7 @@ import (
 	"github.com/igemoji/igemoji/shared/metrics"
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/redis"
+	"github.com/igemoji/igemoji/shared/s3"
 	"github.com/igemoji/igemoji/shared/store"
 	"github.com/igemoji/igemoji/web"
 	"github.com/igemoji/igemoji/worker/runner"
@@ -59,12 +60,15 @@ func openBackend(ctx context.Context, name string, args []string, getenv func(st
 		return nil, err
 	}
 	b.closers = append(b.closers, b.db.Close)
-	blobs, err := disk.New(filepath.Join(cfg.DataDir, "blobs"))
+	if cfg.S3 != nil {
+		b.blobs, err = s3.New(openCtx, *cfg.S3)
+	} else {
+		b.blobs, err = disk.New(filepath.Join(cfg.DataDir, "blobs"))
+	}
 	if err != nil {
 		b.close()
 		return nil, err
 	}
-	b.blobs = blobs
 	if cfg.RedisURL != "" {
 		rc, err := redis.Open(openCtx, cfg.RedisURL, redis.Options{Visibility: 2 * cfg.TaskLease})
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/igemoji/igemoji/shared/s3"
 	"github.com/igemoji/igemoji/shared/store"
 )
 
@@ -38,6 +39,7 @@ type Config struct {
 	LogFormat   string // text or json
 
 	RedisURL       string        // redis://...: distributed queue and bus; empty: in-process
+	S3             *s3.Config    // the bucket for blobs; nil: DATA/blobs on disk
 	Workers        int           // in-process workers of serve (0 with Redis by default)
 	TaskLease      time.Duration // a task's claim without a heartbeat; a dead worker's task waits this long
 	PhotoRetention time.Duration // keep uploaded originals this long after processing (0: delete at once)
@@ -69,6 +71,7 @@ var Vars = []Var{
 	{"log-level", "IGEMOJI_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "IGEMOJI_LOG_FORMAT", "text", "text or json"},
 	{"redis-url", "IGEMOJI_REDIS_URL", "", "redis://HOST:PORT/DB for the distributed queue and events (empty: in-process, one machine)"},
+	{"blob-url", "IGEMOJI_BLOB_URL", "", "where uploads and results are kept: empty for DATA/blobs on disk, or an S3-compatible bucket s3://KEY:SECRET@HOST/BUCKET[/PREFIX][?region=R] (s3+http:// without TLS; keys may come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"},
 	{"workers", "IGEMOJI_WORKERS", "auto", "task workers inside serve: a number, or auto (1 without Redis, 0 with Redis, where `igemoji worker` runs them)"},
 	{"task-lease", "IGEMOJI_TASK_LEASE", "30s", "how long a task stays with a worker that stopped answering before another takes it over (3s to 10m)"},
 	{"photo-retention", "IGEMOJI_PHOTO_RETENTION", "0s", "keep uploaded photos this long after processing (0s: delete at once)"},
@@ -139,6 +142,13 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log-format %q: want text or json", c.LogFormat)
+	}
+	if v := get("blob-url"); v != "" {
+		if sc, err := s3.ParseURL(v, getenv); err != nil {
+			bad("%v", err)
+		} else {
+			c.S3 = &sc
+		}
 	}
 	c.RedisURL = get("redis-url")
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {

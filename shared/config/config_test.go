@@ -73,6 +73,14 @@ func TestLoad(t *testing.T) {
 		{name: "bad retention", args: []string{"--photo-retention", "-1h"}, wantErr: "photo-retention"},
 		{name: "bad max side", args: []string{"--max-side", "100"}, wantErr: "max-side"},
 		{name: "bad public url", args: []string{"--public-url", "igemoji.example"}, wantErr: "public-url"},
+		{name: "bad blob url", args: []string{"--blob-url", "ftp://host/bucket"}, wantErr: "blob URL"},
+		{name: "blob url without keys", args: []string{"--blob-url", "s3://host/bucket"}, wantErr: "credentials"},
+		{name: "blob url", args: []string{"--blob-url", "s3+http://k:s@minio:9000/media/app"},
+			check: func(t *testing.T, c *config.Config) {
+				if c.S3 == nil || c.S3.Endpoint != "minio:9000" || c.S3.Bucket != "media" || c.S3.Prefix != "app" || c.S3.Secure {
+					t.Errorf("blob-url: got %+v, want minio:9000, bucket media, prefix app, no TLS", c.S3)
+				}
+			}},
 		{name: "public url trimmed", args: []string{"--public-url", "https://igemoji.example/"},
 			check: func(t *testing.T, c *config.Config) {
 				if c.PublicURL != "https://igemoji.example" {

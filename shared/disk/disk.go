@@ -10,17 +10,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
-// keyRE admits only keys the application makes (prefix/name.ext), so a key
-// can never climb out of the directory.
-var keyRE = regexp.MustCompile(`^[a-z0-9]+(/[a-z0-9]+)*/[A-Za-z0-9_-]{8,128}\.(png|jpg|webp)$`)
-
-// ValidKey reports whether key is a well-formed blob key.
-func ValidKey(key string) bool { return keyRE.MatchString(key) }
+// ValidKey reports whether key is a well-formed blob key (moji.ValidBlobKey),
+// which can never climb out of the directory.
+func ValidKey(key string) bool { return moji.ValidBlobKey(key) }
 
 // Blobs is a moji.Blobs on the local file system.
 type Blobs struct{ dir string }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 )
 
@@ -120,6 +121,13 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// blobKeyRE admits only keys the application makes (prefix/name.ext), so
+// a key can never climb out of a directory or a bucket's prefix.
+var blobKeyRE = regexp.MustCompile(`^[a-z0-9]+(/[a-z0-9]+)*/[A-Za-z0-9_-]{8,128}\.(png|jpg|webp)$`)
+
+// ValidBlobKey reports whether key is a well-formed blob key.
+func ValidBlobKey(key string) bool { return blobKeyRE.MatchString(key) }
 
 // Blobs stores files (template images, later photos and results) by key.
 // Keys are slash-separated and chosen by the caller; the disk adapter keeps
