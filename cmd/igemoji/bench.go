@@ -45,12 +45,8 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stderr, "Usage: igemoji bench-vision [--runs N] [--threads N] [--size PX] IMAGE...")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseImageArgs(fs, args, "bench-vision"); err != nil {
 		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return usageError{errors.New("bench-vision: no image given")}
 	}
 	staging, err := face.ParseStaging(*small)
 	if err != nil {

@@ -124,12 +124,8 @@ func analyze(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stderr, "Usage: igemoji analyze [--json] [--face-crop] IMAGE...")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseImageArgs(fs, args, "analyze"); err != nil {
 		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return usageError{errors.New("analyze: no image given")}
 	}
 	p, err := vf.open()
 	if err != nil {
@@ -326,4 +322,16 @@ func builtinEmoji(assetsDir, name string) (map[moji.Expression]image.Image, erro
 		}
 	}
 	return nil, usageError{fmt.Errorf("unknown template %q; built-in: %s", name, strings.Join(names, ", "))}
+}
+
+// parseImageArgs parses a command's flags and wants at least one IMAGE.
+func parseImageArgs(fs *flag.FlagSet, args []string, cmd string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usageError{fmt.Errorf("%s: no image given", cmd)}
+	}
+	return nil
 }
