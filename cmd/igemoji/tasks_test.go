@@ -113,7 +113,9 @@ func dialWS(t *testing.T, base, token string) *wsConn {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, u, nil)
+	// As a browser does: the page's origin, which the server checks
+	// against the Host it was reached at (through nginx too).
+	c, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {base}}})
 	if err != nil {
 		t.Fatalf("dial %s: %v", u, err)
 	}
