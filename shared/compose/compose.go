@@ -29,6 +29,7 @@ func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
 	var src *image.RGBA
 	if m, ok := emoji.(*Mipmap); ok {
 		src = m.Level(side)
+		emoji = m.RGBA // Scale's fast path, should it be needed below
 	}
 	if src == nil || src.Rect.Dx() >= 2*side || src.Rect.Dy() >= 2*side {
 		// Shrink the emoji close to its final size with an area filter

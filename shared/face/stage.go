@@ -49,9 +49,12 @@ const (
 
 // DefaultLeadFactor: a lead is a face smaller than this many times the
 // smallest face a level finds reliably (spec.ReliableFace model pixels).
-// Measured on the development photos and on synthetic crowds
-// (worker/detect's TestSmallFacesCrowd), 1.5 and 2.5 found the same faces;
-// 1.5 runs tiles for fewer photos whose faces are all big.
+// Measured on the 48 development photos and on synthetic crowds
+// (worker/detect's TestSmallFacesCrowd), 1.2, 1.5 and 2.5 all found the
+// faces every tile found; 1.2 runs tiles for the fewest photos whose faces
+// are all big (at 1.5, one of the demo photos ran all 42 passes for
+// nothing). Doubtful leads and the blind first level (see RunStaged) are
+// what find the crowds too small for any lead.
 const DefaultLeadFactor = 1.2
 
 // RunStaged runs the passes that PlanPasses listed, level by level, through

@@ -77,6 +77,11 @@ func New() *Metrics {
 	f(m.Inference)
 	f(m.WSConnections)
 	f(m.WSDropped)
+	// Every outcome exists from the start at 0, so that "none finished
+	// lately" is a 0 to compare, not an absent series (which no alert sees).
+	for _, o := range []string{"done", "failed", "gave_up"} {
+		m.TasksFinished.WithLabelValues(o)
+	}
 	return m
 }
 
