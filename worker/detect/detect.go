@@ -305,40 +305,19 @@ func (d *Detector) detect(ctx context.Context, img image.Image, passes []face.Pa
 	case <-ctx.Done():
 		return nil, st, ctx.Err()
 	}
-	// Sessions nobody else is using right now share the passes: the model
-	// is small, so several sessions with a few threads each keep more cores
-	// busy than one session with all of them.
-	sessions := []*session{s}
-borrow:
-	for len(sessions) < len(passes) {
-		select {
-		case x := <-d.pool:
-			sessions = append(sessions, x)
-		default:
-			break borrow
-		}
-	}
-	defer func() {
-		for _, x := range sessions {
-			d.pool <- x
-		}
-	}()
-	srcs := make([]*face.Source, len(sessions)) // a Source's buffers serve one goroutine
-	for i := range srcs {
-		srcs[i] = face.NewSource(img)
-	}
+	defer func() { d.pool <- s }()
+	src := face.NewSource(img)
 	start := time.Now()
 	ran, per, err := face.RunStaged(passes, d.spec, mode, d.minScore, d.opts.LeadFactor, func(batch []face.Pass) ([][]face.Detection, error) {
 		if st.Passes == 0 {
 			defer func() { st.FullFrame = time.Since(start) }()
 		}
 		st.Passes += len(batch)
-		return d.runBatch(ctx, sessions, srcs, batch, min(d.minScore, face.LeadScore))
+		return d.runBatch(ctx, s, src, img, batch, min(d.minScore, face.LeadScore))
 	})
 	if err != nil {
 		return nil, st, err
 	}
-	src := srcs[0]
 	out, err := face.Merge(ran, per, src.W, src.H, d.spec, func(win face.Window) ([]face.Detection, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -356,9 +335,27 @@ borrow:
 	return out, st, nil
 }
 
-// runBatch runs passes spread over the sessions, sessions[i] reading
-// srcs[i].
-func (d *Detector) runBatch(ctx context.Context, sessions []*session, srcs []*face.Source, passes []face.Pass, minScore float64) ([][]face.Detection, error) {
+// runBatch runs passes on s reading src, spread over as many sessions as
+// nobody else is using right now (borrowed for this batch only, each with
+// a Source of its own): the model is small, so several sessions with a few
+// threads each keep more cores busy than one session with all of them,
+// and a photo that needs one pass holds one session.
+func (d *Detector) runBatch(ctx context.Context, s *session, src *face.Source, img image.Image, passes []face.Pass, minScore float64) ([][]face.Detection, error) {
+	sessions, srcs := []*session{s}, []*face.Source{src}
+borrow:
+	for len(sessions) < len(passes) {
+		select {
+		case x := <-d.pool:
+			sessions, srcs = append(sessions, x), append(srcs, face.NewSource(img))
+		default:
+			break borrow
+		}
+	}
+	defer func() {
+		for _, x := range sessions[1:] {
+			d.pool <- x
+		}
+	}()
 	per := make([][]face.Detection, len(passes))
 	var (
 		next     atomic.Int64
@@ -366,7 +363,7 @@ func (d *Detector) runBatch(ctx context.Context, sessions []*session, srcs []*fa
 		errOnce  sync.Once
 		firstErr error
 	)
-	for i, x := range sessions[:min(len(sessions), len(passes))] {
+	for i, x := range sessions {
 		src := srcs[i]
 		wg.Go(func() {
 			for {
