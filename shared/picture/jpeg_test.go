@@ -201,3 +201,43 @@ func BenchmarkJPEG(b *testing.B) {
 		}
 	})
 }
+
+// TestJPEGOddities: files image/jpeg reads though libjpeg warns about them
+// (some cameras and editors write such) still decode.
+func TestJPEGOddities(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := Encode(&buf, gradient(64, 48), false); err != nil {
+		t.Fatal(err)
+	}
+	base := buf.Bytes()
+	if !bytes.Equal(base[2:4], []byte{0xff, 0xe0}) || string(base[6:10]) != "JFIF" {
+		t.Skip("the encoder wrote no JFIF header first")
+	}
+	app0End := 4 + (int(base[4])<<8 | int(base[5]))
+	with := func(f func(d []byte) []byte) []byte { return f(append([]byte(nil), base...)) }
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"JFIF version 2", with(func(d []byte) []byte { d[11] = 2; return d })},
+		{"junk between segments", with(func(d []byte) []byte {
+			return append(append(d[:app0End:app0End], 0x00, 0x17, 0x42), base[app0End:]...)
+		})},
+		{"junk before the end marker", with(func(d []byte) []byte {
+			return append(append(d[:len(d)-2:len(d)-2], bytes.Repeat([]byte{0x5a}, 40)...), 0xff, 0xd9)
+		})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := jpeg.Decode(bytes.NewReader(tc.data)); err != nil {
+				t.Skipf("image/jpeg refuses it too (%v)", err)
+			}
+			img, _, err := Decode(bytes.NewReader(tc.data), Limits{})
+			if err != nil {
+				t.Fatalf("got %v, want it decoded as image/jpeg decodes it", err)
+			}
+			if b := img.Bounds(); b.Dx() != 64 || b.Dy() != 48 {
+				t.Errorf("got %v, want 64x48", b)
+			}
+		})
+	}
+}

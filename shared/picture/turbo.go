@@ -11,6 +11,7 @@ package picture
 #cgo LDFLAGS: -ljpeg
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <setjmp.h>
 #include <jpeglib.h>
 
@@ -42,22 +43,26 @@ static void igm_errors(struct igm_err *e) {
 	e->warnings = 0;
 }
 
-enum { IGM_OK, IGM_CORRUPT, IGM_OTHER, IGM_SIZE };
+enum { IGM_OK, IGM_CORRUPT, IGM_OTHER, IGM_SIZE, IGM_WARN };
 
 // igm_decode decodes a JPEG at 1/denom scale into dst, w*h pixels of 4
 // bytes (RGBA) or 1 (gray), as the caller sized it from the header.
 // IGM_OTHER: a colour space this path does not handle (CMYK, YCCK), for the
-// caller's fallback.
+// caller's fallback. IGM_WARN: decoded, but libjpeg warned of damage
+// (also what a truncated file gives), for the caller to judge.
 static int igm_decode(const unsigned char *buf, unsigned long n, unsigned char *dst, int w, int h, int gray, int denom) {
 	struct jpeg_decompress_struct d;
 	struct igm_err e;
+	// The jump is set before create, which can fail too; a zeroed struct
+	// is safe to destroy at any point.
+	memset(&d, 0, sizeof d);
 	d.err = &e.pub;
 	igm_errors(&e);
-	jpeg_create_decompress(&d);
 	if (setjmp(e.jump)) {
 		jpeg_destroy_decompress(&d);
 		return IGM_CORRUPT;
 	}
+	jpeg_create_decompress(&d);
 	jpeg_mem_src(&d, buf, n);
 	jpeg_read_header(&d, TRUE);
 	if (d.jpeg_color_space == JCS_GRAYSCALE) {
@@ -85,28 +90,35 @@ static int igm_decode(const unsigned char *buf, unsigned long n, unsigned char *
 	if (d.output_scanline < d.output_height) e.warnings++;
 	jpeg_finish_decompress(&d);
 	jpeg_destroy_decompress(&d);
-	return e.warnings ? IGM_CORRUPT : IGM_OK;
+	return e.warnings ? IGM_WARN : IGM_OK;
 }
 
 enum { IGM_PROGRESSIVE = 1, IGM_CMYK = 2 };
 
 // igm_encode compresses w*h pixels of ch bytes (4: RGBA, alpha ignored, or
-// CMYK with IGM_CMYK; 1: gray) at quality q into a buffer libjpeg
-// allocates; the caller frees it. The flags make the tests' fixtures.
+// CMYK with IGM_CMYK; 1: gray) at quality q into a buffer the caller frees.
+// The buffer is ours, sized for the worst case, so libjpeg never moves it
+// and the error path knows what to free. The flags make the tests' fixtures.
 static int igm_encode(const unsigned char *src, int w, int h, int stride, int ch, int q, int flags, unsigned char **out, unsigned long *n) {
 	struct jpeg_compress_struct c;
 	struct igm_err e;
-	c.err = &e.pub;
-	igm_errors(&e);
-	jpeg_create_compress(&c);
+	// libjpeg-turbo's tjBufSize bound (4:4:4, every MCU padded) plus room
+	// for headers and progressive scans.
+	unsigned long size = (unsigned long)((w + 15) & ~15) * (unsigned long)((h + 15) & ~15) * 6 + 65536;
+	unsigned char *orig = malloc(size), *buf = orig;
 	*out = NULL;
 	*n = 0;
+	if (!orig) return IGM_OTHER;
+	memset(&c, 0, sizeof c);
+	c.err = &e.pub;
+	igm_errors(&e);
 	if (setjmp(e.jump)) {
 		jpeg_destroy_compress(&c);
-		if (*out) { free(*out); *out = NULL; }
+		free(orig);
 		return IGM_OTHER;
 	}
-	jpeg_mem_dest(&c, out, n);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &buf, &size);
 	c.image_width = w;
 	c.image_height = h;
 	c.input_components = ch;
@@ -121,6 +133,9 @@ static int igm_encode(const unsigned char *src, int w, int h, int stride, int ch
 	}
 	jpeg_finish_compress(&c);
 	jpeg_destroy_compress(&c);
+	if (buf != orig) free(orig); // grown after all: libjpeg copied it
+	*out = buf;
+	*n = size;
 	return IGM_OK;
 }
 */
@@ -161,7 +176,10 @@ func decodeJPEG(data []byte, w, h int, gray bool, denom int) (image.Image, error
 		(*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(h), g, C.int(denom)) {
 	case C.IGM_OK:
 		return img, nil
-	case C.IGM_OTHER:
+	case C.IGM_OTHER, C.IGM_WARN:
+		// libjpeg warns of oddities image/jpeg takes in its stride (junk
+		// between segments, an unknown JFIF version) as well as of real
+		// damage; image/jpeg then decides, and refuses truncated data.
 		return jpeg.Decode(bytes.NewReader(data))
 	}
 	return nil, errCorrupt()
