@@ -28,7 +28,8 @@ func TestTasksOnS3(t *testing.T) {
 	assets := visionAssets(t)
 	blobURL := s3test.Start(t, "igemoji")
 	data := filepath.Join(t.TempDir(), "data")
-	a := startApp(t, store.SQLite, "--workers", "1", "--data", data, "--blob-url", blobURL)
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "s3.db")
+	a := startApp(t, store.SQLite, "--workers", "1", "--data", data, "--blob-url", blobURL, "--database-url", dbURL)
 	tok := a.signup("s3@example.com", "s3user")
 
 	r := a.createTemplate(tok, templateFields(t, "On S3"))
@@ -74,6 +75,16 @@ func TestTasksOnS3(t *testing.T) {
 	}
 	if entries, err := os.ReadDir(filepath.Join(data, "blobs")); err == nil && len(entries) > 0 {
 		t.Errorf("DATA/blobs holds %d entries, want none with S3 configured", len(entries))
+	}
+
+	// The command line reads the same template from the bucket.
+	out := filepath.Join(t.TempDir(), "out.jpg")
+	if _, stderr, err := runCLI(t, "emojify", "--assets", assets, "--template", strconv.FormatInt(id, 10),
+		"--database-url", dbURL, "--blob-url", blobURL, "-o", out, samplePhoto(t, assets, 2)); err != nil {
+		t.Fatalf("emojify with a template in the bucket: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("emojify wrote nothing: %v", err)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/igemoji/igemoji/shared/disk"
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/picture"
+	"github.com/igemoji/igemoji/shared/s3"
 	"github.com/igemoji/igemoji/shared/store"
 	"github.com/igemoji/igemoji/worker/vision"
 )
@@ -195,6 +196,7 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	tmpl := fs.String("template", "fluent-flat", "template: a built-in name or key (fluent-flat, noto-color), or the id of a template in the service's database")
 	dataDir := fs.String("data", envOr(getenv, "IGEMOJI_DATA", "./data"), "the service's data directory, for a template id [IGEMOJI_DATA]")
 	dbURL := fs.String("database-url", getenv("IGEMOJI_DATABASE_URL"), "the service's database, for a template id (default: DATA/igemoji.db) [IGEMOJI_DATABASE_URL]")
+	blobURL := fs.String("blob-url", getenv("IGEMOJI_BLOB_URL"), "the service's bucket, for a template id, if it keeps its files in one (default: DATA/blobs) [IGEMOJI_BLOB_URL]")
 	out := fs.String("o", "", "output file (.jpg or .png)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: igemoji emojify --template NAME|ID -o OUT IMAGE")
@@ -210,7 +212,7 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	var emoji map[moji.Expression]image.Image
 	var err error
 	if id, perr := strconv.ParseInt(*tmpl, 10, 64); perr == nil {
-		emoji, err = storedEmoji(ctx, *dataDir, *dbURL, id)
+		emoji, err = storedEmoji(ctx, *dataDir, *dbURL, *blobURL, getenv, id)
 	} else {
 		emoji, err = builtinEmoji(vf.assets, *tmpl)
 	}
@@ -257,7 +259,7 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // storedEmoji loads template id from the service's database and files.
-func storedEmoji(ctx context.Context, dataDir, dbURL string, id int64) (map[moji.Expression]image.Image, error) {
+func storedEmoji(ctx context.Context, dataDir, dbURL, blobURL string, getenv func(string) string, id int64) (map[moji.Expression]image.Image, error) {
 	if dbURL == "" {
 		dbURL = "sqlite:" + filepath.Join(dataDir, "igemoji.db")
 		if _, err := os.Stat(filepath.Join(dataDir, "igemoji.db")); err != nil {
@@ -273,8 +275,16 @@ func storedEmoji(ctx context.Context, dataDir, dbURL string, id int64) (map[moji
 	if err != nil {
 		return nil, fmt.Errorf("template %d: %s", id, moji.ErrorMessage(err))
 	}
-	blobs, err := disk.New(filepath.Join(dataDir, "blobs"))
-	if err != nil {
+	var blobs moji.Blobs
+	if blobURL != "" {
+		cfg, err := s3.ParseURL(blobURL, getenv)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if blobs, err = s3.New(ctx, cfg); err != nil {
+			return nil, err
+		}
+	} else if blobs, err = disk.New(filepath.Join(dataDir, "blobs")); err != nil {
 		return nil, err
 	}
 	m := map[moji.Expression]image.Image{}
