@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"encoding/binary"
 	"image"
 	"image/draw"
 	"math"
@@ -147,19 +148,29 @@ func (m *Mipmap) Level(side int) *image.RGBA {
 	return best
 }
 
-// Halve averages 2x2 blocks (an odd last row or column is dropped).
+// Halve averages 2x2 blocks (an odd last row or column is dropped),
+// rounding half up.
 func Halve(m *image.RGBA) *image.RGBA {
 	w, h := m.Rect.Dx()/2, m.Rect.Dy()/2
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	const lo = 0x00ff00ff00ff00ff // every other byte, in 16-bit lanes
 	for y := range h {
-		a := m.Pix[(2*y)*m.Stride:]
-		b := m.Pix[(2*y+1)*m.Stride:]
+		a := m.Pix[(2*y)*m.Stride : (2*y)*m.Stride+8*w]
+		b := m.Pix[(2*y+1)*m.Stride : (2*y+1)*m.Stride+8*w]
 		o := out.Pix[y*out.Stride : y*out.Stride+4*w]
-		for i := 0; i < len(o); i += 4 {
-			j := 2 * i
-			for c := range 4 {
-				o[i+c] = uint8((uint32(a[j+c]) + uint32(a[j+4+c]) + uint32(b[j+c]) + uint32(b[j+4+c]) + 2) >> 2)
-			}
+		// Two pixels of each row at a time, as one 64-bit word: the even
+		// bytes (R, B) and odd bytes (G, A) of the four pixels summed in
+		// 16-bit lanes, then each pixel's lanes added to its neighbour's.
+		for len(a) >= 8 && len(b) >= 8 && len(o) >= 4 {
+			p, q := binary.LittleEndian.Uint64(a), binary.LittleEndian.Uint64(b)
+			even := p&lo + q&lo
+			odd := (p>>8)&lo + (q>>8)&lo
+			even += even >> 32
+			odd += odd >> 32
+			even = (even + 0x0002_0002) >> 2 & 0x00ff00ff
+			odd = (odd + 0x0002_0002) >> 2 & 0x00ff00ff
+			binary.LittleEndian.PutUint32(o, uint32(even|odd<<8))
+			a, b, o = a[8:], b[8:], o[4:]
 		}
 	}
 	return out

@@ -146,3 +146,40 @@ func TestMipmap(t *testing.T) {
 		}
 	}
 }
+
+// TestHalve compares the word-at-a-time Halve with the 2x2 mean written
+// out, on noise, odd sizes and a sub-image.
+func TestHalve(t *testing.T) {
+	full := image.NewRGBA(image.Rect(0, 0, 37, 23))
+	for i := range full.Pix {
+		full.Pix[i] = uint8(i*131 + i/7)
+	}
+	for _, tt := range []struct {
+		name string
+		m    *image.RGBA
+	}{
+		{"odd size", full},
+		{"sub-image", full.SubImage(image.Rect(3, 5, 30, 20)).(*image.RGBA)},
+		{"one pixel", full.SubImage(image.Rect(0, 0, 1, 1)).(*image.RGBA)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Halve(tt.m)
+			w, h := tt.m.Rect.Dx()/2, tt.m.Rect.Dy()/2
+			if got.Rect.Dx() != w || got.Rect.Dy() != h {
+				t.Fatalf("size: got %v, want %dx%d", got.Rect.Size(), w, h)
+			}
+			o := tt.m.Rect.Min
+			for y := range h {
+				for x := range w {
+					a, b := tt.m.RGBAAt(o.X+2*x, o.Y+2*y), tt.m.RGBAAt(o.X+2*x+1, o.Y+2*y)
+					c, d := tt.m.RGBAAt(o.X+2*x, o.Y+2*y+1), tt.m.RGBAAt(o.X+2*x+1, o.Y+2*y+1)
+					mean := func(p, q, r, s uint8) uint8 { return uint8((int(p) + int(q) + int(r) + int(s) + 2) / 4) }
+					want := color.RGBA{mean(a.R, b.R, c.R, d.R), mean(a.G, b.G, c.G, d.G), mean(a.B, b.B, c.B, d.B), mean(a.A, b.A, c.A, d.A)}
+					if g := got.RGBAAt(x, y); g != want {
+						t.Fatalf("pixel (%d,%d): got %v, want %v", x, y, g, want)
+					}
+				}
+			}
+		})
+	}
+}

@@ -111,3 +111,99 @@ func TestInputs(t *testing.T) {
 		t.Fatalf("rgb: got %v", rgb[:6])
 	}
 }
+
+// BenchmarkRead is one face's reading as the worker does it: the patch of
+// a 190-px face (1.6x crop, tilted) in a 1920x1280 photo and the two
+// models' crops from it.
+func BenchmarkRead(b *testing.B) {
+	src := image.NewRGBA(image.Rect(0, 0, 1920, 1280))
+	for i := range src.Pix {
+		src.Pix[i] = uint8(i*7 + i/4096)
+	}
+	side := 1.6 * 190
+	for b.Loop() {
+		p := NewPatch(src, 900, 500, side, 0.5, 112)
+		p.Crop(side, 64)
+		p.Crop(side, 112)
+	}
+}
+
+// Crops read through the patch's mipmap must keep flat colours flat, blur
+// fine detail to its mean instead of aliasing it, and read every image
+// type alike.
+func TestCropFilters(t *testing.T) {
+	flat := image.NewRGBA(image.Rect(0, 0, 1200, 900))
+	checker := image.NewRGBA(flat.Rect)
+	gray := image.NewGray(flat.Rect)
+	for y := range 900 {
+		for x := range 1200 {
+			flat.SetRGBA(x, y, color.RGBA{200, 100, 50, 255})
+			v := uint8(0)
+			if (x+y)%2 == 0 {
+				v = 255
+			}
+			checker.SetRGBA(x, y, color.RGBA{v, v, v, 255})
+			gray.SetGray(x, y, color.Gray{v})
+		}
+	}
+	tests := []struct {
+		name      string
+		src       image.Image
+		side      float64
+		roll      float64
+		out       int
+		want      color.RGBA
+		tolerance int
+	}{
+		{"flat, enlarged", flat, 40, 0.3, 112, color.RGBA{200, 100, 50, 255}, 0},
+		{"flat, 1.5x", flat, 168, 0.3, 112, color.RGBA{200, 100, 50, 255}, 0},
+		{"flat, 9x", flat, 600, 1.1, 64, color.RGBA{200, 100, 50, 255}, 0},
+		{"checker, 2.7x", checker, 300, 0.5, 112, color.RGBA{128, 128, 128, 255}, 6},
+		{"checker, 9x", checker, 600, 0.2, 64, color.RGBA{128, 128, 128, 255}, 2},
+		{"gray checker, 9x", gray, 600, 0.2, 64, color.RGBA{128, 128, 128, 255}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Crop(tt.src, 600, 450, tt.side, tt.roll, tt.out)
+			for y := 0; y < tt.out; y += 7 {
+				for x := 0; x < tt.out; x += 7 {
+					got := c.RGBAAt(x, y)
+					if absDiff(got.R, tt.want.R) > tt.tolerance || absDiff(got.G, tt.want.G) > tt.tolerance ||
+						absDiff(got.B, tt.want.B) > tt.tolerance || got.A != 255 {
+						t.Fatalf("pixel (%d,%d): got %v, want %v ± %d", x, y, got, tt.want, tt.tolerance)
+					}
+				}
+			}
+		})
+	}
+	// Half off the photo's corner: the outside half is black, the inside
+	// keeps its colour, at a scale that reads reduced levels.
+	c := Crop(flat, 0, 450, 800, 0, 64)
+	if got := c.RGBAAt(4, 32); got != (color.RGBA{0, 0, 0, 255}) {
+		t.Errorf("outside: got %v, want black", got)
+	}
+	if got := c.RGBAAt(60, 32); got != (color.RGBA{200, 100, 50, 255}) {
+		t.Errorf("inside: got %v, want the photo's colour", got)
+	}
+}
+
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
+}
+
+func TestCropNonsense(t *testing.T) {
+	src := image.NewRGBA(image.Rect(0, 0, 50, 50))
+	inf, nan := math.Inf(1), math.NaN()
+	for _, tt := range []struct{ cx, cy, side, roll float64 }{
+		{nan, 10, 20, 0}, {10, inf, 20, 0}, {10, 10, nan, 0}, {10, 10, inf, 0},
+		{10, 10, 20, nan}, {10, 10, 20, inf}, {1e30, 10, 20, 0}, {10, 10, -5, 0}, {10, 10, 0, 0},
+	} {
+		c := Crop(src, tt.cx, tt.cy, tt.side, tt.roll, 16)
+		if got := c.Bounds().Dx(); got != 16 {
+			t.Errorf("%v: got a %d-px crop, want 16", tt, got)
+		}
+	}
+}

@@ -241,23 +241,16 @@ func (p *Pipeline) observe(model string, start time.Time) {
 }
 
 // read classifies the face of d: upright squares around it, at each crop
-// scale, all read from one resampling of its neighbourhood per model size.
+// scale and each model's size, all read from one patch of the photo.
 func (p *Pipeline) read(img image.Image, d face.Detection) (expr.Probs, error) {
 	c := d.Center()
 	scales := append([]float64{p.cfg.CropScale}, p.cfg.ExtraScales...)
 	widest := slices.Max(scales) * d.Box[2]
-	large := expr.NewPatch(img, c.X, c.Y, widest, d.Roll, 112)
-	small := large
-	// The 64-px crops read a halved copy of the 112-px patch when it keeps
-	// at least 1.5 patch pixels per crop pixel (bilinear reads then
-	// barely alias), rather than resampling the photo a second time.
-	if large.Resolution()/2 >= 1.5*64/widest {
-		small = large.Half()
-	}
+	patch := expr.NewPatch(img, c.X, c.Y, widest, d.Roll, 112)
 	ps := make([]expr.Probs, 0, len(scales))
 	for _, k := range scales {
 		side := d.Box[2] * k
-		pr, err := p.classifyCrops(small.Crop(side, 64), large.Crop(side, 112))
+		pr, err := p.classifyCrops(patch.Crop(side, 64), patch.Crop(side, 112))
 		if err != nil {
 			return expr.Probs{}, err
 		}
