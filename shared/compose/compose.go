@@ -5,6 +5,7 @@
 package compose
 
 import (
+	"encoding/binary"
 	"image"
 	"math"
 
@@ -22,22 +23,10 @@ type Placement struct {
 // Pixels of the rotated square that fall outside dst are skipped. An
 // emoji pasted again and again is best given as a *Mipmap (see Prepare).
 func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
-	if p.Size < 1 || emoji.Bounds().Empty() {
+	if !(p.Size >= 1) || math.IsInf(p.Size, 0) || emoji.Bounds().Empty() {
 		return
 	}
-	side := int(math.Ceil(p.Size))
-	var src *image.RGBA
-	if m, ok := emoji.(*Mipmap); ok {
-		src = m.Level(side)
-		emoji = m.RGBA // Scale's fast path, should it be needed below
-	}
-	if src == nil || src.Rect.Dx() >= 2*side || src.Rect.Dy() >= 2*side {
-		// Shrink the emoji close to its final size with an area filter
-		// first: bilinear sampling alone would alias a 512 px image drawn
-		// at 40 px.
-		src = image.NewRGBA(image.Rect(0, 0, side, side))
-		Scale(src, src.Bounds(), emoji, emoji.Bounds())
-	}
+	src := source(emoji, int(math.Ceil(p.Size)))
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 
 	sin, cos := math.Sincos(p.Roll)
@@ -47,48 +36,122 @@ func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
 	box := image.Rect(int(math.Floor(p.CX-ext)), int(math.Floor(p.CY-ext)),
 		int(math.Ceil(p.CX+ext))+1, int(math.Ceil(p.CY+ext))+1).Intersect(dst.Bounds())
 	kx, ky := float64(sw)/p.Size, float64(sh)/p.Size
-	// The inverse map of a pixel centre into the emoji's frame is affine,
-	// so it is stepped along each row rather than recomputed.
+	// The inverse map of a pixel centre into the emoji's frame is affine:
+	// (u, v) = (u0 + x*du, v0 + x*dv) along a row.
 	du, dv := cos*kx, -sin*ky
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		dx, dy := float64(box.Min.X)+0.5-p.CX, float64(y)+0.5-p.CY
-		u := (dx*cos+dy*sin)*kx + float64(sw)/2 - 0.5
-		v := (-dx*sin+dy*cos)*ky + float64(sh)/2 - 0.5
+		u0 := (dx*cos+dy*sin)*kx + float64(sw)/2 - 0.5
+		v0 := (-dx*sin+dy*cos)*ky + float64(sh)/2 - 0.5
+		// Only the part of the row whose reads touch the emoji (-1 < u <
+		// sw, -1 < v < sh) is visited.
+		lo, hi := span(u0, du, float64(sw), 0, box.Dx())
+		lo, hi = span(v0, dv, float64(sh), lo, hi)
 		row := dst.Pix[dst.PixOffset(box.Min.X, y):]
-		for x := 0; x < box.Dx(); x, u, v = x+1, u+du, v+dv {
-			if u <= -1 || v <= -1 || u >= float64(sw) || v >= float64(sh) {
-				continue // wholly outside the emoji
+		// Fixed point, 32 fractional bits, along the span.
+		ui, vi := fixed(u0+float64(lo)*du), fixed(v0+float64(lo)*dv)
+		dui, dvi := fixed(du), fixed(dv)
+		for x := lo; x < hi; x, ui, vi = x+1, ui+dui, vi+dvi {
+			x0, y0 := int(ui>>32), int(vi>>32) // floor
+			if x0 < -1 || y0 < -1 || x0 >= sw || y0 >= sh {
+				continue // rounding at the span's ends
 			}
-			var r, g, b, a float64
-			x0, y0 := int(math.Floor(u)), int(math.Floor(v))
+			var c uint32 // premultiplied RGBA, R in the low byte
 			if x0 >= 0 && y0 >= 0 && x0+1 < sw && y0+1 < sh {
-				// Inside: the four neighbours without bounds tests.
-				fx, fy := u-float64(x0), v-float64(y0)
-				i := src.PixOffset(x0, y0)
-				p00 := src.Pix[i : i+8 : i+8]
-				p01 := src.Pix[i+src.Stride : i+src.Stride+8 : i+src.Stride+8]
-				if p00[3]|p00[7]|p01[3]|p01[7] == 0 {
+				// Inside: the four neighbours read as words, blended in
+				// 8-bit fixed point two channels at a time.
+				i := y0*src.Stride + 4*x0
+				p0 := src.Pix[i : i+8 : i+8]
+				p1 := src.Pix[i+src.Stride : i+src.Stride+8 : i+src.Stride+8]
+				c00, c10 := binary.LittleEndian.Uint32(p0), binary.LittleEndian.Uint32(p0[4:])
+				c01, c11 := binary.LittleEndian.Uint32(p1), binary.LittleEndian.Uint32(p1[4:])
+				if (c00|c10|c01|c11)>>24 == 0 {
 					continue // transparent here
 				}
-				w00, w10, w01, w11 := (1-fx)*(1-fy), fx*(1-fy), (1-fx)*fy, fx*fy
-				r = w00*float64(p00[0]) + w10*float64(p00[4]) + w01*float64(p01[0]) + w11*float64(p01[4])
-				g = w00*float64(p00[1]) + w10*float64(p00[5]) + w01*float64(p01[1]) + w11*float64(p01[5])
-				b = w00*float64(p00[2]) + w10*float64(p00[6]) + w01*float64(p01[2]) + w11*float64(p01[6])
-				a = w00*float64(p00[3]) + w10*float64(p00[7]) + w01*float64(p01[3]) + w11*float64(p01[7])
+				fx, fy := uint32(ui>>24)&0xff, uint32(vi>>24)&0xff
+				c = lerp(lerp(c00, c10, fx), lerp(c01, c11, fx), fy)
 			} else {
-				r, g, b, a = bilinear(src, u, v)
+				r, g, b, a := bilinear(src, float64(ui)/(1<<32), float64(vi)/(1<<32))
+				c = uint32(clamp(r)) | uint32(clamp(g))<<8 | uint32(clamp(b))<<16 | uint32(clamp(a))<<24
 			}
+			a := c >> 24
 			if a == 0 {
 				continue
 			}
 			d := row[4*x : 4*x+4 : 4*x+4]
-			inv := 1 - a/255
-			d[0] = clamp(r + float64(d[0])*inv)
-			d[1] = clamp(g + float64(d[1])*inv)
-			d[2] = clamp(b + float64(d[2])*inv)
-			d[3] = clamp(a + float64(d[3])*inv)
+			if a == 255 {
+				binary.LittleEndian.PutUint32(d, c)
+				continue
+			}
+			binary.LittleEndian.PutUint32(d, over(c, binary.LittleEndian.Uint32(d), a))
 		}
 	}
+}
+
+// source is the premultiplied image Paste reads to draw emoji side pixels
+// wide: a mipmap's level, or the emoji shrunk close to that size with an
+// area filter (bilinear reads alone would alias a 512 px image drawn at
+// 40 px).
+func source(emoji image.Image, side int) *image.RGBA {
+	var src *image.RGBA
+	if m, ok := emoji.(*Mipmap); ok {
+		src = m.Level(side)
+		emoji = m.RGBA // Scale's fast path, should it be needed below
+	}
+	if src == nil || src.Rect.Dx() >= 2*side || src.Rect.Dy() >= 2*side {
+		src = image.NewRGBA(image.Rect(0, 0, side, side))
+		Scale(src, src.Bounds(), emoji, emoji.Bounds())
+	}
+	return src
+}
+
+const lanes = 0x00ff00ff // bytes 0 and 2 of a word, in 16-bit lanes
+
+// lerp is a + (b-a)*f/256 for each byte of two packed pixels, f in 0..256.
+func lerp(a, b, f uint32) uint32 {
+	g := 256 - f
+	even := ((a&lanes)*g + (b&lanes)*f + 0x00800080) >> 8 & lanes
+	odd := ((a>>8&lanes)*g + (b>>8&lanes)*f + 0x00800080) >> 8 & lanes
+	return even | odd<<8
+}
+
+// over is premultiplied src-over: s + d*(255-a)/255 for each byte,
+// saturating.
+func over(s, d, a uint32) uint32 {
+	k := 255 - a
+	blend := func(s, d uint32) uint32 {
+		t := d*k + 0x00800080 // x/255 rounded as (t + t>>8) >> 8
+		t = (t + t>>8&lanes) >> 8 & lanes
+		t += s
+		return (t | (t>>8&0x00010001)*0xff) & lanes // saturate each lane
+	}
+	return blend(s&lanes, d&lanes) | blend(s>>8&lanes, d>>8&lanes)<<8
+}
+
+// fixed is v in 32.32 fixed point (|v| is far below 2^31 here).
+func fixed(v float64) int64 { return int64(math.Round(v * (1 << 32))) }
+
+// span narrows [lo, hi) to the x where -1 < a + x*d < n.
+func span(a, d, n float64, lo, hi int) (int, int) {
+	if d == 0 {
+		if a <= -1 || a >= n {
+			return lo, lo
+		}
+		return lo, hi
+	}
+	x1, x2 := (-1-a)/d, (n-a)/d
+	if d < 0 {
+		x1, x2 = x2, x1
+	}
+	// A pixel of slack either side (the loop tests each pixel anyway),
+	// and compared as floats before converting, which could overflow.
+	if f := math.Floor(x1) - 1; f > float64(lo) {
+		lo = int(math.Min(f, float64(hi)))
+	}
+	if c := math.Ceil(x2) + 1; c < float64(hi) {
+		hi = int(math.Max(c, float64(lo)))
+	}
+	return lo, max(lo, hi)
 }
 
 // bilinear samples premultiplied src at (u, v) in pixel-centre

@@ -82,3 +82,75 @@ func TestPasteBlends(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+// pasteReference is Paste written plainly in floating point, per pixel.
+func pasteReference(dst *image.RGBA, emoji image.Image, p Placement) {
+	src := source(emoji, int(math.Ceil(p.Size)))
+	sw, sh := float64(src.Rect.Dx()), float64(src.Rect.Dy())
+	sin, cos := math.Sincos(p.Roll)
+	for y := dst.Rect.Min.Y; y < dst.Rect.Max.Y; y++ {
+		for x := dst.Rect.Min.X; x < dst.Rect.Max.X; x++ {
+			dx, dy := float64(x)+0.5-p.CX, float64(y)+0.5-p.CY
+			u := (dx*cos+dy*sin)*sw/p.Size + sw/2 - 0.5
+			v := (-dx*sin+dy*cos)*sh/p.Size + sh/2 - 0.5
+			if u <= -1 || v <= -1 || u >= sw || v >= sh {
+				continue
+			}
+			r, g, b, a := bilinear(src, u, v)
+			d := dst.Pix[dst.PixOffset(x, y):]
+			inv := 1 - a/255
+			d[0] = clamp(r + float64(d[0])*inv)
+			d[1] = clamp(g + float64(d[1])*inv)
+			d[2] = clamp(b + float64(d[2])*inv)
+			d[3] = clamp(a + float64(d[3])*inv)
+		}
+	}
+}
+
+// Paste's fixed-point words and row spans must draw what the plain
+// floating-point version draws, to a unit of rounding.
+func TestPasteMatchesReference(t *testing.T) {
+	// A round, soft-edged emoji with translucent parts over a patterned
+	// photo.
+	e := image.NewRGBA(image.Rect(0, 0, 96, 96))
+	for y := range 96 {
+		for x := range 96 {
+			r := math.Hypot(float64(x)-47.5, float64(y)-47.5)
+			a := math.Max(0, math.Min(1, 44-r)) * (0.5 + 0.5*float64(x)/96)
+			e.SetRGBA(x, y, color.RGBA{uint8(a * float64(x*2)), uint8(a * 200), uint8(a * float64(y*2)), uint8(a * 255)})
+		}
+	}
+	for _, p := range []Placement{
+		{CX: 60, CY: 50, Size: 70},
+		{CX: 60, CY: 50, Size: 70, Roll: 0.6},
+		{CX: 3, CY: 97, Size: 90, Roll: -2.2}, // over a corner
+		{CX: 50, CY: 50, Size: 150, Roll: math.Pi / 2},
+		{CX: 40.3, CY: 61.7, Size: 33.3, Roll: 3.5},
+	} {
+		got, want := image.NewRGBA(image.Rect(0, 0, 120, 100)), image.NewRGBA(image.Rect(0, 0, 120, 100))
+		for i := range got.Pix {
+			got.Pix[i] = uint8(i * 37 / 3)
+			if i%4 == 3 {
+				got.Pix[i] = 255
+			}
+		}
+		copy(want.Pix, got.Pix)
+		Paste(got, e, p)
+		pasteReference(want, e, p)
+		worst := 0
+		for i := range got.Pix {
+			worst = max(worst, int(math.Abs(float64(got.Pix[i])-float64(want.Pix[i]))))
+		}
+		if worst > 2 {
+			t.Errorf("%+v: got a pixel %d off the reference, want at most 2", p, worst)
+		}
+	}
+}
+
+func BenchmarkPaste(b *testing.B) {
+	dst := grey(1920, 1280)
+	e := Prepare(arrow(512))
+	for b.Loop() {
+		Paste(dst, e, Placement{CX: 900, CY: 500, Size: 258, Roll: 0.5})
+	}
+}

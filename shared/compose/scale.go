@@ -136,11 +136,14 @@ func Prepare(img image.Image) *Mipmap {
 	return m
 }
 
-// Level is the smallest copy at least side pixels wide and high.
+// Level is the copy nearest to side pixels (in scale: none more than
+// √2 larger or smaller), so that bilinear reads from it neither skip
+// pixels, which would alias, nor enlarge it much, which would blur; it
+// also keeps the reads within a small, cache-friendly copy.
 func (m *Mipmap) Level(side int) *image.RGBA {
 	best := m.RGBA
 	for _, l := range m.halves {
-		if l.Rect.Dx() < side || l.Rect.Dy() < side {
+		if float64(min(l.Rect.Dx(), l.Rect.Dy())) < float64(side)/math.Sqrt2 {
 			break
 		}
 		best = l

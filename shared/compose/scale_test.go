@@ -96,8 +96,8 @@ func TestScaleMatchesAreaMean(t *testing.T) {
 	}
 }
 
-// TestMipmap: levels halve down to 8 px, Level picks the smallest copy at
-// least as big, and pasting a Mipmap looks like pasting the plain image.
+// TestMipmap: levels halve down to 8 px, Level picks the copy nearest in
+// scale, and pasting a Mipmap looks like pasting the plain image.
 func TestMipmap(t *testing.T) {
 	emoji := image.NewNRGBA(image.Rect(0, 0, 512, 512))
 	for y := range 512 {
@@ -118,7 +118,7 @@ func TestMipmap(t *testing.T) {
 	if len(sides) != 6 || sides[0] != 256 || sides[5] != 8 {
 		t.Errorf("got halves %v, want 256 down to 8", sides)
 	}
-	for _, tc := range []struct{ side, want int }{{600, 512}, {512, 512}, {300, 512}, {256, 256}, {130, 256}, {40, 64}, {3, 8}} {
+	for _, tc := range []struct{ side, want int }{{600, 512}, {512, 512}, {363, 512}, {362, 256}, {300, 256}, {256, 256}, {130, 128}, {40, 32}, {3, 8}} {
 		if got := m.Level(tc.side).Rect.Dx(); got != tc.want {
 			t.Errorf("Level(%d) is %d px, want %d", tc.side, got, tc.want)
 		}
