@@ -127,13 +127,15 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 				return err
 			}
 			t4 := time.Now()
+			size := img.Bounds().Size()
+			picture.Recycle(out) // as the worker does
 			if r == 0 {
 				continue // warm-up
 			}
 			for k, d := range []time.Duration{t1.Sub(t0), tm.Detect.FullFrame, tm.Detect.SmallFaces, tm.Read, t3.Sub(t2), t4.Sub(t3), t4.Sub(t0)} {
 				st[k] = append(st[k], d)
 			}
-			w, h, faces = img.Bounds().Dx(), img.Bounds().Dy(), len(found)
+			w, h, faces = size.X, size.Y, len(found)
 			passes, planned = tm.Detect.Passes, tm.Detect.Planned
 		}
 		fmt.Fprintf(tw, "%s\t%dx%d\t%d\t%d/%d\t", filepath.Base(fs.Arg(i)), w, h, faces, passes, planned)

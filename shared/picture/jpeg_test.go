@@ -241,3 +241,38 @@ func TestJPEGOddities(t *testing.T) {
 		})
 	}
 }
+
+// A photo decoded into a recycled photo's pixels must come out exactly as
+// one decoded into fresh memory: nothing of the old photo shows through.
+func TestDecodeIntoRecycled(t *testing.T) {
+	encode := func(m image.Image) []byte {
+		t.Helper()
+		var buf bytes.Buffer
+		if _, err := Encode(&buf, m, false); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	old := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for i := range old.Pix {
+		old.Pix[i] = uint8(i * 13)
+	}
+	a, b := encode(old), encode(gradient(640, 480))
+	fresh, _, err := Decode(bytes.NewReader(b), testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := Decode(bytes.NewReader(a), testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Recycle(first)
+	again, _, err := Decode(bytes.NewReader(b), testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := meanDiff(t, again, fresh); d != 0 {
+		t.Fatalf("decoded into recycled pixels: got a mean difference of %v from a fresh decode, want 0", d)
+	}
+	Recycle(image.NewGray(image.Rect(0, 0, 2000, 2000))) // not kept, no panic
+}

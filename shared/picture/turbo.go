@@ -169,7 +169,7 @@ func decodeJPEG(data []byte, w, h int, gray bool, denom int) (image.Image, error
 		m := image.NewGray(image.Rect(0, 0, w, h))
 		img, pix, g = m, m.Pix, 1
 	} else {
-		m := image.NewRGBA(image.Rect(0, 0, w, h))
+		m := newRGBA(w, h)
 		img, pix = m, m.Pix
 	}
 	switch C.igm_decode((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)),

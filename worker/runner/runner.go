@@ -328,6 +328,7 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 		return nil, err
 	}
 	b := out.Bounds()
+	picture.Recycle(out) // encoded: its pixels can take the next photo
 	res := &moji.Result{ImageKey: key, Width: b.Dx(), Height: b.Dy(), Faces: make([]moji.FaceResult, 0, len(faces))}
 	for _, f := range faces {
 		// Tenths of a pixel and four decimals say all there is to say;
