@@ -338,9 +338,18 @@ scrape_configs:
 	for _, n := range []int{1, 2, 3} {
 		ids = append(ids, a.submit(tok, readFile(t, samplePhoto(t, assets, n)), "1").ID)
 	}
+	// Two workers finish them in any order: wait for all three at once
+	// (waiting for each in turn would pass over one that ends early).
+	pending := map[string]bool{}
 	for _, id := range ids {
-		ws.waitFor(90*time.Second, "task.done for "+id, isType(moji.EventTaskDone, id))
+		pending[id] = true
 	}
+	ws.waitFor(90*time.Second, fmt.Sprintf("task.done for each of %v", ids), func(m map[string]any) bool {
+		if id, _ := m["task_id"].(string); m["type"] == moji.EventTaskDone {
+			delete(pending, id)
+		}
+		return len(pending) == 0
+	})
 	got := a.waitTask(tok, ids[0], 5*time.Second)
 	if got.Result == nil {
 		t.Fatalf("task %s: no result", ids[0])
