@@ -23,7 +23,8 @@ type Placement struct {
 // Pixels of the rotated square that fall outside dst are skipped. An
 // emoji pasted again and again is best given as a *Mipmap (see Prepare).
 func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
-	if !(p.Size >= 1) || math.IsInf(p.Size, 0) || emoji.Bounds().Empty() {
+	// (NaN fails both tests; no photo is 2^24 pixels across.)
+	if !(p.Size >= 1 && p.Size < 1<<24) || emoji.Bounds().Empty() {
 		return
 	}
 	src := source(emoji, int(math.Ceil(p.Size)))
@@ -31,8 +32,10 @@ func Paste(dst *image.RGBA, emoji image.Image, p Placement) {
 
 	sin, cos := math.Sincos(p.Roll)
 	half := p.Size / 2
-	// The rotated square's bounding box, clipped to dst.
-	ext := half * (math.Abs(sin) + math.Abs(cos))
+	// The rotated square's bounding box, clipped to dst, widened by the
+	// soft edge bilinear reads give it: one emoji pixel, which is more
+	// than one output pixel when the level is enlarged.
+	ext := half*(math.Abs(sin)+math.Abs(cos)) + p.Size/float64(min(sw, sh))
 	box := image.Rect(int(math.Floor(p.CX-ext)), int(math.Floor(p.CY-ext)),
 		int(math.Ceil(p.CX+ext))+1, int(math.Ceil(p.CY+ext))+1).Intersect(dst.Bounds())
 	kx, ky := float64(sw)/p.Size, float64(sh)/p.Size

@@ -107,7 +107,8 @@ func Crop(src image.Image, cx, cy, side, roll float64, out int) *image.RGBA {
 // levels around its own resolution (trilinear filtering, as graphics
 // cards read textures), so nothing aliases however far a face shrinks.
 // An exact area-mean resampling of the photo did the same job at about
-// six times the cost (see BenchmarkRead).
+// four times the cost (see BenchmarkRead). Crops add levels as they need
+// them, so one Patch must not be cropped by two goroutines at once.
 type Patch struct {
 	levels   []*image.RGBA // levels[i] has 2^-(base+i) pixels per source pixel
 	base     int
@@ -124,6 +125,7 @@ func NewPatch(src image.Image, cx, cy, side, roll float64, out int) *Patch {
 	// Nonsense (NaN, infinite or absurdly far off) reads black.
 	if side <= 0 || out <= 0 || !(math.Abs(cx)+math.Abs(cy)+side < 1<<24) || !(math.Abs(roll) < 1<<20) {
 		p.levels = []*image.RGBA{blackRGBA(2, 2)}
+		p.cx, p.cy, p.sin, p.cos = 0, 0, 0, 1 // reads stay on that black
 		return p
 	}
 	// The base level keeps at least one pixel per crop pixel.
@@ -147,18 +149,35 @@ func blackRGBA(w, h int) *image.RGBA {
 
 // boxReduce returns the n×n image whose pixel (i, j) is the mean of src's
 // f×f square at (x0+i*f, y0+j*f) (f a power of two), black where that is
-// outside src: the region itself, halved log2(f) times.
+// outside src: the region halved log2(f) times. Only the part of the
+// region over the photo is copied, so a window far bigger than the photo
+// costs no more than the photo.
 func boxReduce(src image.Image, x0, y0, n, f int) *image.RGBA {
 	region := image.Rect(x0, y0, x0+n*f, y0+n*f)
-	var m *image.RGBA
-	if rgba, ok := src.(*image.RGBA); ok && f > 1 && region.In(rgba.Rect) {
-		m = rgba.SubImage(region).(*image.RGBA) // no copy needed
-	} else {
-		m = blackRGBA(region.Dx(), region.Dy())
-		if in := region.Intersect(src.Bounds()); !in.Empty() {
-			draw.Draw(m, in.Sub(region.Min), src, in.Min, draw.Src)
-		}
+	if rgba, ok := src.(*image.RGBA); ok && region.In(rgba.Rect) {
+		// No copy needed: levels are only read.
+		return halveTimes(rgba.SubImage(region).(*image.RGBA), f)
 	}
+	dst := blackRGBA(n, n)
+	in := region.Intersect(src.Bounds())
+	if in.Empty() {
+		return dst
+	}
+	// The photo's part, widened to whole f×f squares (black where they
+	// overhang the photo), reduced, then placed in the black level.
+	down := func(v, o int) int { return o + (v-o)/f*f }
+	up := func(v, o int) int { return o + (v-o+f-1)/f*f }
+	a := image.Rect(down(in.Min.X, x0), down(in.Min.Y, y0), up(in.Max.X, x0), up(in.Max.Y, y0))
+	m := blackRGBA(a.Dx(), a.Dy())
+	draw.Draw(m, in.Sub(a.Min), src, in.Min, draw.Src)
+	at := image.Pt((a.Min.X-x0)/f, (a.Min.Y-y0)/f)
+	r := halveTimes(m, f)
+	draw.Draw(dst, r.Rect.Add(at), r, image.Point{}, draw.Src)
+	return dst
+}
+
+// halveTimes halves m until it has shrunk f times (f a power of two).
+func halveTimes(m *image.RGBA, f int) *image.RGBA {
 	for ; f > 1; f /= 2 {
 		m = compose.Halve(m)
 	}

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/igemoji/igemoji/shared/moji"
@@ -205,5 +206,37 @@ func TestCropNonsense(t *testing.T) {
 		if got := c.Bounds().Dx(); got != 16 {
 			t.Errorf("%v: got a %d-px crop, want 16", tt, got)
 		}
+	}
+}
+
+// A patch over the photo's edge reads the same from any image type, and a
+// window far larger than the photo costs no more memory than the photo.
+func TestPatchEdges(t *testing.T) {
+	rgba := image.NewRGBA(image.Rect(0, 0, 300, 200))
+	for i := range rgba.Pix {
+		rgba.Pix[i] = uint8(i * 29 / 7)
+		if i%4 == 3 {
+			rgba.Pix[i] = 255
+		}
+	}
+	nrgba := image.NewNRGBA(rgba.Rect)
+	copy(nrgba.Pix, rgba.Pix)
+	for _, tt := range []struct{ cx, cy, side, roll float64 }{
+		{10, 190, 120, 0.4}, {290, 5, 400, -1}, {150, 100, 90, 0}, {-30, 50, 200, 2},
+	} {
+		a := Crop(rgba, tt.cx, tt.cy, tt.side, tt.roll, 64)
+		b := Crop(nrgba, tt.cx, tt.cy, tt.side, tt.roll, 64)
+		for i := range a.Pix {
+			if a.Pix[i] != b.Pix[i] {
+				t.Fatalf("%+v: byte %d: got %d from NRGBA, want %d as from RGBA", tt, i, b.Pix[i], a.Pix[i])
+			}
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	Crop(image.NewGray(image.Rect(0, 0, 50, 50)), 25, 25, 6000, 0.3, 112)
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+		t.Errorf("a 6000-px window on a 50-px photo allocated %d bytes, want under 4 MiB", got)
 	}
 }

@@ -105,7 +105,7 @@ func DecodeCapped(r io.Reader, lim Limits, maxSide int) (image.Image, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	return Cap(img, maxSide), format, nil
+	return turned(img, Cap(img, maxSide)), format, nil
 }
 
 // Probe reads only the header of data: its format and dimensions, checked
@@ -212,7 +212,7 @@ func decodeBytes(data []byte, lim Limits, maxSide int) (image.Image, string, err
 		}
 	}
 	if format == FormatJPEG {
-		img = orient(img, jpegOrientation(data))
+		img = turned(img, orient(img, jpegOrientation(data)))
 	}
 	return img, format, nil
 }
@@ -395,6 +395,15 @@ func EncodePNG(w io.Writer, img image.Image) error {
 // PhotoLimits bound an uploaded photo before any pixel is decoded: 25 MB,
 // 12,000 px a side, 50 megapixels (a large phone panorama).
 var PhotoLimits = Limits{MaxBytes: 25 << 20, MaxSide: 12000, MaxPixels: 50_000_000}
+
+// turned returns out, a new image made from in, and recycles in's
+// pixels, which nothing else holds.
+func turned(in, out image.Image) image.Image {
+	if out != in {
+		Recycle(in)
+	}
+	return out
+}
 
 // Cap scales img down, keeping its aspect ratio, so that neither side
 // exceeds maxSide; smaller images come back as they are.
