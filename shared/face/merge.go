@@ -3,10 +3,11 @@ package face
 import "math"
 
 // Check runs the model over one window and returns its detections in image
-// pixels, before suppression. Merge uses it to take a second look at
-// doubtful detections; the worker backs it with onnxruntime, the browser
-// with its own forward pass.
-type Check func(win Window) ([]Detection, error)
+// pixels, before suppression. Merge uses it to take a second look at the
+// doubtful detection d through win (its CheckWindow); the worker backs it
+// with onnxruntime (and may look with a cheaper model first, knowing d),
+// the browser with its own forward pass.
+type Check func(d Detection, win Window) ([]Detection, error)
 
 // Merge combines the detections of all passes (already in image pixels,
 // perPass[i] from passes[i]) into the final list, sorted by descending
@@ -81,7 +82,7 @@ func secondLook(d Detection, spec Spec, check Check) (bool, error) {
 	if !d.Plausible() {
 		return false, nil
 	}
-	again, err := check(CheckWindow(d, spec))
+	again, err := check(d, CheckWindow(d, spec))
 	if err != nil {
 		return false, err
 	}

@@ -174,7 +174,7 @@ func TestMerge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			checks := 0
-			got, err := Merge(passes, per, w, h, spec, func(win Window) ([]Detection, error) {
+			got, err := Merge(passes, per, w, h, spec, func(_ Detection, win Window) ([]Detection, error) {
 				checks++
 				c := doubt.Center()
 				if c.X < win.X || c.Y < win.Y || c.X > win.X+win.Side || c.Y > win.Y+win.Side {
@@ -202,7 +202,7 @@ func TestMerge(t *testing.T) {
 
 	t.Run("check error", func(t *testing.T) {
 		boom := errors.New("boom")
-		if _, err := Merge(passes, per, w, h, spec, func(Window) ([]Detection, error) { return nil, boom }); !errors.Is(err, boom) {
+		if _, err := Merge(passes, per, w, h, spec, func(Detection, Window) ([]Detection, error) { return nil, boom }); !errors.Is(err, boom) {
 			t.Errorf("got error %v, want %v", err, boom)
 		}
 	})
@@ -242,7 +242,7 @@ func TestMergeFullFrameCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		checks := 0
-		got, err := Merge(passes, per, 300, 200, spec, func(win Window) ([]Detection, error) {
+		got, err := Merge(passes, per, 300, 200, spec, func(_ Detection, win Window) ([]Detection, error) {
 			checks++
 			if tt.confirm {
 				return []Detection{face(doubt.Box, 0.8)}, nil

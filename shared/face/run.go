@@ -59,7 +59,7 @@ func Detect(m Model, img image.Image, spec Spec, minScore float64, passes []Pass
 	}
 	var check Check
 	if secondLook {
-		check = func(win Window) ([]Detection, error) {
+		check = func(_ Detection, win Window) ([]Detection, error) {
 			return RunPass(m, src, win, spec, minScore, input, scores, regs)
 		}
 	}

@@ -52,7 +52,22 @@ type Options struct {
 	// 42 ms with sixteen 1-thread ones. A session costs about 13 MB, hence
 	// the cap.
 	Sessions int
+	// Confirm, if set, is a front-model file (128x128) that takes the
+	// second looks first: see ConfirmScore.
+	Confirm string
 }
+
+// ConfirmScore is the score the front model must give a doubtful face in
+// its second-look window, with a face's keypoint layout and a box at IoU
+// 0.5 or more with the face's, for the face to stay without the back
+// model's look. The front model costs a sixth as much (1.6 ms against
+// 9.2 ms on one thread here) and sees a face a quarter of the window well.
+// Anything it does not confirm goes to the back model as before, so it
+// can only keep more faces, never fewer. On the development photos, the
+// demo photos and two synthetic crowds (78 second looks), the 9 that the
+// back model rejected scored at most 0.41 by the front model, and it
+// confirmed 57 of the 69 the back model kept.
+const ConfirmScore = 0.7
 
 var (
 	envOnce sync.Once
@@ -117,6 +132,7 @@ type Detector struct {
 	opts     Options
 	pool     chan *session
 	all      []*session
+	confirm  *Detector // the front model for second looks, or nil
 	// mu is held shared by every Detect call and exclusively by Close, so
 	// Close waits for running calls and none starts after it.
 	mu     sync.RWMutex
@@ -171,6 +187,17 @@ func New(libPath, modelPath string, opts Options) (*Detector, error) {
 		opts.Sessions = min(opts.Threads, 8)
 	}
 	d := &Detector{spec: spec, minScore: minScore, opts: opts, pool: make(chan *session, opts.Sessions)}
+	if opts.Confirm != "" {
+		c, err := New(libPath, opts.Confirm, Options{Threads: opts.Threads, Sessions: opts.Sessions, FullFrameOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("detect: second-look model: %w", err)
+		}
+		if c.spec.Size >= spec.Size {
+			c.Close()
+			return nil, fmt.Errorf("detect: second-look model %s is no smaller than the detector's", opts.Confirm)
+		}
+		d.confirm = c
+	}
 	for range opts.Sessions {
 		s, err := d.newSession(modelPath)
 		if err != nil {
@@ -249,6 +276,9 @@ func (d *Detector) Close() error {
 	for _, s := range d.all {
 		s.destroy()
 	}
+	if d.confirm != nil {
+		d.confirm.Close()
+	}
 	return nil
 }
 
@@ -318,9 +348,15 @@ func (d *Detector) detect(ctx context.Context, img image.Image, passes []face.Pa
 	if err != nil {
 		return nil, st, err
 	}
-	out, err := face.Merge(ran, per, src.W, src.H, d.spec, func(win face.Window) ([]face.Detection, error) {
+	out, err := face.Merge(ran, per, src.W, src.H, d.spec, func(cand face.Detection, win face.Window) ([]face.Detection, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if d.confirm != nil {
+			st.Passes++
+			if dets, err := d.quickLook(src, cand, win); err != nil || dets != nil {
+				return dets, err
+			}
 		}
 		st.Passes++
 		return d.runPass(s, src, win)
@@ -404,4 +440,27 @@ func (s *session) run([]float32) ([][]float32, error) {
 		return nil, fmt.Errorf("detect: run model: %w", err)
 	}
 	return [][]float32{s.outs[0].GetData(), s.outs[1].GetData(), s.outs[2].GetData(), s.outs[3].GetData()}, nil
+}
+
+// quickLook runs the front model on a second look's window and returns
+// its detections that confirm cand (see ConfirmScore), or nil. Without a
+// front model it returns nil at once.
+func (d *Detector) quickLook(src *face.Source, cand face.Detection, win face.Window) ([]face.Detection, error) {
+	if d.confirm == nil {
+		return nil, nil
+	}
+	c := d.confirm
+	s := <-c.pool
+	defer func() { c.pool <- s }()
+	dets, err := face.RunPass(s.run, src, win, c.spec, ConfirmScore, s.in.GetData(), s.scores, s.regs)
+	if err != nil {
+		return nil, err
+	}
+	var ok []face.Detection
+	for _, x := range dets {
+		if x.Score >= ConfirmScore && x.Plausible() && face.IoU(x.Box, cand.Box) >= 0.5 {
+			ok = append(ok, x)
+		}
+	}
+	return ok, nil
 }

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/igemoji/igemoji/shared/assets/assetstest"
 	"image"
 	"image/color"
@@ -36,11 +37,13 @@ var (
 )
 
 // detector is one back-model Detector for the whole test binary (each
-// loads the model and starts a thread pool).
+// loads the model and starts a thread pool), with the front model for
+// second looks, as the worker has it.
 func detector(t testing.TB) *Detector {
 	t.Helper()
 	lib, model := assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, backModel)
-	sharedOnce.Do(func() { shared, sharedErr = New(lib, model, Options{}) })
+	front := assetstest.NPMFile(t, frontModel)
+	sharedOnce.Do(func() { shared, sharedErr = New(lib, model, Options{Confirm: front}) })
 	if sharedErr != nil {
 		t.Fatalf("New: %v", sharedErr)
 	}
@@ -311,5 +314,55 @@ func TestFrontModel(t *testing.T) {
 	}
 	if len(dets) != 4 {
 		t.Errorf("sample6: got %d faces, want 4", len(dets))
+	}
+}
+
+// The front model's quick second look must keep exactly the faces the back
+// model's look keeps, on the demo photos, a synthetic crowd and (when
+// present) the development photos, in fewer model-run milliseconds.
+func TestQuickLookAgrees(t *testing.T) {
+	with := detector(t)
+	without, err := New(assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, backModel), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer without.Close()
+	type photo struct {
+		name string
+		img  image.Image
+	}
+	var photos []photo
+	for i := 1; i <= 6; i++ {
+		photos = append(photos, photo{fmt.Sprint("sample", i), sample(t, i)})
+	}
+	img, _ := crowd(t, with, 30, 24, 120)
+	photos = append(photos, photo{"crowd", img})
+	// The development photos where they are (a fresh clone has none).
+	for _, set := range []string{"dlib-faces/examples/faces", "faceapi", "face-recognition"} {
+		dir := filepath.Join("..", "..", "..", "shared", "data", "photos-dev", filepath.FromSlash(set))
+		files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+		for _, f := range files {
+			photos = append(photos, photo{filepath.Base(f), load(t, f)})
+		}
+	}
+	for _, p := range photos {
+		a, sa, err := with.DetectStats(context.Background(), p.img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, sb, err := without.DetectStats(context.Background(), p.img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d faces; model runs %d with the quick look, %d without", p.name, len(a), sa.Passes, sb.Passes)
+		if len(a) != len(b) {
+			t.Errorf("%s: got %d faces with the quick look, want %d as without", p.name, len(a), len(b))
+			continue
+		}
+		for i := range a {
+			if a[i].Box != b[i].Box {
+				t.Errorf("%s: face %d: got box %v with the quick look, want %v", p.name, i, a[i].Box, b[i].Box)
+			}
+		}
 	}
 }

@@ -241,7 +241,7 @@ func TestNNMatchesONNXRuntime(t *testing.T) {
 
 				// The worker's merge: suppression, then second looks at the
 				// doubtful faces, each backend running its own.
-				ortOut, err := face.Merge(passes, [][]face.Detection{ortDets}, src.W, src.H, d.spec, func(win face.Window) ([]face.Detection, error) {
+				ortOut, err := face.Merge(passes, [][]face.Detection{ortDets}, src.W, src.H, d.spec, func(_ face.Detection, win face.Window) ([]face.Detection, error) {
 					got, err := d.runPass(s, src, win)
 					if err != nil {
 						return nil, err
@@ -261,7 +261,7 @@ func TestNNMatchesONNXRuntime(t *testing.T) {
 					t.Fatal(err)
 				}
 				nnSrc := face.NewSource(img)
-				nnOut, err := face.Merge(passes, [][]face.Detection{dets}, nnSrc.W, nnSrc.H, d.spec, func(win face.Window) ([]face.Detection, error) {
+				nnOut, err := face.Merge(passes, [][]face.Detection{dets}, nnSrc.W, nnSrc.H, d.spec, func(_ face.Detection, win face.Window) ([]face.Detection, error) {
 					_, dets, err := nnPass(m, input, d, nnSrc, win)
 					return dets, err
 				})
@@ -311,7 +311,7 @@ func TestNNDetectAllPasses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := face.Merge(passes, per, src.W, src.H, d.spec, func(win face.Window) ([]face.Detection, error) {
+	got, err := face.Merge(passes, per, src.W, src.H, d.spec, func(_ face.Detection, win face.Window) ([]face.Detection, error) {
 		_, dets, err := nnPass(m, input, d, src, win)
 		return dets, err
 	})

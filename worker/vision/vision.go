@@ -110,8 +110,11 @@ func Open(cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	blaze := filepath.Join(cfg.AssetsDir, assets.BlazeFace)
-	if _, err := os.Stat(blaze); err != nil {
-		return nil, fmt.Errorf("face detector: %w (run `make assets`)", err)
+	front := filepath.Join(cfg.AssetsDir, assets.BlazeFaceFront)
+	for _, f := range []string{blaze, front} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("face detector: %w (run `make assets`)", err)
+		}
 	}
 	if err := classify.Start(cfg.LibPath); err != nil {
 		return nil, err
@@ -121,7 +124,7 @@ func Open(cfg Config) (*Pipeline, error) {
 		threads = runtime.NumCPU()
 	}
 	p := &Pipeline{cfg: cfg}
-	if p.det, err = detect.New(cfg.LibPath, blaze, detect.Options{Threads: threads, Staging: cfg.SmallFaces}); err != nil {
+	if p.det, err = detect.New(cfg.LibPath, blaze, detect.Options{Threads: threads, Staging: cfg.SmallFaces, Confirm: front}); err != nil {
 		return nil, err
 	}
 	if p.emotion, err = classify.New(emo, 64, 1, expr.MiniXceptionOrder, threads); err != nil {
