@@ -109,12 +109,13 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 				return err
 			}
 			t0 := time.Now()
-			img, format, err := picture.DecodeCapped(bytes.NewReader(data), picture.PhotoLimits, vf.maxSide)
+			ph, err := picture.DecodePhoto(bytes.NewReader(data), picture.PhotoLimits, vf.maxSide)
 			if err != nil {
 				return fmt.Errorf("%s: %w", fs.Arg(i), err)
 			}
+			img, format := ph.Image, ph.Format
 			t1 := time.Now()
-			found, tm, err := p.AnalyzeTimed(ctx, img)
+			found, tm, err := p.AnalyzePhoto(ctx, ph, nil)
 			if err != nil {
 				return err
 			}
@@ -128,7 +129,10 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 			}
 			t4 := time.Now()
 			size := img.Bounds().Size()
-			picture.Recycle(out) // as the worker does
+			if out != img {
+				picture.Recycle(out)
+			}
+			ph.Recycle() // as the worker does
 			if r == 0 {
 				continue // warm-up
 			}

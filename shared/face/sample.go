@@ -54,6 +54,9 @@ type Source struct {
 	// levels[i] is the image box-reduced 2^(i+1) times, built when a Fill
 	// first shrinks enough to read from it (see Fill).
 	levels []level
+	// half, where not nil, is the first level's pixels with all but the
+	// last odd column and row already in place (see NewSourceHalf).
+	half []uint8
 
 	raw  []uint8
 	cols []taps
@@ -140,6 +143,21 @@ func NewSource(img image.Image) *Source {
 				d[0], d[1], d[2] = uint8(r>>8), uint8(g>>8), uint8(bl>>8)
 			}
 		}
+	}
+	return s
+}
+
+// NewSourceHalf is NewSource for an *image.RGBA whose decoder also halved
+// it (picture.Photo.Half): half holds the first reduced level, 3 bytes a
+// pixel, (W+1)/2 wide, its first H/2 rows and W/2 columns as halveRGBA
+// writes them. The Source takes half over (it writes the odd last column
+// and row into it), and then does not read the whole image to build that
+// level, the largest part of a big photo's full frame. A half of the
+// wrong size, or for another kind of image, is ignored.
+func NewSourceHalf(img image.Image, half []uint8) *Source {
+	s := NewSource(img)
+	if _, ok := img.(*image.RGBA); ok && s.W >= 2 && s.H >= 2 && len(half) == 3*((s.W+1)/2)*((s.H+1)/2) {
+		s.half = half
 	}
 	return s
 }
@@ -501,7 +519,13 @@ func (s *Source) reduce(L int) level {
 	full := 1 << L // image pixels a level-L pixel stands for, along one axis
 	lastX, lastY := s.W-(pw-1)*full, s.H-(ph-1)*full
 	nw, nh := (pw+1)/2, (ph+1)/2
-	lv := level{w: nw, h: nh, pix: make([]uint8, 3*nw*nh)}
+	lv := level{w: nw, h: nh}
+	pre := L == 0 && s.half != nil
+	if pre {
+		lv.pix, s.half = s.half, nil
+	} else {
+		lv.pix = make([]uint8, 3*nw*nh)
+	}
 	var buf [2][]uint8
 	if prev == nil {
 		buf[0], buf[1] = make([]uint8, 3*pw), make([]uint8, 3*pw)
@@ -524,7 +548,12 @@ func (s *Source) reduce(L int) level {
 			continue
 		}
 		x0 := 0 // image columns from x0 on still to do
-		if s.halve != nil && wb > 0 {
+		if pre && wb > 0 {
+			x0 = 2 * (pw / 2)
+			if x0 == pw {
+				continue
+			}
+		} else if s.halve != nil && wb > 0 {
 			x0 = 2 * s.halve(2*y, out)
 			if x0 == pw {
 				continue

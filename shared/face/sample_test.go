@@ -6,6 +6,7 @@ import (
 	"image/draw"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 )
 
@@ -322,6 +323,32 @@ func TestReducedLevels(t *testing.T) {
 					if got[i] != want[i] {
 						t.Fatalf("level 1 byte %d: got %d with Source.halve, want %d as the reader gives", i, got[i], want[i])
 					}
+				}
+			}
+			if _, ok := tt.img.(*image.RGBA); ok {
+				// What a decoder hands NewSourceHalf: all but the odd last
+				// column and row, which the Source must add alike.
+				want := s.level(1)
+				half := slices.Clone(want.pix)
+				for y := 0; y < want.h; y++ {
+					for x := 0; x < want.w; x++ {
+						if x >= s.W/2 || y >= s.H/2 {
+							copy(half[3*(y*want.w+x):], []uint8{0, 0, 0})
+						}
+					}
+				}
+				got := NewSourceHalf(tt.img, half).level(1).pix
+				if !slices.Equal(got, want.pix) {
+					t.Fatalf("NewSourceHalf's level 1 differs from the one NewSource builds")
+				}
+				// and it is read, not rebuilt:
+				marked := slices.Clone(want.pix)
+				marked[0] ^= 0xff
+				if got := NewSourceHalf(tt.img, marked).level(1).pix[0]; got != marked[0] {
+					t.Fatalf("level 1 byte 0: got %d, want %d from the half given", got, marked[0])
+				}
+				if got := NewSourceHalf(tt.img, half[1:]).level(1).pix[0]; got != want.pix[0] {
+					t.Fatalf("a half of the wrong size: level 1 byte 0 is %d, want %d built from the image", got, want.pix[0])
 				}
 			}
 			img := make([]uint8, 3*s.W*s.H)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"testing"
 
+	facepkg "github.com/igemoji/igemoji/shared/face"
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
@@ -275,4 +276,85 @@ func TestDecodeIntoRecycled(t *testing.T) {
 		t.Fatalf("decoded into recycled pixels: got a mean difference of %v from a fresh decode, want 0", d)
 	}
 	Recycle(image.NewGray(image.Rect(0, 0, 2000, 2000))) // not kept, no panic
+}
+
+// Photo.Half must hold exactly the bytes the face detector's first reduced
+// level would (facepkg.NewSourceHalf trusts them): Fill reads them for any
+// shrink of 4 or more, so equal letterboxed inputs mean equal bytes. Odd
+// sizes leave the last column and row to the Source. A turned or capped
+// photo, a gray one and a PNG come without a half.
+func TestPhotoHalf(t *testing.T) {
+	noisy := func(w, h int) *image.RGBA {
+		m := gradient(w, h)
+		for i := range m.Pix {
+			if i%4 != 3 {
+				m.Pix[i] += uint8(i * 7 % 23)
+			}
+		}
+		return m
+	}
+	encode := func(m image.Image) []byte {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := writeJPEG(&buf, m, 90); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for _, size := range []image.Point{{301, 203}, {300, 200}, {5, 3}} {
+		ph, err := DecodePhoto(bytes.NewReader(encode(noisy(size.X, size.Y))), testLimits, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if JPEGCodec != "libjpeg-turbo" {
+			if ph.Half != nil {
+				t.Fatalf("%v: got a half from %s, want none", size, JPEGCodec)
+			}
+			continue
+		}
+		if ph.Half == nil {
+			t.Fatalf("%v: got no half, want one", size)
+		}
+		n := max(size.X, size.Y) / 5 // a shrink by 5 or so
+		win := facepkg.Letterbox(size.X, size.Y)
+		want, got := make([]float32, n*n*3), make([]float32, n*n*3)
+		if err := facepkg.NewSource(ph.Image).Fill(want, win, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := facepkg.NewSourceHalf(ph.Image, ph.Half).Fill(got, win, n); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%v: input value %d: got %v through the decoder's half, want %v", size, i, got[i], want[i])
+			}
+		}
+		ph.Recycle()
+	}
+
+	var gray bytes.Buffer
+	if err := jpeg.Encode(&gray, image.NewGray(image.Rect(0, 0, 64, 64)), nil); err != nil {
+		t.Fatal(err)
+	}
+	var png bytes.Buffer
+	if err := EncodePNG(&png, gradient(64, 64)); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		data    []byte
+		maxSide int
+	}{
+		"gray":   {gray.Bytes(), 0},
+		"png":    {png.Bytes(), 0},
+		"capped": {encode(noisy(300, 200)), 100},
+		"turned": {withOrientation(encode(noisy(300, 200)), 6), 0},
+	} {
+		ph, err := DecodePhoto(bytes.NewReader(tc.data), testLimits, tc.maxSide)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if ph.Half != nil {
+			t.Errorf("%s: got a half, want none", name)
+		}
+	}
 }

@@ -84,9 +84,40 @@ func Decode(r io.Reader, lim Limits) (image.Image, string, error) {
 // 1/8 scale first where libjpeg is built in: the DCT shrinks it for much
 // less time and memory than decoding it in full would take.
 func DecodeCapped(r io.Reader, lim Limits, maxSide int) (image.Image, string, error) {
+	ph, err := decodePhoto(r, lim, maxSide, false)
+	return ph.Image, ph.Format, err
+}
+
+// Photo is a decoded photo and what its decoder could add on the way.
+type Photo struct {
+	Image  image.Image
+	Format string // "png", "jpeg" or "webp"
+	// Half, where not nil, is Image (an *image.RGBA) shrunk twice: a
+	// HalfSize(w, h) image of 3-byte RGB pixels whose first h/2 rows and
+	// w/2 columns hold the rounded means of Image's 2x2 blocks, rounding
+	// .5 up and down in a checkerboard (see face.NewSourceHalf, which the
+	// bytes must match). libjpeg builds it while each pair of rows is
+	// still in cache, for the face detector, which would otherwise read
+	// the whole photo again. Only a colour JPEG that libjpeg decoded at
+	// full size, not turned and not capped, has one.
+	Half []uint8
+}
+
+// DecodePhoto is DecodeCapped that also asks for Photo.Half.
+func DecodePhoto(r io.Reader, lim Limits, maxSide int) (Photo, error) {
+	return decodePhoto(r, lim, maxSide, true)
+}
+
+// Recycle gives the photo's buffers to later decodes (see Recycle).
+func (p Photo) Recycle() {
+	Recycle(p.Image)
+	recycleHalf(p.Half)
+}
+
+func decodePhoto(r io.Reader, lim Limits, maxSide int, wantHalf bool) (Photo, error) {
 	lim = lim.withDefaults()
 	if r == nil {
-		return nil, "", errNotImage()
+		return Photo{}, errNotImage()
 	}
 	// One byte beyond the limit tells "exactly at the limit" from "over it"
 	// without reading the rest of an oversized body.
@@ -96,16 +127,21 @@ func DecodeCapped(r io.Reader, lim Limits, maxSide int) (image.Image, string, er
 	}
 	data, err := io.ReadAll(io.LimitReader(r, n))
 	if err != nil {
-		return nil, "", fmt.Errorf("picture: reading image: %w", err)
+		return Photo{}, fmt.Errorf("picture: reading image: %w", err)
 	}
 	if int64(len(data)) > lim.MaxBytes {
-		return nil, "", moji.Errorf(moji.ETOOLARGE, "image is larger than %s", formatBytes(lim.MaxBytes))
+		return Photo{}, moji.Errorf(moji.ETOOLARGE, "image is larger than %s", formatBytes(lim.MaxBytes))
 	}
-	img, format, err := decodeSafely(data, lim, maxSide)
+	ph, err := decodeSafely(data, lim, maxSide, wantHalf)
 	if err != nil {
-		return nil, "", err
+		return Photo{}, err
 	}
-	return turned(img, Cap(img, maxSide)), format, nil
+	if capped := Cap(ph.Image, maxSide); capped != ph.Image {
+		ph.Image = turned(ph.Image, capped)
+		recycleHalf(ph.Half)
+		ph.Half = nil
+	}
+	return ph, nil
 }
 
 // Probe reads only the header of data: its format and dimensions, checked
@@ -131,13 +167,13 @@ func Probe(data []byte, lim Limits) (format string, w, h int, err error) {
 // x/image decoders are fuzzed upstream, but a panic in a request goroutine
 // must not be the way a bad upload is reported. The fuzz test calls
 // decodeBytes directly so that such panics are still found.
-func decodeSafely(data []byte, lim Limits, maxSide int) (img image.Image, format string, err error) {
+func decodeSafely(data []byte, lim Limits, maxSide int, wantHalf bool) (ph Photo, err error) {
 	defer func() {
 		if recover() != nil {
-			img, format, err = nil, "", errCorrupt()
+			ph, err = Photo{}, errCorrupt()
 		}
 	}()
-	return decodeBytes(data, lim, maxSide)
+	return decodeBytes(data, lim, maxSide, wantHalf)
 }
 
 // header sniffs the format and reads the dimensions, refusing what the
@@ -178,13 +214,14 @@ func header(data []byte, lim Limits) (string, image.Config, error) {
 
 // decodeBytes decodes data; a JPEG may come back shrunk by a power of two
 // towards maxSide (see DecodeCapped), never below it.
-func decodeBytes(data []byte, lim Limits, maxSide int) (image.Image, string, error) {
+func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, error) {
 	format, cfg, err := header(data, lim)
 	if err != nil {
-		return nil, "", err
+		return Photo{}, err
 	}
 
 	var img image.Image
+	var half []uint8
 	denom := 1
 	switch format {
 	case FormatPNG:
@@ -195,12 +232,12 @@ func decodeBytes(data []byte, lim Limits, maxSide int) (image.Image, string, err
 				denom *= 2
 			}
 		}
-		img, err = decodeJPEG(data, cfg.Width, cfg.Height, cfg.ColorModel == color.GrayModel, denom)
+		img, half, err = decodeJPEG(data, cfg.Width, cfg.Height, cfg.ColorModel == color.GrayModel, denom, wantHalf)
 	case FormatWebP:
 		img, err = webp.Decode(bytes.NewReader(data))
 	}
 	if err != nil {
-		return nil, "", decodeError(err)
+		return Photo{}, decodeError(err)
 	}
 	// The decoders agree with their own headers today; if one ever did not,
 	// the image must still honour the limits.
@@ -208,13 +245,19 @@ func decodeBytes(data []byte, lim Limits, maxSide int) (image.Image, string, err
 	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
 		scaledW, scaledH := (cfg.Width+denom-1)/denom, (cfg.Height+denom-1)/denom
 		if b.Dx() != scaledW || b.Dy() != scaledH {
-			return nil, "", errCorrupt()
+			Recycle(img)
+			recycleHalf(half)
+			return Photo{}, errCorrupt()
 		}
 	}
 	if format == FormatJPEG {
-		img = turned(img, orient(img, jpegOrientation(data)))
+		if o := orient(img, jpegOrientation(data)); o != img {
+			img = turned(img, o)
+			recycleHalf(half)
+			half = nil
+		}
 	}
-	return img, format, nil
+	return Photo{Image: img, Format: format, Half: half}, nil
 }
 
 // sniff names the format from the magic bytes. It deliberately ignores the

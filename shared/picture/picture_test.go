@@ -451,7 +451,8 @@ func FuzzDecode(f *testing.F) {
 		if len(data)%2 == 1 {
 			maxSide = 16 // the scaled JPEG decoding too
 		}
-		img, format, err := decodeBytes(data, lim, maxSide)
+		ph, err := decodeBytes(data, lim, maxSide, len(data)%3 == 0)
+		img, format := ph.Image, ph.Format
 		if err != nil {
 			var e *moji.Error
 			if !errors.As(err, &e) {
@@ -470,6 +471,12 @@ func FuzzDecode(f *testing.F) {
 		b := img.Bounds()
 		if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > lim.MaxSide || b.Dy() > lim.MaxSide || b.Dx()*b.Dy() > lim.MaxPixels {
 			t.Fatalf("got a %dx%d image, want one within %+v", b.Dx(), b.Dy(), lim)
+		}
+		if ph.Half != nil {
+			hw, hh := HalfSize(b.Dx(), b.Dy())
+			if _, ok := img.(*image.RGBA); !ok || len(ph.Half) != 3*hw*hh {
+				t.Fatalf("got a %d-byte half of a %T, want %d bytes of an *image.RGBA", len(ph.Half), img, 3*hw*hh)
+			}
 		}
 		// Whatever decodes must survive the rest of the pipeline.
 		if _, err := Emoji(img, 64); err != nil {

@@ -31,3 +31,26 @@ func Recycle(img image.Image) {
 		recycled.Put(&pix)
 	}
 }
+
+// halves recycles Photo.Half buffers as recycled does photos' pixels.
+var halves sync.Pool // of *[]uint8
+
+// HalfSize is the size of a w×h photo's Photo.Half: (w+1)/2 × (h+1)/2
+// pixels of 3 bytes.
+func HalfSize(w, h int) (hw, hh int) { return (w + 1) / 2, (h + 1) / 2 }
+
+func newHalf(w, h int) []uint8 {
+	hw, hh := HalfSize(w, h)
+	n := 3 * hw * hh
+	if p, ok := halves.Get().(*[]uint8); ok && cap(*p) >= n && cap(*p) <= 2*n {
+		return (*p)[:n]
+	}
+	return make([]uint8, n)
+}
+
+func recycleHalf(half []uint8) {
+	if cap(half) >= 1<<18 {
+		half = half[:0]
+		halves.Put(&half)
+	}
+}

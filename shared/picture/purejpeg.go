@@ -15,8 +15,9 @@ const JPEGCodec = "image/jpeg"
 
 // decodeJPEG ignores denom: image/jpeg has no scaled decoding, so the
 // caller's Cap does all the shrinking.
-func decodeJPEG(data []byte, _, _ int, _ bool, _ int) (image.Image, error) {
-	return jpeg.Decode(bytes.NewReader(data))
+func decodeJPEG(data []byte, _, _ int, _ bool, _ int, _ bool) (image.Image, []uint8, error) {
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	return img, nil, err
 }
 
 func writeJPEG(w io.Writer, img image.Image, q int) error {

@@ -13,7 +13,11 @@ package picture
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <jpeglib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct igm_err {
 	struct jpeg_error_mgr pub;
@@ -45,12 +49,49 @@ static void igm_errors(struct igm_err *e) {
 
 enum { IGM_OK, IGM_CORRUPT, IGM_OTHER, IGM_SIZE, IGM_WARN };
 
+// igm_halve writes n pixels of the photo halved (3 bytes, RGB), each the
+// mean of a 2x2 block of RGBA rows a and b, rounding by r in {1, 2}
+// alternately: the same bytes as face.halveRGBA, the face detector's first
+// reduced level, which reading the photo again would cost a pass over
+// memory. Here the two rows are still in cache.
+static void igm_halve(const unsigned char *a, const unsigned char *b, unsigned char *out, int n, unsigned r) {
+	int i = 0;
+#ifdef __SSE2__
+	// Two output pixels from 16 bytes of each row, in 16-bit lanes; the
+	// rounding alternates per pixel, so it is the same for every pair.
+	// Each pixel is stored as 4 bytes, the fourth overwritten by the next
+	// pixel, so the last pair is left to the plain loop.
+	const __m128i zero = _mm_setzero_si128();
+	const __m128i round = _mm_set_epi16(3 - r, 3 - r, 3 - r, 3 - r, r, r, r, r);
+	for (; i + 3 <= n; i += 2, a += 16, b += 16, out += 6) {
+		__m128i va = _mm_loadu_si128((const __m128i *)a), vb = _mm_loadu_si128((const __m128i *)b);
+		__m128i lo = _mm_add_epi16(_mm_unpacklo_epi8(va, zero), _mm_unpacklo_epi8(vb, zero));
+		__m128i hi = _mm_add_epi16(_mm_unpackhi_epi8(va, zero), _mm_unpackhi_epi8(vb, zero));
+		lo = _mm_add_epi16(lo, _mm_srli_si128(lo, 8)); // lanes 0-3: pixel 0 + pixel 1
+		hi = _mm_add_epi16(hi, _mm_srli_si128(hi, 8));
+		__m128i v = _mm_srli_epi16(_mm_add_epi16(_mm_unpacklo_epi64(lo, hi), round), 2);
+		v = _mm_packus_epi16(v, v);
+		uint32_t p0 = (uint32_t)_mm_cvtsi128_si32(v), p1 = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(v, 4));
+		memcpy(out, &p0, 4);
+		memcpy(out + 3, &p1, 4);
+	}
+#endif
+	for (; i < n; i++, a += 8, b += 8, out += 3) {
+		out[0] = (unsigned char)((a[0] + a[4] + b[0] + b[4] + r) >> 2);
+		out[1] = (unsigned char)((a[1] + a[5] + b[1] + b[5] + r) >> 2);
+		out[2] = (unsigned char)((a[2] + a[6] + b[2] + b[6] + r) >> 2);
+		r = 3 - r;
+	}
+}
+
 // igm_decode decodes a JPEG at 1/denom scale into dst, w*h pixels of 4
-// bytes (RGBA) or 1 (gray), as the caller sized it from the header.
+// bytes (RGBA) or 1 (gray), as the caller sized it from the header. With
+// half (RGBA only), it also writes the photo halved: rows 0..h/2-1 and
+// columns 0..w/2-1 of a (w+1)/2-wide image of 3-byte pixels (igm_halve).
 // IGM_OTHER: a colour space this path does not handle (CMYK, YCCK), for the
 // caller's fallback. IGM_WARN: decoded, but libjpeg warned of damage
 // (also what a truncated file gives), for the caller to judge.
-static int igm_decode(const unsigned char *buf, unsigned long n, unsigned char *dst, int w, int h, int gray, int denom) {
+static int igm_decode(const unsigned char *buf, unsigned long n, unsigned char *dst, unsigned char *half, int w, int h, int gray, int denom) {
 	struct jpeg_decompress_struct d;
 	struct igm_err e;
 	// The jump is set before create, which can fail too; a zeroed struct
@@ -84,8 +125,10 @@ static int igm_decode(const unsigned char *buf, unsigned long n, unsigned char *
 	}
 	int stride = w * (gray ? 1 : 4);
 	while (d.output_scanline < d.output_height) {
-		JSAMPROW row = dst + (size_t)d.output_scanline * stride;
+		JDIMENSION y = d.output_scanline;
+		JSAMPROW row = dst + (size_t)y * stride;
 		if (jpeg_read_scanlines(&d, &row, 1) != 1) break;
+		if (half && (y & 1)) igm_halve(row - stride, row, half + (size_t)(y / 2) * 3 * ((w + 1) / 2), w / 2, 1 + (y / 2 & 1));
 	}
 	if (d.output_scanline < d.output_height) e.warnings++;
 	jpeg_finish_decompress(&d);
@@ -156,14 +199,16 @@ const JPEGCodec = "libjpeg-turbo"
 // decodeJPEG decodes data, whose header said w×h and gray (one component),
 // at 1/denom scale (1, 2, 4 or 8; the DCT does the shrinking, which costs
 // less than decoding in full). Colour spaces libjpeg cannot turn into RGB
-// (CMYK, YCCK) go to image/jpeg at full size.
-func decodeJPEG(data []byte, w, h int, gray bool, denom int) (image.Image, error) {
+// (CMYK, YCCK) go to image/jpeg at full size. With wantHalf, a colour photo
+// decoded at full size by libjpeg also comes with its half-size copy (see
+// Photo.Half); otherwise half is nil.
+func decodeJPEG(data []byte, w, h int, gray bool, denom int, wantHalf bool) (img image.Image, half []uint8, err error) {
 	if len(data) == 0 {
-		return nil, errCorrupt()
+		return nil, nil, errCorrupt()
 	}
 	w, h = (w+denom-1)/denom, (h+denom-1)/denom // libjpeg rounds up
-	var img image.Image
 	var pix []uint8
+	var hp *C.uchar
 	g := C.int(0)
 	if gray {
 		m := image.NewGray(image.Rect(0, 0, w, h))
@@ -171,18 +216,27 @@ func decodeJPEG(data []byte, w, h int, gray bool, denom int) (image.Image, error
 	} else {
 		m := newRGBA(w, h)
 		img, pix = m, m.Pix
+		if wantHalf && denom == 1 && w >= 2 && h >= 2 {
+			half = newHalf(w, h)
+			hp = (*C.uchar)(unsafe.Pointer(&half[0]))
+		}
 	}
 	switch C.igm_decode((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)),
-		(*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(h), g, C.int(denom)) {
+		(*C.uchar)(unsafe.Pointer(&pix[0])), hp, C.int(w), C.int(h), g, C.int(denom)) {
 	case C.IGM_OK:
-		return img, nil
+		return img, half, nil
 	case C.IGM_OTHER, C.IGM_WARN:
 		// libjpeg warns of oddities image/jpeg takes in its stride (junk
 		// between segments, an unknown JFIF version) as well as of real
 		// damage; image/jpeg then decides, and refuses truncated data.
-		return jpeg.Decode(bytes.NewReader(data))
+		Recycle(img)
+		recycleHalf(half)
+		img, err = jpeg.Decode(bytes.NewReader(data))
+		return img, nil, err
 	}
-	return nil, errCorrupt()
+	Recycle(img)
+	recycleHalf(half)
+	return nil, nil, errCorrupt()
 }
 
 // writeJPEG writes img at quality q. Alpha is dropped: callers keep

@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
 	"log/slog"
 	"math"
 	"sync"
@@ -295,12 +294,13 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 	if t.PhotoKey == "" {
 		return nil, failf("photo_gone", "The uploaded photo is no longer available; please upload it again.")
 	}
-	img, photoFormat, err := r.loadPhoto(ctx, t.PhotoKey)
+	ph, err := r.loadPhoto(ctx, t.PhotoKey)
 	if err != nil {
 		return nil, err
 	}
+	img, photoFormat := ph.Image, ph.Format
 
-	faces, err := r.vision.AnalyzeProgress(ctx, img, func(stage moji.Stage, frac float64) {
+	faces, _, err := r.vision.AnalyzePhoto(ctx, ph, func(stage moji.Stage, frac float64) {
 		switch stage {
 		case moji.StageDetecting:
 			enter(stage, 10)
@@ -328,7 +328,11 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 		return nil, err
 	}
 	b := out.Bounds()
-	picture.Recycle(out) // encoded: its pixels can take the next photo
+	// Encoded: the pixels can take the next photo.
+	if out != img {
+		picture.Recycle(out)
+	}
+	ph.Recycle()
 	res := &moji.Result{ImageKey: key, Width: b.Dx(), Height: b.Dy(), Faces: make([]moji.FaceResult, 0, len(faces))}
 	for _, f := range faces {
 		// Tenths of a pixel and four decimals say all there is to say;
@@ -351,22 +355,22 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 
 // loadPhoto reads and decodes the upload, capped to MaxSide. A photo that
 // will not decode is the task's failure, not the worker's.
-func (r *Runner) loadPhoto(ctx context.Context, key string) (image.Image, string, error) {
+func (r *Runner) loadPhoto(ctx context.Context, key string) (picture.Photo, error) {
 	f, _, err := r.blobs.Open(ctx, key)
 	if moji.ErrorCode(err) == moji.ENOTFOUND {
-		return nil, "", failf("photo_gone", "The uploaded photo is no longer available; please upload it again.")
+		return picture.Photo{}, failf("photo_gone", "The uploaded photo is no longer available; please upload it again.")
 	} else if err != nil {
-		return nil, "", err
+		return picture.Photo{}, err
 	}
 	defer f.Close()
-	img, format, err := picture.DecodeCapped(f, picture.PhotoLimits, r.cfg.MaxSide)
+	ph, err := picture.DecodePhoto(f, picture.PhotoLimits, r.cfg.MaxSide)
 	if err != nil {
 		if code := moji.ErrorCode(err); code != moji.EINTERNAL {
-			return nil, "", failf("bad_photo", "The photo could not be read: %s.", moji.ErrorMessage(err))
+			return picture.Photo{}, failf("bad_photo", "The photo could not be read: %s.", moji.ErrorMessage(err))
 		}
-		return nil, "", err
+		return picture.Photo{}, err
 	}
-	return img, format, nil
+	return ph, nil
 }
 
 // dropPhoto deletes the original once the task is finished, unless

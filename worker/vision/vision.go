@@ -20,6 +20,7 @@ import (
 	"github.com/igemoji/igemoji/shared/expr"
 	"github.com/igemoji/igemoji/shared/face"
 	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/picture"
 	"github.com/igemoji/igemoji/worker/classify"
 	"github.com/igemoji/igemoji/worker/detect"
 )
@@ -160,8 +161,16 @@ func (p *Pipeline) Analyze(ctx context.Context, img image.Image) ([]Face, error)
 // AnalyzeProgress is Analyze telling progress (nil: not told) at the
 // detecting and reading stages.
 func (p *Pipeline) AnalyzeProgress(ctx context.Context, img image.Image, progress Progress) ([]Face, error) {
-	faces, _, err := p.analyze(ctx, img, progress)
+	faces, _, err := p.analyze(ctx, img, nil, progress)
 	return faces, err
+}
+
+// AnalyzePhoto is AnalyzeProgress for a decoded photo, whose half-size
+// copy, where the decoder made one, spares the detector a pass over the
+// photo; it also tells where the time went. Nothing it returns refers to
+// ph.Half: the caller may recycle ph once done with ph.Image.
+func (p *Pipeline) AnalyzePhoto(ctx context.Context, ph picture.Photo, progress Progress) ([]Face, Timing, error) {
+	return p.analyze(ctx, ph.Image, ph.Half, progress)
 }
 
 // Timing tells where one Analyze call spent its time.
@@ -170,19 +179,14 @@ type Timing struct {
 	Read   time.Duration // every face's expression
 }
 
-// AnalyzeTimed is Analyze, also telling where the time went.
-func (p *Pipeline) AnalyzeTimed(ctx context.Context, img image.Image) ([]Face, Timing, error) {
-	return p.analyze(ctx, img, nil)
-}
-
-func (p *Pipeline) analyze(ctx context.Context, img image.Image, progress Progress) ([]Face, Timing, error) {
+func (p *Pipeline) analyze(ctx context.Context, img image.Image, half []uint8, progress Progress) ([]Face, Timing, error) {
 	var tm Timing
 	if progress == nil {
 		progress = func(moji.Stage, float64) {}
 	}
 	progress(moji.StageDetecting, 0)
 	start := time.Now()
-	dets, st, err := p.det.DetectStats(ctx, img)
+	dets, st, err := p.det.DetectHalf(ctx, img, half)
 	tm.Detect = st
 	if err != nil {
 		return nil, tm, err

@@ -12,6 +12,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/igemoji/igemoji/shared/face"
+	"github.com/igemoji/igemoji/shared/picture"
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
@@ -118,5 +119,40 @@ func TestEmojifyOwned(t *testing.T) {
 	nrgba := image.NewNRGBA(image.Rect(0, 0, 120, 90))
 	if out := EmojifyOwned(nrgba, []Face{f}, set); out.Bounds() != nrgba.Bounds() || out.Pix[0] != 0 && &out.Pix[0] == &nrgba.Pix[0] {
 		t.Error("an NRGBA photo must be copied")
+	}
+}
+
+// TestAnalyzePhotoHalf: the decoder's half-size copy changes nothing but
+// the time: the same faces, to the bit, as from the image alone.
+func TestAnalyzePhotoHalf(t *testing.T) {
+	p := openPipeline(t)
+	for _, n := range []string{"1", "2", "5"} {
+		data, err := os.ReadFile("../../.cache/npm/@vladmandic/face-api@1.7.15/demo/sample" + n + ".jpg")
+		if err != nil {
+			t.Skipf("sample photo: %v", err)
+		}
+		ph, err := picture.DecodePhoto(bytes.NewReader(data), picture.PhotoLimits, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ph.Half == nil && picture.JPEGCodec == "libjpeg-turbo" {
+			t.Fatalf("sample%s: got no half from libjpeg, want one", n)
+		}
+		want, err := p.Analyze(context.Background(), ph.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := p.AnalyzePhoto(context.Background(), ph, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || len(got) == 0 {
+			t.Fatalf("sample%s: got %d faces with the half, want %d (and some)", n, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Box != want[i].Box || got[i].Probs != want[i].Probs {
+				t.Errorf("sample%s face %d: got box %v probs %v with the half, want %v %v", n, i, got[i].Box, got[i].Probs, want[i].Box, want[i].Probs)
+			}
+		}
 	}
 }
