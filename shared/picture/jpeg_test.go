@@ -301,10 +301,28 @@ func TestPhotoHalf(t *testing.T) {
 		}
 		return buf.Bytes()
 	}
-	for _, size := range []image.Point{{301, 203}, {300, 200}, {5, 3}} {
+	for _, size := range []image.Point{{301, 203}, {300, 200}, {1026, 514}, {1025, 515}, {7, 3}, {5, 3}, {2, 2}} {
+		// A recycled buffer full of junk, one guard row longer than the
+		// half: stale bytes must not show, nothing may be written past it.
+		hw, hh := HalfSize(size.X, size.Y)
+		n := 3 * hw * hh
+		junk := make([]uint8, n+3*hw)
+		for i := range junk {
+			junk[i] = 0xab
+		}
+		halves.Put(&junk)
 		ph, err := DecodePhoto(bytes.NewReader(encode(noisy(size.X, size.Y))), testLimits, 0)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if ph.Half != nil && &ph.Half[0] == &junk[0] {
+			for i, v := range junk[n:] {
+				if v != 0xab {
+					t.Fatalf("%v: guard byte %d past the half: got %#x, want 0xab", size, i, v)
+				}
+			}
+		} else {
+			halves.Get() // not taken (too small, or the pool dropped it)
 		}
 		if JPEGCodec != "libjpeg-turbo" {
 			if ph.Half != nil {
@@ -315,13 +333,13 @@ func TestPhotoHalf(t *testing.T) {
 		if ph.Half == nil {
 			t.Fatalf("%v: got no half, want one", size)
 		}
-		n := max(size.X, size.Y) / 5 // a shrink by 5 or so
+		side := max(1, max(size.X, size.Y)/5) // a shrink by 5 or so
 		win := facepkg.Letterbox(size.X, size.Y)
-		want, got := make([]float32, n*n*3), make([]float32, n*n*3)
-		if err := facepkg.NewSource(ph.Image).Fill(want, win, n); err != nil {
+		want, got := make([]float32, side*side*3), make([]float32, side*side*3)
+		if err := facepkg.NewSource(ph.Image).Fill(want, win, side); err != nil {
 			t.Fatal(err)
 		}
-		if err := facepkg.NewSourceHalf(ph.Image, ph.Half).Fill(got, win, n); err != nil {
+		if err := facepkg.NewSourceHalf(ph.Image, ph.Half).Fill(got, win, side); err != nil {
 			t.Fatal(err)
 		}
 		for i := range want {
@@ -346,7 +364,7 @@ func TestPhotoHalf(t *testing.T) {
 	}{
 		"gray":   {gray.Bytes(), 0},
 		"png":    {png.Bytes(), 0},
-		"capped": {encode(noisy(300, 200)), 100},
+		"capped": {encode(noisy(300, 200)), 200}, // decoded in full, then capped
 		"turned": {withOrientation(encode(noisy(300, 200)), 6), 0},
 	} {
 		ph, err := DecodePhoto(bytes.NewReader(tc.data), testLimits, tc.maxSide)

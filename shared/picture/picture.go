@@ -96,10 +96,12 @@ type Photo struct {
 	// HalfSize(w, h) image of 3-byte RGB pixels whose first h/2 rows and
 	// w/2 columns hold the rounded means of Image's 2x2 blocks, rounding
 	// .5 up and down in a checkerboard (see face.NewSourceHalf, which the
-	// bytes must match). libjpeg builds it while each pair of rows is
-	// still in cache, for the face detector, which would otherwise read
-	// the whole photo again. Only a colour JPEG that libjpeg decoded at
-	// full size, not turned and not capped, has one.
+	// bytes must match); the last column and row of an odd size are left
+	// unspecified (a recycled buffer keeps an earlier photo's bytes
+	// there). libjpeg builds it while each pair of rows is still in
+	// cache, for the face detector, which would otherwise read the whole
+	// photo again. Only a colour JPEG that libjpeg decoded at full size,
+	// not turned and not capped, has one.
 	Half []uint8
 }
 
@@ -108,7 +110,9 @@ func DecodePhoto(r io.Reader, lim Limits, maxSide int) (Photo, error) {
 	return decodePhoto(r, lim, maxSide, true)
 }
 
-// Recycle gives the photo's buffers to later decodes (see Recycle).
+// Recycle gives the photo's buffers to later decodes (see Recycle). Call
+// it once, when nothing reads the photo any more: recycling the same
+// buffers twice would hand them to two later photos at once.
 func (p Photo) Recycle() {
 	Recycle(p.Image)
 	recycleHalf(p.Half)
@@ -232,6 +236,8 @@ func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, er
 				denom *= 2
 			}
 		}
+		// A photo to be turned or capped would drop its half: not made.
+		wantHalf = wantHalf && jpegOrientation(data) <= 1 && (maxSide <= 0 || max(cfg.Width, cfg.Height) <= maxSide)
 		img, half, err = decodeJPEG(data, cfg.Width, cfg.Height, cfg.ColorModel == color.GrayModel, denom, wantHalf)
 	case FormatWebP:
 		img, err = webp.Decode(bytes.NewReader(data))

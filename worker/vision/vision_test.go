@@ -7,13 +7,14 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/disintegration/imaging"
 
 	"github.com/igemoji/igemoji/shared/face"
-	"github.com/igemoji/igemoji/shared/picture"
 	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/picture"
 )
 
 // openPipeline loads the real models from the repository's assets folder,
@@ -142,9 +143,22 @@ func TestAnalyzePhotoHalf(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := p.AnalyzePhoto(context.Background(), ph, nil)
+		half := slices.Clone(ph.Half)
+		got, st, err := p.AnalyzePhoto(context.Background(), ph, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// and the half is what the full frame reads: a black one finds
+		// no face there, which sends the detector to the tiles.
+		if half != nil {
+			clear(half)
+			_, black, err := p.AnalyzePhoto(context.Background(), picture.Photo{Image: ph.Image, Half: half}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if black.Detect.Passes <= st.Detect.Passes {
+				t.Errorf("sample%s: got %d model runs with a black half, want more than the %d with the real one", n, black.Detect.Passes, st.Detect.Passes)
+			}
 		}
 		if len(got) != len(want) || len(got) == 0 {
 			t.Fatalf("sample%s: got %d faces with the half, want %d (and some)", n, len(got), len(want))
