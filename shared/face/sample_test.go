@@ -443,9 +443,11 @@ func BenchmarkFill(b *testing.B) {
 	images := []struct {
 		name string
 		img  image.Image
+		half []uint8 // as the JPEG decoder hands it over (picture.Photo.Half)
 	}{
-		{"YCbCr420", toYCbCr(src, image.YCbCrSubsampleRatio420, src.Bounds())},
-		{"RGBA", rgba},
+		{"YCbCr420", toYCbCr(src, image.YCbCrSubsampleRatio420, src.Bounds()), nil},
+		{"RGBA", rgba, nil},
+		{"RGBA+half", rgba, NewSource(rgba).level(1).pix},
 	}
 	windows := []struct {
 		name  string
@@ -459,10 +461,10 @@ func BenchmarkFill(b *testing.B) {
 	for _, im := range images {
 		for _, wt := range windows {
 			b.Run(im.name+"/"+wt.name, func(b *testing.B) {
-				s := NewSource(im.img)
+				s := NewSourceHalf(im.img, im.half)
 				for b.Loop() {
 					if wt.fresh {
-						s = NewSource(im.img)
+						s = NewSourceHalf(im.img, im.half) // an even size: the half is only read
 					}
 					if err := s.Fill(dst, wt.win, size); err != nil {
 						b.Fatal(err)
