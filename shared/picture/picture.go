@@ -226,7 +226,7 @@ func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, er
 
 	var img image.Image
 	var half []uint8
-	denom := 1
+	denom, orientation := 1, 1
 	switch format {
 	case FormatPNG:
 		img, err = png.Decode(bytes.NewReader(data))
@@ -237,7 +237,8 @@ func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, er
 			}
 		}
 		// A photo to be turned or capped would drop its half: not made.
-		wantHalf = wantHalf && jpegOrientation(data) <= 1 && (maxSide <= 0 || max(cfg.Width, cfg.Height) <= maxSide)
+		orientation = jpegOrientation(data)
+		wantHalf = wantHalf && orientation <= 1 && (maxSide <= 0 || max(cfg.Width, cfg.Height) <= maxSide)
 		img, half, err = decodeJPEG(data, cfg.Width, cfg.Height, cfg.ColorModel == color.GrayModel, denom, wantHalf)
 	case FormatWebP:
 		img, err = webp.Decode(bytes.NewReader(data))
@@ -257,7 +258,7 @@ func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, er
 		}
 	}
 	if format == FormatJPEG {
-		if o := orient(img, jpegOrientation(data)); o != img {
+		if o := orient(img, orientation); o != img {
 			img = turned(img, o)
 			recycleHalf(half)
 			half = nil
