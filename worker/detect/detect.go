@@ -11,6 +11,7 @@ import (
 	"image"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,10 @@ type Options struct {
 	// Confirm, if set, is a front-model file (128x128) that takes the
 	// second looks first: see ConfirmScore.
 	Confirm string
+	// NoCuts runs every full frame on the square model, letterbox padding
+	// and all, instead of on a copy cut to the photo's shape (see cutFor):
+	// for comparison.
+	NoCuts bool
 }
 
 // ConfirmScore is the score the front model must give a doubtful face in
@@ -108,9 +113,20 @@ type session struct {
 	outs   [4]*ort.Tensor[float32]
 	scores []float32 // the two score outputs, concatenated in anchor order
 	regs   []float32 // the two regressor outputs, likewise
+	// cuts are this session's companions for full frames of other shapes
+	// than the square (see cutFor), made on first use, the most recently
+	// used first; at most maxCuts, as each holds its own buffers.
+	cuts []*cutSession
 }
 
+// maxCuts bounds the cut sessions kept per session: photos come in a few
+// shapes (3:2, 16:9 and their portraits), and a session holds megabytes.
+const maxCuts = 3
+
 func (s *session) destroy() {
+	for _, c := range s.cuts {
+		c.destroy()
+	}
 	if s.s != nil {
 		s.s.Destroy()
 	}
@@ -133,6 +149,9 @@ type Detector struct {
 	pool     chan *session
 	all      []*session
 	confirm  *Detector // the front model for second looks, or nil
+	// model is the back model's ONNX, kept to cut it for full frames of
+	// other shapes than the square (see cutFor); nil for other models.
+	model []byte
 	// mu is held shared by every Detect call and exclusively by Close, so
 	// Close waits for running calls and none starts after it.
 	mu     sync.RWMutex
@@ -198,6 +217,11 @@ func New(libPath, modelPath string, opts Options) (*Detector, error) {
 		}
 		d.confirm = c
 	}
+	if spec.Size == 256 && len(spec.Anchors) == 896 && !opts.NoCuts {
+		if d.model, err = os.ReadFile(modelPath); err != nil {
+			return nil, fmt.Errorf("detect: read model %s: %w", modelPath, err)
+		}
+	}
 	for range opts.Sessions {
 		s, err := d.newSession(modelPath)
 		if err != nil {
@@ -239,17 +263,11 @@ func (d *Detector) newSession(modelPath string) (*session, error) {
 		}
 		vals[i] = s.outs[i]
 	}
-	so, err := ort.NewSessionOptions()
+	so, err := d.sessionOptions()
 	if err != nil {
-		return nil, fmt.Errorf("detect: session options: %w", err)
+		return nil, err
 	}
 	defer so.Destroy()
-	if err := so.SetIntraOpNumThreads(max(1, d.opts.Threads/d.opts.Sessions)); err != nil {
-		return nil, fmt.Errorf("detect: threads: %w", err)
-	}
-	if err := so.SetInterOpNumThreads(1); err != nil {
-		return nil, fmt.Errorf("detect: threads: %w", err)
-	}
 	if s.s, err = ort.NewAdvancedSession(modelPath, inputNames, outputNames, []ort.Value{s.in}, vals, so); err != nil {
 		return nil, fmt.Errorf("detect: load %s: %w", modelPath, err)
 	}
@@ -257,6 +275,53 @@ func (d *Detector) newSession(modelPath string) (*session, error) {
 	s.regs = make([]float32, n*int64(d.spec.NumCoords))
 	ok = true
 	return s, nil
+}
+
+// sessionOptions are the options of every session: the threads each.
+func (d *Detector) sessionOptions() (*ort.SessionOptions, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("detect: session options: %w", err)
+	}
+	if err := so.SetIntraOpNumThreads(max(1, d.opts.Threads/d.opts.Sessions)); err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("detect: threads: %w", err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		so.Destroy()
+		return nil, fmt.Errorf("detect: threads: %w", err)
+	}
+	return so, nil
+}
+
+// modelFor is s as a face.Model for pass p over a w×h image: the full
+// frame of a photo whose letterbox leaves whole grid rows (or columns) of
+// padding runs on a cut of the model (see cutFor), anything else on s.
+func (d *Detector) modelFor(s *session, p face.Pass, w, h int) (face.Model, error) {
+	if d.model == nil || p.Level != 0 {
+		return s.run, nil
+	}
+	c, ok := cutFor(p.Window, w, h, d.spec.Size)
+	if !ok {
+		return s.run, nil
+	}
+	i := slices.IndexFunc(s.cuts, func(x *cutSession) bool { return x.c == c })
+	var cs *cutSession
+	if i >= 0 {
+		cs = s.cuts[i]
+		s.cuts = slices.Delete(s.cuts, i, i+1)
+	} else {
+		var err error
+		if cs, err = d.newCutSession(c); err != nil {
+			return nil, err
+		}
+		if len(s.cuts) == maxCuts {
+			s.cuts[maxCuts-1].destroy()
+			s.cuts = s.cuts[:maxCuts-1]
+		}
+	}
+	s.cuts = slices.Insert(s.cuts, 0, cs)
+	return cs.run, nil
 }
 
 // Spec is the model's description.
@@ -417,8 +482,12 @@ borrow:
 				// Between passes is where a cancelled request stops paying:
 				// one pass takes milliseconds, a big photo's tiles add up.
 				err := ctx.Err()
+				var m face.Model
 				if err == nil {
-					per[i], err = face.RunPass(x.run, src, passes[i].Window, d.spec, minScore, x.in.GetData(), x.scores, x.regs)
+					m, err = d.modelFor(x, passes[i], src.W, src.H)
+				}
+				if err == nil {
+					per[i], err = face.RunPass(m, src, passes[i].Window, d.spec, minScore, x.in.GetData(), x.scores, x.regs)
 				}
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
