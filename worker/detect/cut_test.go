@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/disintegration/imaging"
+
 	"github.com/igemoji/igemoji/shared/assets/assetstest"
 	"github.com/igemoji/igemoji/shared/face"
 )
@@ -48,8 +50,9 @@ func TestCutFor(t *testing.T) {
 }
 
 // The model cut to a photo's shape finds the faces the square finds, in
-// the same places: the demo photos (sample1 is cut), a crowd (a quarter of
-// the square cut away) and, where present, the development photos.
+// the same places: the demo photos (sample1 is cut, also turned to
+// portrait), a crowd (a quarter of the square cut away) and, where present,
+// the development photos.
 func TestCutAgrees(t *testing.T) {
 	cutting := detector(t)
 	square, err := New(assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, backModel),
@@ -66,6 +69,8 @@ func TestCutAgrees(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		photos = append(photos, photo{fmt.Sprint("sample", i), sample(t, i)})
 	}
+	// sample1 turned to portrait: the cut takes columns.
+	photos = append(photos, photo{"sample1 portrait", imaging.Rotate90(sample(t, 1))})
 	img, _ := crowd(t, cutting, 30, 24, 120)
 	photos = append(photos, photo{"crowd", img})
 	for _, set := range []string{"dlib-faces/examples/faces", "faceapi", "face-recognition"} {
@@ -112,8 +117,8 @@ func TestCutAgrees(t *testing.T) {
 		t.Errorf("got no cut sessions made, want the cut photos' full frames to run on them")
 	}
 	t.Logf("%d photos, %d cut; worst IoU %.3f", len(photos), cut, worst)
-	if cut < 2 {
-		t.Errorf("got %d photos with a cut, want at least 2 (sample1 and the crowd)", cut)
+	if cut < 3 {
+		t.Errorf("got %d photos with a cut, want at least 3 (sample1 both ways and the crowd)", cut)
 	}
 	if _, err := os.Stat(filepath.Join("..", "..", "..", "shared", "data", "photos-dev")); err != nil {
 		t.Logf("development photos absent: compared %d photos", len(photos))
