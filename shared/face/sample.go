@@ -369,7 +369,7 @@ func (s *Source) Fill(dst []float32, win Window, size int) error {
 	}
 	var raw []uint8
 	if lv == nil {
-		raw = s.raw[:3*(x1-x0)]
+		raw = s.raw[: 3*(x1-x0) : 3*(x1-x0)] // capped: filterRow checks its taps against the cap
 	}
 
 	// The ring holds the horizontally filtered source rows that the current
@@ -406,7 +406,7 @@ func (s *Source) Fill(dst []float32, win Window, size int) error {
 			for ; hi < rt.start+rt.n; hi++ {
 				px := raw
 				if lv != nil {
-					px = lv.pix[3*(hi*lv.w+x0) : 3*(hi*lv.w+x1)]
+					px = lv.pix[3*(hi*lv.w+x0) : 3*(hi*lv.w+x1) : 3*(hi*lv.w+x1)]
 				} else {
 					s.read(hi, x0, x1, raw)
 				}
@@ -455,7 +455,7 @@ func (s *Source) filterRow(out []float32, rgb []uint8, x0 int) {
 		if t.n > 0 { // else the output pixel is all padding
 			ws := s.colW[t.off : t.off+t.n]
 			p := rgb[3*(t.start-x0):]
-			p = p[:3*len(ws)] // one bounds check for the taps
+			p = p[:3*len(ws)] // one bounds check for the taps (rgb's cap is its length)
 			for j, w := range ws {
 				q := p[3*j : 3*j+3 : 3*j+3]
 				r += w * byteFloat[q[0]]

@@ -1,7 +1,7 @@
 package detect
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -19,25 +19,43 @@ import (
 // copy of it cut to the rows (or columns) that hold the photo, rounded out
 // to its coarsest grid, reads the same photo for less: anchors outside the
 // cut see only padding, and the cut's outputs are put back in their
-// places in the square's anchor order, the others scored as no face.
+// places in the square's anchor order, the others scored as no face. The
+// first convolution reads the rows beside the cut that it would read in
+// the square (see cut.input), so it is exact; deeper layers pad the cut's
+// edges with zeros where the square has what its black rows give them.
 
 // cutGrid is the back model's coarsest stride: a cut starts and ends on it
 // so that its anchors fall where the square's do.
 const cutGrid = 32
 
 // cutMargin is how many rows (or columns) of the letterbox's black a cut
-// keeps beside the photo, at least. Past a cut's edge the model's layers
-// pad with zeros, not with what black rows would give them (shiftInput
-// mends only the first layer), and that moves weak detections near the
-// photo's edges: with no margin the 20-32 px crowd of TestSmallFacesCrowd
-// lost two faces and gained a false one, the 40-80 px crowd's full frame
-// found 5 faces instead of 12; with 8 every crowd gives what the square
-// gives. The price: of the demo photos only sample1 (3:2) is cut; 16:9
-// and panoramas are too, 4:3 never (its padding is under one grid row).
+// keeps beside the photo, at least. Past a cut's edge the deeper layers
+// pad with zeros, not with what black rows would give them, and that
+// moves weak detections near the photo's edges: with no margin the 20-32
+// px crowd of TestSmallFacesCrowd lost two faces and gained a false one,
+// the 40-80 px crowd's full frame found 5 faces instead of 12; with 8
+// every crowd gives what the square gives. The price: of the demo photos
+// only sample1 (3:2) is cut; 16:9 and panoramas are too, 4:3 never (its
+// padding is under one grid row).
 const cutMargin = 8
 
-// cut is the part of the square input a pass needs, in input pixels.
+// cut is the part of the square input a pass needs, in input pixels: the
+// model's grid cells [x0, x0+cols) × [y0, y0+rows).
 type cut struct{ x0, y0, cols, rows int }
+
+// The first convolution (5×5, stride 2) pads its input by 1 before and 2
+// after along each axis: output cell i reads input 2i-1 to 2i+3.
+const padBefore, padAfter = 1, 2
+
+// input is the part of the square the cut's first convolution reads along
+// one axis (origin o, length n, in a square of size): the cut and the
+// rows beside it that the square's first convolution would read there,
+// as far as the square goes. before and after are the padding the
+// convolution still needs past them (the square's own edge).
+func input(o, n, size int) (lo, hi, before, after int) {
+	lo, hi = max(0, o-padBefore), min(size, o+n+padAfter)
+	return lo, hi, padBefore - (o - lo), padAfter - (hi - (o + n))
+}
 
 // cutFor is the cut of a size×size input filled from win over a w×h image:
 // the rows and columns that hold any of the image, widened by cutMargin,
@@ -70,11 +88,18 @@ func cutFor(win face.Window, w, h, size int) (c cut, ok bool) {
 }
 
 // cutModel rewrites keijiro's BlazeFace back model (input [1,256,256,3])
-// for an input of rows×cols: the input's shape, the zero blocks that pad
-// channels (ConstantOfShape, sized by the grid they pad), the reshapes to
-// anchors (to -1 anchors) and the outputs' shapes; the shapes recorded for
-// intermediate values are dropped for onnxruntime to infer.
-func cutModel(model []byte, size, rows, cols int) ([]byte, error) {
+// for cut c: the input's shape (the cut and the rows and columns beside
+// it that the first convolution reads, see input), that convolution's
+// padding, the zero blocks that pad channels (ConstantOfShape, sized by
+// the grid they pad), the reshapes to anchors (to -1 anchors) and the
+// outputs' shapes; the shapes recorded for intermediate values are dropped
+// for onnxruntime to infer.
+func cutModel(model []byte, size int, c cut) ([]byte, error) {
+	rows, cols := c.rows, c.cols
+	if rows <= 0 || cols <= 0 || rows%cutGrid != 0 || cols%cutGrid != 0 || c.x0%cutGrid != 0 || c.y0%cutGrid != 0 ||
+		c.x0 < 0 || c.y0 < 0 || c.x0+cols > size || c.y0+rows > size {
+		return nil, fmt.Errorf("detect: cut model: %+v is not on the %d grid of %d", c, cutGrid, size)
+	}
 	var m onnx.ModelProto
 	if err := proto.Unmarshal(model, &m); err != nil {
 		return nil, fmt.Errorf("detect: cut model: %w", err)
@@ -87,8 +112,10 @@ func cutModel(model []byte, size, rows, cols int) ([]byte, error) {
 	if len(in) != 4 || in[1].GetDimValue() != int64(size) || in[2].GetDimValue() != int64(size) {
 		return nil, fmt.Errorf("detect: cut model: input is not %dx%d", size, size)
 	}
-	in[1].Value = &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(rows)}
-	in[2].Value = &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(cols)}
+	y0, y1, top, bottom := input(c.y0, rows, size)
+	x0, x1, left, right := input(c.x0, cols, size)
+	in[1].Value = &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(y1 - y0)}
+	in[2].Value = &onnx.TensorShapeProto_Dimension_DimValue{DimValue: int64(x1 - x0)}
 	inits := map[string]*onnx.TensorProto{}
 	for _, t := range g.Initializer {
 		inits[t.GetName()] = t
@@ -98,7 +125,7 @@ func cutModel(model []byte, size, rows, cols int) ([]byte, error) {
 		switch n.GetOpType() {
 		case "Conv":
 			if first++; first == 1 {
-				if err := shiftInput(inits, n); err != nil {
+				if err := setPads(n, []int64{padBefore, padBefore, padAfter, padAfter}, []int64{int64(top), int64(left), int64(bottom), int64(right)}); err != nil {
 					return nil, err
 				}
 			}
@@ -124,8 +151,8 @@ func cutModel(model []byte, size, rows, cols int) ([]byte, error) {
 			reshaped++
 		}
 	}
-	if padded != 2 || reshaped != 4 {
-		return nil, fmt.Errorf("detect: cut model: %d channel pads and %d reshapes, want 2 and 4", padded, reshaped)
+	if first == 0 || padded != 2 || reshaped != 4 {
+		return nil, fmt.Errorf("detect: cut model: %d convolutions, %d channel pads and %d reshapes, want some, 2 and 4", first, padded, reshaped)
 	}
 	for i, o := range g.Output {
 		d := o.GetType().GetTensorType().GetShape().GetDim()
@@ -142,51 +169,26 @@ func cutModel(model []byte, size, rows, cols int) ([]byte, error) {
 	return proto.MarshalOptions{Deterministic: true}.Marshal(&m)
 }
 
-// shiftInput makes the first convolution take its input plus one, so that
-// its zero padding past the cut's edges reads as black (-1), as the
-// square's letterbox rows would: with bias b - sum(W) per output channel,
-// W*(x+1) + b - sum(W) = W*x + b wherever the kernel is inside the cut.
-func shiftInput(inits map[string]*onnx.TensorProto, n *onnx.NodeProto) error {
-	if len(n.Input) != 3 {
-		return fmt.Errorf("detect: cut model: the first convolution has no bias")
-	}
-	w, b := inits[n.Input[1]], inits[n.Input[2]]
-	wv, err := float32s(w)
-	if err != nil {
-		return fmt.Errorf("detect: cut model: first convolution's weights: %w", err)
-	}
-	bv, err := float32s(b)
-	if err != nil || len(bv) == 0 || len(wv)%len(bv) != 0 {
-		return fmt.Errorf("detect: cut model: first convolution's bias")
-	}
-	per := len(wv) / len(bv)
-	for o := range bv {
-		var sum float64
-		for _, v := range wv[o*per : (o+1)*per] {
-			sum += float64(v)
+// setPads gives the first convolution the padding pads, checking that it
+// is the 5×5, stride-2 one padded as was that input expects.
+func setPads(n *onnx.NodeProto, was, pads []int64) error {
+	var kernel, strides, old []int64
+	var attr *onnx.AttributeProto
+	for _, a := range n.Attribute {
+		switch a.GetName() {
+		case "kernel_shape":
+			kernel = a.Ints
+		case "strides":
+			strides = a.Ints
+		case "pads":
+			old, attr = a.Ints, a
 		}
-		bv[o] -= float32(sum)
 	}
-	b.RawData, b.FloatData = nil, bv
+	if attr == nil || !slices.Equal(kernel, []int64{5, 5}) || !slices.Equal(strides, []int64{2, 2}) || !slices.Equal(old, was) {
+		return fmt.Errorf("detect: cut model: the first convolution is not 5x5, stride 2, padded %v", was)
+	}
+	attr.Ints = pads
 	return nil
-}
-
-func float32s(t *onnx.TensorProto) ([]float32, error) {
-	if t == nil || t.GetDataType() != int32(onnx.TensorProto_FLOAT) {
-		return nil, fmt.Errorf("not a float tensor")
-	}
-	if len(t.FloatData) > 0 {
-		return slices.Clone(t.FloatData), nil
-	}
-	raw := t.GetRawData()
-	if len(raw)%4 != 0 {
-		return nil, fmt.Errorf("raw data of %d bytes", len(raw))
-	}
-	out := make([]float32, len(raw)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return out, nil
 }
 
 func int64s(t *onnx.TensorProto) ([]int64, error) {
@@ -217,6 +219,8 @@ func setInt64s(t *onnx.TensorProto, v []int64) {
 	t.Dims = []int64{int64(len(v))}
 }
 
+var errCutFailed = errors.New("the model could not be cut so")
+
 // cutSession runs one cut of the model and puts its outputs back in the
 // square's anchor order.
 type cutSession struct {
@@ -231,20 +235,39 @@ type cutSession struct {
 // noFace is the score logit of the anchors a cut leaves out: sigmoid ~0.
 const noFace = -100
 
-func (d *Detector) newCutSession(c cut) (*cutSession, error) {
+// newCutSession loads cut c, rewriting the model once per Detector and
+// cut; a cut that failed once is not tried again.
+func (d *Detector) newCutSession(c cut) (cs *cutSession, err error) {
 	size := d.spec.Size
-	data, err := cutModel(d.model, size, c.rows, c.cols)
-	if err != nil {
-		return nil, err
+	d.cutMu.Lock()
+	data, seen := d.cutModels[c]
+	if !seen {
+		if data, err = cutModel(d.model, size, c); err != nil {
+			data = nil
+		}
+		d.cutModels[c] = data
 	}
-	cs := &cutSession{c: c, size: size, coords: d.spec.NumCoords}
+	d.cutMu.Unlock()
+	if data == nil {
+		return nil, fmt.Errorf("detect: cut %+v: %w", c, errCutFailed)
+	}
+	defer func() {
+		if err != nil {
+			d.cutMu.Lock()
+			d.cutModels[c] = nil
+			d.cutMu.Unlock()
+		}
+	}()
+	x := &cutSession{c: c, size: size, coords: d.spec.NumCoords}
 	ok := false
 	defer func() {
 		if !ok {
-			cs.destroy()
+			x.destroy()
 		}
 	}()
-	if cs.in, err = ort.NewEmptyTensor[float32](ort.NewShape(1, int64(c.rows), int64(c.cols), 3)); err != nil {
+	y0, y1, _, _ := input(c.y0, c.rows, size)
+	x0, x1, _, _ := input(c.x0, c.cols, size)
+	if x.in, err = ort.NewEmptyTensor[float32](ort.NewShape(1, int64(y1-y0), int64(x1-x0), 3)); err != nil {
 		return nil, fmt.Errorf("detect: input tensor: %w", err)
 	}
 	coords := int64(d.spec.NumCoords)
@@ -252,26 +275,26 @@ func (d *Detector) newCutSession(c cut) (*cutSession, error) {
 	shapes := []ort.Shape{ort.NewShape(1, n16, 1), ort.NewShape(1, n32, 1), ort.NewShape(1, n16, coords), ort.NewShape(1, n32, coords)}
 	vals := make([]ort.Value, 4)
 	for i, sh := range shapes {
-		if cs.outs[i], err = ort.NewEmptyTensor[float32](sh); err != nil {
+		if x.outs[i], err = ort.NewEmptyTensor[float32](sh); err != nil {
 			return nil, fmt.Errorf("detect: output tensor: %w", err)
 		}
-		vals[i] = cs.outs[i]
+		vals[i] = x.outs[i]
 	}
 	so, err := d.sessionOptions()
 	if err != nil {
 		return nil, err
 	}
 	defer so.Destroy()
-	if cs.s, err = ort.NewAdvancedSessionWithONNXData(data, inputNames, outputNames, []ort.Value{cs.in}, vals, so); err != nil {
+	if x.s, err = ort.NewAdvancedSessionWithONNXData(data, inputNames, outputNames, []ort.Value{x.in}, vals, so); err != nil {
 		return nil, fmt.Errorf("detect: load cut %dx%d: %w", c.rows, c.cols, err)
 	}
 	g16, g32 := size/16, size/32
-	cs.full = [4][]float32{
+	x.full = [4][]float32{
 		make([]float32, g16*g16*2), make([]float32, g32*g32*6),
 		make([]float32, g16*g16*2*d.spec.NumCoords), make([]float32, g32*g32*6*d.spec.NumCoords),
 	}
 	ok = true
-	return cs, nil
+	return x, nil
 }
 
 func (cs *cutSession) destroy() {
@@ -289,15 +312,13 @@ func (cs *cutSession) destroy() {
 }
 
 // run is the cut as a face.Model over the square's input.
-func (cs *cutSession) run(input []float32) ([][]float32, error) {
+func (cs *cutSession) run(square []float32) ([][]float32, error) {
 	c, size := cs.c, cs.size
-	dst := cs.in.GetData()
-	for y := range c.rows {
-		row := input[((c.y0+y)*size+c.x0)*3:][:c.cols*3]
-		out := dst[y*c.cols*3 : (y+1)*c.cols*3]
-		for i, v := range row {
-			out[i] = v + 1 // see shiftInput
-		}
+	y0, y1, _, _ := input(c.y0, c.rows, size)
+	x0, x1, _, _ := input(c.x0, c.cols, size)
+	dst, n := cs.in.GetData(), (x1-x0)*3
+	for y := y0; y < y1; y++ {
+		copy(dst[(y-y0)*n:(y-y0+1)*n], square[(y*size+x0)*3:])
 	}
 	if err := cs.s.Run(); err != nil {
 		return nil, fmt.Errorf("detect: run model: %w", err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -50,9 +52,9 @@ func TestCutFor(t *testing.T) {
 }
 
 // The model cut to a photo's shape finds the faces the square finds, in
-// the same places: the demo photos (sample1 is cut, also turned to
-// portrait), a crowd (a quarter of the square cut away) and, where present,
-// the development photos.
+// the same places: the demo photos (sample1 is cut, and a 2:3 part of
+// it), a crowd (a quarter of the square cut away) and, where present, the
+// development photos.
 func TestCutAgrees(t *testing.T) {
 	cutting := detector(t)
 	square, err := New(assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, backModel),
@@ -69,8 +71,8 @@ func TestCutAgrees(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		photos = append(photos, photo{fmt.Sprint("sample", i), sample(t, i)})
 	}
-	// sample1 turned to portrait: the cut takes columns.
-	photos = append(photos, photo{"sample1 portrait", imaging.Rotate90(sample(t, 1))})
+	// A 2:3 part of sample1, three faces: the cut takes columns.
+	photos = append(photos, photo{"sample1, a 2:3 part", imaging.Crop(sample(t, 1), image.Rect(300, 0, 1153, 1280))})
 	img, _ := crowd(t, cutting, 30, 24, 120)
 	photos = append(photos, photo{"crowd", img})
 	for _, set := range []string{"dlib-faces/examples/faces", "faceapi", "face-recognition"} {
@@ -136,21 +138,26 @@ func TestCutModelErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name       string
-		model      []byte
-		size, r, c int
+		name  string
+		model []byte
+		c     cut
 	}{
-		{"not ONNX", []byte("hello"), 256, 192, 256},
-		{"front model as a back one", front, 256, 192, 256},
-		{"off the grid", back, 256, 200, 256},
+		{"not ONNX", []byte("hello"), cut{0, 32, 256, 192}},
+		{"front model as a back one", front, cut{0, 32, 256, 192}},
+		{"off the grid", back, cut{0, 32, 256, 200}},
+		{"off the grid at 16", back, cut{0, 16, 256, 192}},
+		{"past the square", back, cut{0, 96, 256, 192}},
+		{"empty", back, cut{0, 0, 256, 0}},
 	}
 	for _, tt := range tests {
-		if _, err := cutModel(tt.model, tt.size, tt.r, tt.c); err == nil {
+		if _, err := cutModel(tt.model, 256, tt.c); err == nil {
 			t.Errorf("%s: got no error, want one", tt.name)
 		}
 	}
-	if _, err := cutModel(back, 256, 192, 256); err != nil {
-		t.Errorf("the back model, 192x256: %v", err)
+	for _, c := range []cut{{0, 32, 256, 192}, {0, 0, 256, 32}, {224, 0, 32, 256}} {
+		if _, err := cutModel(back, 256, c); err != nil {
+			t.Errorf("the back model, %+v: %v", c, err)
+		}
 	}
 }
 
@@ -162,7 +169,9 @@ func TestCutSessionsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	shapes := []image.Point{{1920, 1280}, {1920, 1080}, {4000, 500}, {1280, 1920}, {1080, 1920}, {1920, 1280}}
+	// Four cuts: 192 rows, 64 rows, 128 rows, 192 columns; then the first
+	// again, which was evicted.
+	shapes := []image.Point{{1920, 1280}, {4000, 500}, {4000, 1000}, {1280, 1920}, {1920, 1080}}
 	for _, sh := range shapes {
 		dets, err := d.Detect(context.Background(), image.NewGray(image.Rect(0, 0, sh.X, sh.Y)))
 		if err != nil {
@@ -175,7 +184,85 @@ func TestCutSessionsBounded(t *testing.T) {
 			t.Fatalf("after %v: got %d cut sessions, want at most %d", sh, n, maxCuts)
 		}
 	}
-	if got, want := d.all[0].cuts[0].c, (cut{0, 32, 256, 192}); got != want {
-		t.Errorf("most recent cut: got %+v, want %+v (the last photo's, 3:2)", got, want)
+	var got []cut
+	for _, x := range d.all[0].cuts {
+		got = append(got, x.c)
+	}
+	want := []cut{{0, 32, 256, 192}, {32, 0, 192, 256}, {0, 64, 256, 128}}
+	if !slices.Equal(got, want) {
+		t.Errorf("cuts kept, most recent first: got %+v, want %+v", got, want)
+	}
+}
+
+// The cut model's raw detections (before suppression) are the square's:
+// each of the square's that scores 0.75 or more has one in the cut at IoU
+// ≥ 0.9 scoring within 0.1 (0.055 at worst here), and the other way round, for small faces
+// (sample1, on the stride-16 grid) and a large one (a crop of it, on the
+// stride-32 grid), cut by rows and by columns. (Weaker ones, near the 0.5
+// threshold, come and go: see cutMargin.)
+func TestCutScores(t *testing.T) {
+	d, err := New(assetstest.NPMFile(t, ortLibrary()), assetstest.NPMFile(t, backModel), Options{Threads: 1, Sessions: 1, FullFrameOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := d.all[0]
+	whole := sample(t, 1)
+	crop := imaging.Crop(whole, image.Rect(300, 330, 786, 654))
+	large := false
+	for _, tt := range []struct {
+		name string
+		img  image.Image
+	}{
+		{"sample1", whole}, {"sample1, a 2:3 part", imaging.Crop(whole, image.Rect(300, 0, 1153, 1280))},
+		{"face crop", crop}, {"face crop, 2:3", imaging.Crop(whole, image.Rect(315, 200, 715, 800))},
+	} {
+		b := tt.img.Bounds()
+		win := face.Letterbox(b.Dx(), b.Dy())
+		c, ok := cutFor(win, b.Dx(), b.Dy(), 256)
+		if !ok {
+			t.Fatalf("%s: no cut", tt.name)
+		}
+		cs, err := d.newCutSession(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := face.NewSource(tt.img)
+		want, err := face.RunPass(s.run, src, win, d.spec, 0.5, s.in.GetData(), s.scores, s.regs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := face.RunPass(cs.run, src, win, d.spec, 0.5, s.in.GetData(), s.scores, s.regs)
+		cs.destroy()
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(from, to []face.Detection, what string) {
+			n := 0
+			for _, w := range from {
+				if w.Score < 0.75 {
+					continue
+				}
+				n++
+				large = large || w.Box[2]/win.Side*256 > 64
+				best, iou := 0.0, 0.0
+				for _, g := range to {
+					if x := face.IoU(g.Box, w.Box); x > iou {
+						iou, best = x, math.Abs(g.Score-w.Score)
+					}
+				}
+				if iou < 0.9 || best > 0.1 {
+					t.Errorf("%s: %s detection at %v (score %.3f): nearest at IoU %.3f, score %.3f off", tt.name, what, w.Box, w.Score, iou, best)
+				}
+			}
+			if n == 0 {
+				t.Errorf("%s: no %s detection scores 0.75", tt.name, what)
+			}
+		}
+		check(want, got, "square's")
+		check(got, want, "cut's")
+	}
+	if !large {
+		t.Errorf("no detection over 64 input px: the stride-32 grid was not checked")
 	}
 }

@@ -151,7 +151,12 @@ type Detector struct {
 	confirm  *Detector // the front model for second looks, or nil
 	// model is the back model's ONNX, kept to cut it for full frames of
 	// other shapes than the square (see cutFor); nil for other models.
-	model []byte
+	// cutModels holds each cut's rewritten graph, for every session to
+	// load, or nil for a cut that failed to load, whose full frames then
+	// run on the square.
+	model     []byte
+	cutMu     sync.Mutex
+	cutModels map[cut][]byte
 	// mu is held shared by every Detect call and exclusively by Close, so
 	// Close waits for running calls and none starts after it.
 	mu     sync.RWMutex
@@ -218,8 +223,15 @@ func New(libPath, modelPath string, opts Options) (*Detector, error) {
 		d.confirm = c
 	}
 	if spec.Size == 256 && len(spec.Anchors) == 896 && !opts.NoCuts {
-		if d.model, err = os.ReadFile(modelPath); err != nil {
+		model, err := os.ReadFile(modelPath)
+		if err != nil {
+			d.Close()
 			return nil, fmt.Errorf("detect: read model %s: %w", modelPath, err)
+		}
+		// A graph this code cannot cut (another export of the model) runs
+		// every full frame on the square, as before.
+		if _, err := cutModel(model, spec.Size, cut{0, cutGrid, spec.Size, spec.Size - 2*cutGrid}); err == nil {
+			d.model, d.cutModels = model, map[cut][]byte{}
 		}
 	}
 	for range opts.Sessions {
@@ -313,7 +325,7 @@ func (d *Detector) modelFor(s *session, p face.Pass, w, h int) (face.Model, erro
 	} else {
 		var err error
 		if cs, err = d.newCutSession(c); err != nil {
-			return nil, err
+			return s.run, nil // see cutModels
 		}
 		if len(s.cuts) == maxCuts {
 			s.cuts[maxCuts-1].destroy()

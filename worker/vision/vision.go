@@ -197,15 +197,12 @@ func (p *Pipeline) analyze(ctx context.Context, img image.Image, half []uint8, p
 	// Every face's squares first, then each model over all of them: one
 	// model after the other keeps its weights in cache (about 5% less
 	// than alternating per face).
+	progress(moji.StageReading, 0)
 	sq := make([][]squares, len(dets))
 	for i, d := range dets {
-		if err := ctx.Err(); err != nil {
-			return nil, tm, err
-		}
-		progress(moji.StageReading, float64(i)/float64(len(dets)))
 		sq[i] = p.squares(img, d)
 	}
-	probs, err := p.classifyAll(sq)
+	probs, err := p.classifyAll(ctx, sq, func(frac float64) { progress(moji.StageReading, frac) })
 	if err != nil {
 		return nil, tm, err
 	}
@@ -274,7 +271,7 @@ func (p *Pipeline) squares(img image.Image, d face.Detection) []squares {
 
 // classify averages both models (and their mirror images) on one square.
 func (p *Pipeline) classify(img image.Image, cx, cy, side, roll float64) (expr.Probs, error) {
-	ps, err := p.classifyAll([][]squares{{{expr.Crop(img, cx, cy, side, roll, 64), expr.Crop(img, cx, cy, side, roll, 112)}}})
+	ps, err := p.classifyAll(context.Background(), [][]squares{{{expr.Crop(img, cx, cy, side, roll, 64), expr.Crop(img, cx, cy, side, roll, 112)}}}, nil)
 	if err != nil {
 		return expr.Probs{}, err
 	}
@@ -284,8 +281,9 @@ func (p *Pipeline) classify(img image.Image, cx, cy, side, roll float64) (expr.P
 // classifyAll reads each face's squares with both models (and their
 // mirror images, with Flip), each model over every square in turn, and
 // gives each face the average over its squares of the models' weighted
-// average.
-func (p *Pipeline) classifyAll(faces [][]squares) ([]expr.Probs, error) {
+// average. It stops between model runs when ctx is done, and tells tell
+// (nil: nobody) the fraction of runs made.
+func (p *Pipeline) classifyAll(ctx context.Context, faces [][]squares, tell func(frac float64)) ([]expr.Probs, error) {
 	flips := []bool{false}
 	if p.cfg.Flip {
 		flips = append(flips, true)
@@ -305,6 +303,10 @@ func (p *Pipeline) classifyAll(faces [][]squares) ([]expr.Probs, error) {
 		models = append(models, model{p.faceexp, "face-api", p.cfg.FaceAPIWeight,
 			func(s squares, flip bool) []float32 { return expr.RGBInput(s.large, flip) }})
 	}
+	total, done := 0, 0
+	for _, sq := range faces {
+		total += len(models) * len(sq) * len(flips)
+	}
 	// got[m][f][s][k]: model m on face f's square s, mirrored if flips[k].
 	got := make([][][][]expr.Probs, len(models))
 	for mi, m := range models {
@@ -314,6 +316,13 @@ func (p *Pipeline) classifyAll(faces [][]squares) ([]expr.Probs, error) {
 			for s := range sq {
 				got[mi][f][s] = make([]expr.Probs, len(flips))
 				for k, flip := range flips {
+					if err := ctx.Err(); err != nil {
+						return nil, err
+					}
+					if tell != nil {
+						tell(float64(done) / float64(total))
+					}
+					done++
 					start := time.Now()
 					pr, err := m.m.Predict(m.input(sq[s], flip))
 					if err != nil {
