@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
-	ort "github.com/yalue/onnxruntime_go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/igemoji/igemoji/shared/face"
@@ -224,11 +223,9 @@ var errCutFailed = errors.New("the model could not be cut so")
 // cutSession runs one cut of the model and puts its outputs back in the
 // square's anchor order.
 type cutSession struct {
+	bound
 	c            cut
 	size, coords int
-	s            *ort.AdvancedSession
-	in           *ort.Tensor[float32]
-	outs         [4]*ort.Tensor[float32]
 	full         [4][]float32 // the square's four outputs
 }
 
@@ -258,57 +255,19 @@ func (d *Detector) newCutSession(c cut) (cs *cutSession, err error) {
 			d.cutMu.Unlock()
 		}
 	}()
-	x := &cutSession{c: c, size: size, coords: d.spec.NumCoords}
-	ok := false
-	defer func() {
-		if !ok {
-			x.destroy()
-		}
-	}()
 	y0, y1, _, _ := input(c.y0, c.rows, size)
 	x0, x1, _, _ := input(c.x0, c.cols, size)
-	if x.in, err = ort.NewEmptyTensor[float32](ort.NewShape(1, int64(y1-y0), int64(x1-x0), 3)); err != nil {
-		return nil, fmt.Errorf("detect: input tensor: %w", err)
-	}
-	coords := int64(d.spec.NumCoords)
-	n16, n32 := int64(c.rows/16*c.cols/16*2), int64(c.rows/32*c.cols/32*6)
-	shapes := []ort.Shape{ort.NewShape(1, n16, 1), ort.NewShape(1, n32, 1), ort.NewShape(1, n16, coords), ort.NewShape(1, n32, coords)}
-	vals := make([]ort.Value, 4)
-	for i, sh := range shapes {
-		if x.outs[i], err = ort.NewEmptyTensor[float32](sh); err != nil {
-			return nil, fmt.Errorf("detect: output tensor: %w", err)
-		}
-		vals[i] = x.outs[i]
-	}
-	so, err := d.sessionOptions()
+	b, err := d.bind(data, y1-y0, x1-x0, int64(c.rows/16*c.cols/16*2), int64(c.rows/32*c.cols/32*6))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("detect: cut %+v: %w", c, err)
 	}
-	defer so.Destroy()
-	if x.s, err = ort.NewAdvancedSessionWithONNXData(data, inputNames, outputNames, []ort.Value{x.in}, vals, so); err != nil {
-		return nil, fmt.Errorf("detect: load cut %dx%d: %w", c.rows, c.cols, err)
-	}
+	x := &cutSession{bound: b, c: c, size: size, coords: d.spec.NumCoords}
 	g16, g32 := size/16, size/32
 	x.full = [4][]float32{
 		make([]float32, g16*g16*2), make([]float32, g32*g32*6),
 		make([]float32, g16*g16*2*d.spec.NumCoords), make([]float32, g32*g32*6*d.spec.NumCoords),
 	}
-	ok = true
 	return x, nil
-}
-
-func (cs *cutSession) destroy() {
-	if cs.s != nil {
-		cs.s.Destroy()
-	}
-	if cs.in != nil {
-		cs.in.Destroy()
-	}
-	for _, o := range cs.outs {
-		if o != nil {
-			o.Destroy()
-		}
-	}
 }
 
 // run is the cut as a face.Model over the square's input.

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"fmt"
 	"image"
 	"math"
 	"os"
@@ -63,25 +62,9 @@ func TestCutAgrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer square.Close()
-	type photo struct {
-		name string
-		img  image.Image
-	}
-	var photos []photo
-	for i := 1; i <= 6; i++ {
-		photos = append(photos, photo{fmt.Sprint("sample", i), sample(t, i)})
-	}
+	photos := agreementPhotos(t, cutting)
 	// A 2:3 part of sample1, three faces: the cut takes columns.
 	photos = append(photos, photo{"sample1, a 2:3 part", imaging.Crop(sample(t, 1), image.Rect(300, 0, 1153, 1280))})
-	img, _ := crowd(t, cutting, 30, 24, 120)
-	photos = append(photos, photo{"crowd", img})
-	for _, set := range []string{"dlib-faces/examples/faces", "faceapi", "face-recognition"} {
-		dir := filepath.Join("..", "..", "..", "shared", "data", "photos-dev", filepath.FromSlash(set))
-		files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
-		for _, f := range files {
-			photos = append(photos, photo{filepath.Base(f), load(t, f)})
-		}
-	}
 	cut, worst := 0, 1.0
 	for _, p := range photos {
 		b := p.img.Bounds()

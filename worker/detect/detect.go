@@ -104,13 +104,66 @@ func initEnv(libPath string) error {
 	return envErr
 }
 
-// session is one onnxruntime session with its bound tensors. The model's
-// batch dimension is fixed at 1 (onnxruntime refuses 2), so passes run one
+// bound is an onnxruntime session of a BlazeFace model with its tensors:
+// the input and the four outputs (scores of the stride-16 and stride-32
+// grids, then their regressors).
+type bound struct {
+	s    *ort.AdvancedSession
+	in   *ort.Tensor[float32]
+	outs [4]*ort.Tensor[float32]
+}
+
+// bind loads model (ONNX bytes) for an input of rows×cols and n16 + n32
+// anchors.
+func (d *Detector) bind(model []byte, rows, cols int, n16, n32 int64) (b bound, err error) {
+	defer func() {
+		if err != nil {
+			b.destroy()
+		}
+	}()
+	if b.in, err = ort.NewEmptyTensor[float32](ort.NewShape(1, int64(rows), int64(cols), 3)); err != nil {
+		return b, fmt.Errorf("detect: input tensor: %w", err)
+	}
+	coords := int64(d.spec.NumCoords)
+	shapes := []ort.Shape{ort.NewShape(1, n16, 1), ort.NewShape(1, n32, 1), ort.NewShape(1, n16, coords), ort.NewShape(1, n32, coords)}
+	vals := make([]ort.Value, 4)
+	for i, sh := range shapes {
+		if b.outs[i], err = ort.NewEmptyTensor[float32](sh); err != nil {
+			return b, fmt.Errorf("detect: output tensor: %w", err)
+		}
+		vals[i] = b.outs[i]
+	}
+	so, err := d.sessionOptions()
+	if err != nil {
+		return b, err
+	}
+	defer so.Destroy()
+	if b.s, err = ort.NewAdvancedSessionWithONNXData(model, inputNames, outputNames, []ort.Value{b.in}, vals, so); err != nil {
+		return b, fmt.Errorf("detect: load model for %dx%d: %w", rows, cols, err)
+	}
+	return b, nil
+}
+
+func (b *bound) destroy() {
+	if b.s != nil {
+		b.s.Destroy()
+	}
+	if b.in != nil {
+		b.in.Destroy()
+	}
+	for _, o := range b.outs {
+		if o != nil {
+			o.Destroy()
+		}
+	}
+	*b = bound{}
+}
+
+// session is the model bound at its square size. The model's batch
+// dimension is fixed at 1 (onnxruntime refuses 2), so passes run one
 // after another through the same tensors.
 type session struct {
-	s      *ort.AdvancedSession
-	in     *ort.Tensor[float32]
-	outs   [4]*ort.Tensor[float32]
+	bound
 	scores []float32 // the two score outputs, concatenated in anchor order
 	regs   []float32 // the two regressor outputs, likewise
 	// cuts are this session's companions for full frames of other shapes
@@ -127,17 +180,8 @@ func (s *session) destroy() {
 	for _, c := range s.cuts {
 		c.destroy()
 	}
-	if s.s != nil {
-		s.s.Destroy()
-	}
-	if s.in != nil {
-		s.in.Destroy()
-	}
-	for _, o := range s.outs {
-		if o != nil {
-			o.Destroy()
-		}
-	}
+	s.cuts = nil
+	s.bound.destroy()
 }
 
 // Detector finds faces. It is safe for concurrent use: each Detect call
@@ -222,12 +266,12 @@ func New(libPath, modelPath string, opts Options) (*Detector, error) {
 		}
 		d.confirm = c
 	}
+	model, err := os.ReadFile(modelPath)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("detect: read model %s: %w", modelPath, err)
+	}
 	if spec.Size == 256 && len(spec.Anchors) == 896 && !opts.NoCuts {
-		model, err := os.ReadFile(modelPath)
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("detect: read model %s: %w", modelPath, err)
-		}
 		// A graph this code cannot cut (another export of the model) runs
 		// every full frame on the square, as before.
 		if _, err := cutModel(model, spec.Size, cut{0, cutGrid, spec.Size, spec.Size - 2*cutGrid}); err == nil {
@@ -235,7 +279,7 @@ func New(libPath, modelPath string, opts Options) (*Detector, error) {
 		}
 	}
 	for range opts.Sessions {
-		s, err := d.newSession(modelPath)
+		s, err := d.newSession(model)
 		if err != nil {
 			d.Close()
 			return nil, err
@@ -246,47 +290,17 @@ func New(libPath, modelPath string, opts Options) (*Detector, error) {
 	return d, nil
 }
 
-func (d *Detector) newSession(modelPath string) (*session, error) {
-	s := &session{}
-	ok := false
-	defer func() {
-		if !ok {
-			s.destroy()
-		}
-	}()
-	n := int64(len(d.spec.Anchors))
-	var err error
-	if s.in, err = ort.NewEmptyTensor[float32](ort.NewShape(1, int64(d.spec.Size), int64(d.spec.Size), 3)); err != nil {
-		return nil, fmt.Errorf("detect: input tensor: %w", err)
-	}
+func (d *Detector) newSession(model []byte) (*session, error) {
 	// 512 + 384 anchors, as the stride-16 and stride-32 grids hold them.
-	first := int64(512)
+	n := int64(len(d.spec.Anchors))
 	if n != 896 {
 		return nil, fmt.Errorf("detect: spec has %d anchors, want 896", n)
 	}
-	shapes := []ort.Shape{
-		ort.NewShape(1, first, 1), ort.NewShape(1, n-first, 1),
-		ort.NewShape(1, first, int64(d.spec.NumCoords)), ort.NewShape(1, n-first, int64(d.spec.NumCoords)),
-	}
-	vals := make([]ort.Value, 4)
-	for i, sh := range shapes {
-		if s.outs[i], err = ort.NewEmptyTensor[float32](sh); err != nil {
-			return nil, fmt.Errorf("detect: output tensor: %w", err)
-		}
-		vals[i] = s.outs[i]
-	}
-	so, err := d.sessionOptions()
+	b, err := d.bind(model, d.spec.Size, d.spec.Size, 512, n-512)
 	if err != nil {
 		return nil, err
 	}
-	defer so.Destroy()
-	if s.s, err = ort.NewAdvancedSession(modelPath, inputNames, outputNames, []ort.Value{s.in}, vals, so); err != nil {
-		return nil, fmt.Errorf("detect: load %s: %w", modelPath, err)
-	}
-	s.scores = make([]float32, n)
-	s.regs = make([]float32, n*int64(d.spec.NumCoords))
-	ok = true
-	return s, nil
+	return &session{bound: b, scores: make([]float32, n), regs: make([]float32, n*int64(d.spec.NumCoords))}, nil
 }
 
 // sessionOptions are the options of every session: the threads each.

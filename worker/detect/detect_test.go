@@ -317,6 +317,33 @@ func TestFrontModel(t *testing.T) {
 	}
 }
 
+// photo is a named test photo.
+type photo struct {
+	name string
+	img  image.Image
+}
+
+// agreementPhotos are the photos on which two ways of detecting must find
+// the same faces: the six demo photos, a synthetic crowd (built with d),
+// and the development photos where they are (a fresh clone has none).
+func agreementPhotos(t *testing.T, d *Detector) []photo {
+	t.Helper()
+	var photos []photo
+	for i := 1; i <= 6; i++ {
+		photos = append(photos, photo{fmt.Sprint("sample", i), sample(t, i)})
+	}
+	img, _ := crowd(t, d, 30, 24, 120)
+	photos = append(photos, photo{"crowd", img})
+	for _, set := range []string{"dlib-faces/examples/faces", "faceapi", "face-recognition"} {
+		dir := filepath.Join("..", "..", "..", "shared", "data", "photos-dev", filepath.FromSlash(set))
+		files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+		for _, f := range files {
+			photos = append(photos, photo{filepath.Base(f), load(t, f)})
+		}
+	}
+	return photos
+}
+
 // The front model's quick second look must keep exactly the faces the back
 // model's look keeps, on the demo photos, a synthetic crowd and (when
 // present) the development photos, in fewer model-run milliseconds.
@@ -327,24 +354,7 @@ func TestQuickLookAgrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer without.Close()
-	type photo struct {
-		name string
-		img  image.Image
-	}
-	var photos []photo
-	for i := 1; i <= 6; i++ {
-		photos = append(photos, photo{fmt.Sprint("sample", i), sample(t, i)})
-	}
-	img, _ := crowd(t, with, 30, 24, 120)
-	photos = append(photos, photo{"crowd", img})
-	// The development photos where they are (a fresh clone has none).
-	for _, set := range []string{"dlib-faces/examples/faces", "faceapi", "face-recognition"} {
-		dir := filepath.Join("..", "..", "..", "shared", "data", "photos-dev", filepath.FromSlash(set))
-		files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
-		for _, f := range files {
-			photos = append(photos, photo{filepath.Base(f), load(t, f)})
-		}
-	}
+	photos := agreementPhotos(t, with)
 	for _, p := range photos {
 		a, sa, err := with.DetectStats(context.Background(), p.img)
 		if err != nil {
