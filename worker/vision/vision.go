@@ -232,7 +232,7 @@ func (p *Pipeline) AnalyzeCrop(ctx context.Context, img image.Image) (Face, erro
 	if len(faces) > 0 && p.cfg.WholeWeight <= 0 {
 		return faces[0], nil
 	}
-	if whole.Probs, err = p.classify(img, cx, cy, side, 0); err != nil {
+	if whole.Probs, err = p.classify(ctx, img, cx, cy, side, 0); err != nil {
 		return Face{}, err
 	}
 	if len(faces) == 0 {
@@ -270,8 +270,8 @@ func (p *Pipeline) squares(img image.Image, d face.Detection) []squares {
 }
 
 // classify averages both models (and their mirror images) on one square.
-func (p *Pipeline) classify(img image.Image, cx, cy, side, roll float64) (expr.Probs, error) {
-	ps, err := p.classifyAll(context.Background(), [][]squares{{{expr.Crop(img, cx, cy, side, roll, 64), expr.Crop(img, cx, cy, side, roll, 112)}}}, nil)
+func (p *Pipeline) classify(ctx context.Context, img image.Image, cx, cy, side, roll float64) (expr.Probs, error) {
+	ps, err := p.classifyAll(ctx, [][]squares{{{expr.Crop(img, cx, cy, side, roll, 64), expr.Crop(img, cx, cy, side, roll, 112)}}}, nil)
 	if err != nil {
 		return expr.Probs{}, err
 	}
