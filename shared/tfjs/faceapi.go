@@ -25,6 +25,25 @@ const faceAPIInputSize = 112
 // fearful, disgusted, surprised (FaceAPIExpressionOrder). The output is
 // deterministic, like ConvertGraphModel's.
 func BuildFaceExpressionNet(manifestJSON string) ([]byte, error) {
+	return buildFaceAPI(manifestJSON, "FaceExpressionNet", "face_expression_net", 7, true)
+}
+
+// BuildFaceLandmark68Net builds face-api's 68-point landmark net (the full
+// one, not the tiny) into ONNX bytes: the same input as
+// BuildFaceExpressionNet and, under the same output name "probs", [1,136]
+// raw outputs: x0, y0, x1, y1, ... of the 68 points as fractions of the
+// 112x112 input (face-api's FaceLandmark68NetBase before its postProcess).
+//
+// The graph is BuildFaceExpressionNet's with a 136-way fully connected
+// layer and no softmax: face-api's FaceLandmark68Net and FaceExpressionNet
+// share the FaceFeatureExtractor architecture (their weights differ).
+func BuildFaceLandmark68Net(manifestJSON string) ([]byte, error) {
+	return buildFaceAPI(manifestJSON, "FaceLandmark68Net", "face_landmark_68_net", 136, false)
+}
+
+// buildFaceAPI builds a FaceFeatureExtractor net whose head is a fully
+// connected layer of classes outputs, softmaxed if softmax.
+func buildFaceAPI(manifestJSON, net, graphName string, classes int, softmax bool) ([]byte, error) {
 	groups, err := readManifestFile(manifestJSON)
 	if err != nil {
 		return nil, err
@@ -34,18 +53,17 @@ func BuildFaceExpressionNet(manifestJSON string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", manifestJSON, err)
 	}
 	f := &faceAPI{b: newBuilder(), weights: weights, used: make(map[string]bool)}
-	out, err := f.build()
+	out, err := f.build(classes, softmax)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestJSON, err)
 	}
 	for _, name := range order {
 		if !f.used[name] {
-			return nil, fmt.Errorf("%s: weight %q is not part of face-api's FaceExpressionNet", manifestJSON, name)
+			return nil, fmt.Errorf("%s: weight %q is not part of face-api's %s", manifestJSON, name, net)
 		}
 	}
 	base := filepath.Base(manifestJSON)
-	return f.b.marshal("face_expression_net",
-		"face-api's FaceExpressionNet built from "+base+" by igemoji's shared/tfjs", out)
+	return f.b.marshal(graphName, "face-api's "+net+" built from "+base+" by igemoji's shared/tfjs", out)
 }
 
 type faceAPI struct {
@@ -81,7 +99,7 @@ func (f *faceAPI) bias(prefix string, n int) (value, error) {
 	return f.b.floatConst(t.Name, dims64(t.Shape), t.F32), nil
 }
 
-func (f *faceAPI) build() (value, error) {
+func (f *faceAPI) build(classes int, softmax bool) (value, error) {
 	b := f.b
 	s := int64(faceAPIInputSize)
 	x, err := b.toNCHW("nchw", b.graphInput([]int64{1, s, s, 3}))
@@ -106,17 +124,19 @@ func (f *faceAPI) build() (value, error) {
 		return value{}, fmt.Errorf("average pool output %v: want 1x1", x.shape)
 	}
 	x = b.op("Flatten", "flatten", []value{x}, []int64{1, x.shape[1]}, attrInt("axis", 1))
-	w, err := f.weight("fc/weights", int(x.shape[1]), -1)
+	w, err := f.weight("fc/weights", int(x.shape[1]), classes)
 	if err != nil {
 		return value{}, err
 	}
-	classes := w.Shape[1]
 	fcb, err := f.bias("fc", classes)
 	if err != nil {
 		return value{}, err
 	}
 	fcw := b.floatConst(w.Name, dims64(w.Shape), w.F32)
 	x = b.op("Gemm", "fc", []value{x, fcw, fcb}, []int64{1, int64(classes)})
+	if !softmax {
+		return x, nil
+	}
 	return b.op("Softmax", "softmax", []value{x}, x.shape, attrInt("axis", 1)), nil
 }
 

@@ -12,7 +12,10 @@ import (
 
 // tinyFaceAPISpecs lists the weights of a face-api expression net with
 // ch channels in every block (face-api's own has 32, 64, 128, 256).
-func tinyFaceAPISpecs(ch int) []manifestSpec {
+func tinyFaceAPISpecs(ch int) []manifestSpec { return tinyFaceAPIHead(ch, 7) }
+
+// tinyFaceAPIHead is tinyFaceAPISpecs with a head of outs outputs.
+func tinyFaceAPIHead(ch, outs int) []manifestSpec {
 	var specs []manifestSpec
 	add := func(name string, shape ...int) {
 		specs = append(specs, manifestSpec{Name: name, Shape: shape, Dtype: "float32"})
@@ -31,8 +34,8 @@ func tinyFaceAPISpecs(ch int) []manifestSpec {
 			in = ch
 		}
 	}
-	add("fc/weights", ch, 7)
-	add("fc/bias", 7)
+	add("fc/weights", ch, outs)
+	add("fc/bias", outs)
 	return specs
 }
 
@@ -88,6 +91,30 @@ func TestBuildFaceExpressionNetTiny(t *testing.T) {
 	// Each block adds 1 + 2 + 3 times.
 	if got, want := counts["Add"], 4*6; got != want {
 		t.Errorf("Add nodes: got %d, want %d", got, want)
+	}
+}
+
+// The landmark net is the expression net's extractor with 136 raw outputs.
+func TestBuildFaceLandmark68NetTiny(t *testing.T) {
+	model, err := BuildFaceLandmark68Net(writeManifest(t, tinyFaceAPIHead(2, 136)))
+	if err != nil {
+		t.Fatalf("got error %v, want none", err)
+	}
+	p := parseModel(t, model)
+	if got, want := ioString(p.Graph.Output), "[probs [1 136]]"; got != want {
+		t.Errorf("output: got %s, want %s", got, want)
+	}
+	for _, n := range p.Graph.Node {
+		if n.OpType == "Softmax" {
+			t.Errorf("got a Softmax node %q, want raw outputs", n.Name)
+		}
+	}
+	// An expression net's weights are not a landmark net's, nor the reverse.
+	if _, err := BuildFaceLandmark68Net(writeManifest(t, tinyFaceAPISpecs(2))); err == nil || !strings.Contains(err.Error(), `weight "fc/weights"`) {
+		t.Errorf("landmarks from expression weights: got error %v, want one about fc/weights", err)
+	}
+	if _, err := BuildFaceExpressionNet(writeManifest(t, tinyFaceAPIHead(2, 136))); err == nil || !strings.Contains(err.Error(), `weight "fc/weights"`) {
+		t.Errorf("expressions from landmark weights: got error %v, want one about fc/weights", err)
 	}
 }
 

@@ -98,8 +98,9 @@ type golden struct {
 
 type goldenModel struct {
 	Name string `json:"name"`
-	// Kind is "graph-model" (ConvertGraphModel) or "face-api"
-	// (BuildFaceExpressionNet).
+	// Kind is "graph-model" (ConvertGraphModel), "face-api"
+	// (BuildFaceExpressionNet) or "face-api-landmarks"
+	// (BuildFaceLandmark68Net).
 	Kind string `json:"kind"`
 	// Path is the model.json or weights manifest inside the npm cache.
 	Path string `json:"path"`
@@ -112,10 +113,19 @@ type goldenModel struct {
 	Cases []goldenCase `json:"cases"`
 }
 
+// outputs is how many values the model gives: 7 probabilities, or the
+// landmark model's 136 coordinates.
+func (m goldenModel) outputs() int {
+	if m.Kind == "face-api-landmarks" {
+		return 136
+	}
+	return 7
+}
+
 type goldenCase struct {
 	Name  string    `json:"name"`
 	Input inputSpec `json:"input"`
-	Probs []float64 `json:"probs"`
+	Probs []float64 `json:"probs"` // the outputs, probabilities or not
 }
 
 // inputSpec is how a case's input image is made: "random" (uniform random

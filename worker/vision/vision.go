@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -45,6 +46,13 @@ type Config struct {
 	// WholeWeight, in --face-crop mode, blends in a reading of the whole
 	// picture beside the aligned crop of the face found in it.
 	WholeWeight float64
+	// Align reads each face's 68 landmarks (face-api's landmark model, one
+	// more model run a face) and crops the expression models' squares
+	// around them, as face-api does (see alignedSquares). It measured
+	// within a standard error of the default crops on the development
+	// faces, at a fifth more time a photo, so it is off by default.
+	// CropScale and ExtraScales do not apply to aligned crops.
+	Align bool
 	// SmallFaces chooses which small-face tiles run (see face.RunStaged):
 	// by default those that a coarser level's small faces call for.
 	SmallFaces face.Staging
@@ -81,6 +89,7 @@ type Pipeline struct {
 	det     *detect.Detector
 	emotion *classify.Model // mini-Xception, 64x64 gray
 	faceexp *classify.Model // face-api, 112x112 RGB
+	marks   *classify.Model // face-api's landmarks, 112x112 RGB; nil unless cfg.Align
 }
 
 // Open loads and checks every model. A missing or altered file is an error
@@ -136,6 +145,17 @@ func Open(cfg Config) (*Pipeline, error) {
 		p.Close()
 		return nil, err
 	}
+	if cfg.Align {
+		lm, err := assets.ReadModel(cfg.AssetsDir, assets.Landmarks)
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		if p.marks, err = classify.NewRaw(lm, 112, 3, 2*68, threads); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -149,6 +169,9 @@ func (p *Pipeline) Close() {
 	}
 	if p.faceexp != nil {
 		p.faceexp.Close()
+	}
+	if p.marks != nil {
+		p.marks.Close()
 	}
 }
 
@@ -200,7 +223,13 @@ func (p *Pipeline) analyze(ctx context.Context, img image.Image, half []uint8, p
 	progress(moji.StageReading, 0)
 	sq := make([][]squares, len(dets))
 	for i, d := range dets {
-		sq[i] = p.squares(img, d)
+		if p.marks == nil {
+			sq[i] = p.squares(img, d)
+			continue
+		}
+		if sq[i], err = p.alignedSquares(img, d); err != nil {
+			return nil, tm, err
+		}
 	}
 	probs, err := p.classifyAll(ctx, sq, func(frac float64) { progress(moji.StageReading, frac) })
 	if err != nil {
@@ -267,6 +296,56 @@ func (p *Pipeline) squares(img image.Image, d face.Detection) []squares {
 		out = append(out, squares{patch.Crop(side, 64), patch.Crop(side, 112)})
 	}
 	return out
+}
+
+// Landmark alignment (Config.Align): the landmark model reads a square of
+// landmarkScale times the detector's box (at 1.2 it lost the chin of close
+// crops), and the expression models read the landmarks' box with
+// alignPad of margin, face-api's own (FaceLandmarks.align pads the box by
+// a fifth).
+const (
+	landmarkScale = 1.6
+	alignPad      = 1.2
+	maxAlignTurn  = 0.35 // radians, 20 degrees
+)
+
+// alignedSquares reads the face of d levelled by its eyes and centred on
+// its landmarks' box.
+func (p *Pipeline) alignedSquares(img image.Image, d face.Detection) ([]squares, error) {
+	pts, err := p.landmarks(img, d)
+	if err != nil {
+		return nil, err
+	}
+	// Landmarks that turn the face far from the detector's eye line are
+	// the model guessing (a face in profile, a hand over it): keep the
+	// detector's reading then.
+	f := expr.LandmarkFrame(pts)
+	if f.Side <= 0 || math.Abs(f.Roll) > maxAlignTurn {
+		return p.squares(img, d), nil
+	}
+	c := d.Center()
+	sin, cos := math.Sincos(d.Roll)
+	cx, cy := c.X+f.CX*cos-f.CY*sin, c.Y+f.CX*sin+f.CY*cos
+	s := f.Side * alignPad
+	patch := expr.NewPatch(img, cx, cy, s, d.Roll+f.Roll, 112)
+	return []squares{{patch.Crop(s, 64), patch.Crop(s, 112)}}, nil
+}
+
+// landmarks reads the 68 landmarks of d (x0, y0, x1, ...) in the upright
+// frame of the square around d's centre turned by d.Roll: source pixels
+// from that centre.
+func (p *Pipeline) landmarks(img image.Image, d face.Detection) ([]float32, error) {
+	c := d.Center()
+	side := d.Box[2] * landmarkScale
+	out, err := p.marks.Run(expr.RGBInput(expr.Crop(img, c.X, c.Y, side, d.Roll, 112), false))
+	if err != nil {
+		return nil, err
+	}
+	// The model gives fractions of its square.
+	for i := range out {
+		out[i] = (out[i] - 0.5) * float32(side)
+	}
+	return out, nil
 }
 
 // classify averages both models (and their mirror images) on one square.

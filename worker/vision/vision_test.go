@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"github.com/igemoji/igemoji/shared/expr"
 	"github.com/igemoji/igemoji/shared/face"
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/picture"
@@ -21,8 +23,16 @@ import (
 // or skips (fails under CI) when `make assets` has not run.
 func openPipeline(tb testing.TB) *Pipeline {
 	tb.Helper()
+	return openPipelineWith(tb, func(*Config) {})
+}
+
+// openPipelineWith is openPipeline with the default config changed by edit.
+func openPipelineWith(tb testing.TB, edit func(*Config)) *Pipeline {
+	tb.Helper()
 	dir, _ := filepath.Abs("../../.cache")
-	p, err := Open(DefaultConfig(dir))
+	cfg := DefaultConfig(dir)
+	edit(&cfg)
+	p, err := Open(cfg)
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			tb.Fatalf("open pipeline: %v", err)
@@ -168,5 +178,78 @@ func TestAnalyzePhotoHalf(t *testing.T) {
 				t.Errorf("sample%s face %d: got box %v probs %v with the half, want %v %v", n, i, got[i].Box, got[i].Probs, want[i].Box, want[i].Probs)
 			}
 		}
+	}
+}
+
+// The landmark model (converted by shared/tfjs) puts the eyes of faces
+// seen from the front where the detector does, and the aligned reading
+// finds the same faces.
+func TestAlignLandmarks(t *testing.T) {
+	p := openPipelineWith(t, func(c *Config) { c.Align = true })
+	plain := openPipeline(t)
+	faces := 0
+	for _, n := range []string{"1", "2", "3", "4", "5", "6"} {
+		img := sample(t, n)
+		dets, err := p.det.Detect(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, d := range dets {
+			r, l := d.Keypoints[face.RightEye], d.Keypoints[face.LeftEye]
+			if d.Box[2] < 40 || math.Hypot(l.X-r.X, l.Y-r.Y) < 0.25*d.Box[2] {
+				continue // too small for the eyes to say much, or in profile (alignedSquares checks those)
+			}
+			faces++
+			pts, err := p.landmarks(img, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eye := func(from int) face.Point {
+				var x, y float64
+				for k := from; k < from+6; k++ {
+					x, y = x+float64(pts[2*k]), y+float64(pts[2*k+1])
+				}
+				x, y = x/6, y/6
+				sin, cos := math.Sincos(d.Roll)
+				c := d.Center()
+				return face.Point{X: c.X + x*cos - y*sin, Y: c.Y + x*sin + y*cos}
+			}
+			for _, e := range []struct {
+				name string
+				got  face.Point
+				want face.Point
+			}{{"right eye", eye(36), d.Keypoints[face.RightEye]}, {"left eye", eye(42), d.Keypoints[face.LeftEye]}} {
+				if dist := math.Hypot(e.got.X-e.want.X, e.got.Y-e.want.Y); dist > 0.12*d.Box[2] {
+					t.Errorf("sample%s face %d (%.0f px): %s at %.0f,%.0f, want near the detector's %.0f,%.0f",
+						n, i, d.Box[2], e.name, e.got.X, e.got.Y, e.want.X, e.want.Y)
+				}
+			}
+			if f := expr.LandmarkFrame(pts); math.Abs(f.Roll) > 0.2 || f.Side < 0.6*d.Box[2] || f.Side > 1.6*d.Box[2] {
+				t.Errorf("sample%s face %d: landmark frame %+v, want a small turn and a side near the box's %.0f px", n, i, f, d.Box[2])
+			}
+		}
+		got, err := p.Analyze(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.Analyze(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("sample%s: got %d faces aligned, want %d", n, len(got), len(want))
+		}
+		for i := range got {
+			sum := 0.0
+			for _, v := range got[i].Probs {
+				sum += v
+			}
+			if got[i].Box != want[i].Box || math.Abs(sum-1) > 1e-3 {
+				t.Errorf("sample%s face %d: got box %v, probabilities summing to %.4f, want box %v and 1", n, i, got[i].Box, sum, want[i].Box)
+			}
+		}
+	}
+	if faces < 10 {
+		t.Errorf("got %d faces of 40 px or more in the demo photos, want at least 10", faces)
 	}
 }

@@ -59,6 +59,12 @@ async function main() {
       // normalization. (forwardInput would take a bare tensor as the
       // extractor's output.)
       run = (x) => net.forward(faceapi.tf.tensor3d(x, m.size));
+    } else if (m.kind === 'face-api-landmarks') {
+      const net = new faceapi.FaceLandmark68Net();
+      await net.loadFromDisk(path.dirname(file));
+      // forward() ends in postProcess, which for a square 112x112 input
+      // (no padding, scale 1) leaves the net's raw outputs as they are.
+      run = (x) => net.forward(faceapi.tf.tensor3d(x, m.size));
     } else {
       throw new Error(`model kind ${m.kind}`);
     }
