@@ -151,7 +151,7 @@ func Open(cfg Config) (*Pipeline, error) {
 			p.Close()
 			return nil, err
 		}
-		if p.marks, err = classify.NewRaw(lm, 112, 3, 2*68, threads); err != nil {
+		if p.marks, err = classify.NewRaw(lm, 112, 3, 2*expr.NumLandmarks, threads); err != nil {
 			p.Close()
 			return nil, err
 		}
@@ -226,6 +226,9 @@ func (p *Pipeline) analyze(ctx context.Context, img image.Image, half []uint8, p
 		if p.marks == nil {
 			sq[i] = p.squares(img, d)
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, tm, err
 		}
 		if sq[i], err = p.alignedSquares(img, d); err != nil {
 			return nil, tm, err
