@@ -73,19 +73,12 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	}
 	defer p.Close()
 
-	var pred *csv.Writer
+	var pred *predictions
 	if *predFile != "" {
-		pf, err := os.Create(*predFile)
-		if err != nil {
+		if pred, err = createPredictions(*predFile); err != nil {
 			return err
 		}
-		defer pf.Close()
-		pred = csv.NewWriter(pf)
-		head := []string{"path", "label", "expression"}
-		for _, e := range moji.Expressions {
-			head = append(head, string(e))
-		}
-		pred.Write(head)
+		defer pred.abort()
 	}
 	var conf [7][7]int
 	perClass := map[moji.Expression]int{}
@@ -113,16 +106,12 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 		}
 		conf[index(want)][index(f.Expression)]++
 		if pred != nil {
-			row := []string{r[0], r[1], string(f.Expression)}
-			for _, v := range f.Probs {
-				row = append(row, strconv.FormatFloat(v, 'f', 4, 64))
-			}
-			pred.Write(row)
+			pred.add(r, f)
 		}
 	}
 	if pred != nil {
-		if pred.Flush(); pred.Error() != nil {
-			return fmt.Errorf("predictions: %w", pred.Error())
+		if err := pred.commit(); err != nil {
+			return err
 		}
 	}
 	rep := report(conf)
@@ -132,6 +121,63 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	}
 	printReport(stdout, rep, conf)
 	return nil
+}
+
+// predictions is the --predictions file, written to a temporary file
+// beside it and renamed into place only once complete, so that a failed
+// run leaves no half file.
+type predictions struct {
+	path string
+	f    *os.File
+	w    *csv.Writer
+}
+
+func createPredictions(path string) (*predictions, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, fmt.Errorf("predictions: %w", err)
+	}
+	p := &predictions{path: path, f: f, w: csv.NewWriter(f)}
+	head := []string{"path", "label", "expression"}
+	for _, e := range moji.Expressions {
+		head = append(head, string(e))
+	}
+	p.w.Write(head)
+	return p, nil
+}
+
+// add writes one image's reading (errors show at commit).
+func (p *predictions) add(r [2]string, f vision.Face) {
+	row := []string{r[0], r[1], string(f.Expression)}
+	for _, v := range f.Probs {
+		row = append(row, strconv.FormatFloat(v, 'f', 4, 64))
+	}
+	p.w.Write(row)
+}
+
+// commit completes the file and puts it in place.
+func (p *predictions) commit() error {
+	p.w.Flush()
+	err := p.w.Error()
+	if cerr := p.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(p.f.Name(), p.path)
+	}
+	if err != nil {
+		return fmt.Errorf("predictions: %w", err)
+	}
+	p.f = nil
+	return nil
+}
+
+// abort removes the temporary file unless commit put it in place.
+func (p *predictions) abort() {
+	if p.f != nil {
+		p.f.Close()
+		os.Remove(p.f.Name())
+	}
 }
 
 func readManifest(path string) ([][2]string, error) {

@@ -265,6 +265,9 @@ func TestEvalExpressions(t *testing.T) {
 	if rep.N != 2 || rep.Skipped != 1 || rep.Failed != 1 {
 		t.Errorf("got %d scored, %d skipped, %d failed, want 2, 1, 1", rep.N, rep.Skipped, rep.Failed)
 	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, ".preds.csv.*")); len(left) != 0 {
+		t.Errorf("got temporary files %v left, want none", left)
+	}
 	f, err := os.Open(preds)
 	if err != nil {
 		t.Fatal(err)

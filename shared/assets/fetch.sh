@@ -10,8 +10,10 @@
 # (see npm.lock). Package NAME@VERSION ends up in CACHEDIR/NAME@VERSION/, with
 # the tarball's package/ prefix stripped; a scoped name keeps its scope as a
 # folder (CACHEDIR/@scope/pkg@1.2.3/). A package whose folder holds .ok naming
-# the same paths is skipped without touching the network, so once everything is cached the
-# script works offline. Tarballs are kept in CACHEDIR/tarballs/ and reused.
+# the same paths, in the same order, is skipped without touching the network,
+# so once everything is cached the script works offline; a lock line that
+# names other paths extracts the package again. Tarballs are kept in
+# CACHEDIR/tarballs/ and reused.
 #
 # Exits non-zero, with a message on stderr, on the first failure.
 set -eu

@@ -20,8 +20,10 @@ type Frame struct {
 // centre): the turn that levels the eyes (the line between the eyes'
 // centres), and the centre and longer side of the landmarks' box in the
 // levelled frame. Roll is relative to the crop's own, the centre in its
-// frame. This is the box face-api reads expressions from (its
-// FaceLandmarks.align, before padding). Nonsense in gives a zero Side.
+// frame. The box is like the one face-api reads expressions from (its
+// FaceLandmarks.align, before padding), but levelled, and square where
+// face-api pads the shorter side with black. Nonsense in gives a zero
+// Side.
 func LandmarkFrame(pts []float32) Frame {
 	if len(pts) != 2*NumLandmarks {
 		return Frame{}

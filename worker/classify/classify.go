@@ -103,6 +103,9 @@ func (m *Model) Size() int { return m.n }
 // Predict runs one prepared input (see expr.GrayInput, expr.RGBInput)
 // through an expression model.
 func (m *Model) Predict(input []float32) (expr.Probs, error) {
+	if m.outs != 7 {
+		return expr.Probs{}, errors.New("classify: not an expression model (see Run)")
+	}
 	var p expr.Probs
 	err := m.run(input, func(out []float32) { p = expr.FromModel(out, m.order) })
 	return p, err

@@ -48,10 +48,12 @@ type Config struct {
 	WholeWeight float64
 	// Align reads each face's 68 landmarks (face-api's landmark model, one
 	// more model run a face) and crops the expression models' squares
-	// around them, as face-api does (see alignedSquares). It measured
-	// within a standard error of the default crops on the development
-	// faces, at a fifth more time a photo, so it is off by default.
-	// CropScale and ExtraScales do not apply to aligned crops.
+	// around them, levelled by the eyes, with face-api's margin (see
+	// alignedSquares). It measured within a standard error of the default
+	// crops on the development faces, at a quarter more time a photo, so
+	// it is off by default. CropScale and ExtraScales apply only to the
+	// faces whose landmarks are not trusted (which keep the detector's
+	// crop).
 	Align bool
 	// SmallFaces chooses which small-face tiles run (see face.RunStaged):
 	// by default those that a coarser level's small faces call for.
@@ -221,6 +223,12 @@ func (p *Pipeline) analyze(ctx context.Context, img image.Image, half []uint8, p
 	// model after the other keeps its weights in cache (about 5% less
 	// than alternating per face).
 	progress(moji.StageReading, 0)
+	// With Align, the landmark runs are told as the first third of the
+	// stage (one run a face of three).
+	lead := 0.0
+	if p.marks != nil {
+		lead = 1.0 / 3
+	}
 	sq := make([][]squares, len(dets))
 	for i, d := range dets {
 		if p.marks == nil {
@@ -233,8 +241,9 @@ func (p *Pipeline) analyze(ctx context.Context, img image.Image, half []uint8, p
 		if sq[i], err = p.alignedSquares(img, d); err != nil {
 			return nil, tm, err
 		}
+		progress(moji.StageReading, lead*float64(i+1)/float64(len(dets)))
 	}
-	probs, err := p.classifyAll(ctx, sq, func(frac float64) { progress(moji.StageReading, frac) })
+	probs, err := p.classifyAll(ctx, sq, func(frac float64) { progress(moji.StageReading, lead+(1-lead)*frac) })
 	if err != nil {
 		return nil, tm, err
 	}
@@ -319,11 +328,8 @@ func (p *Pipeline) alignedSquares(img image.Image, d face.Detection) ([]squares,
 	if err != nil {
 		return nil, err
 	}
-	// Landmarks that turn the face far from the detector's eye line are
-	// the model guessing (a face in profile, a hand over it): keep the
-	// detector's reading then.
-	f := expr.LandmarkFrame(pts)
-	if f.Side <= 0 || math.Abs(f.Roll) > maxAlignTurn {
+	f, ok := trusted(pts, d)
+	if !ok {
 		return p.squares(img, d), nil
 	}
 	c := d.Center()
@@ -334,16 +340,30 @@ func (p *Pipeline) alignedSquares(img image.Image, d face.Detection) ([]squares,
 	return []squares{{patch.Crop(s, 64), patch.Crop(s, 112)}}, nil
 }
 
+// trusted is the frame of landmarks pts of d, and whether it agrees with
+// the detector enough to crop by: landmarks that turn the face far from
+// the detector's eye line, or whose box is far from its box in size or
+// place, are the model guessing (a face in profile, a hand over it).
+func trusted(pts []float32, d face.Detection) (expr.Frame, bool) {
+	f := expr.LandmarkFrame(pts)
+	w := d.Box[2]
+	ok := f.Side > 0.5*w && f.Side < 2*w && math.Hypot(f.CX, f.CY) < 0.5*w && math.Abs(f.Roll) <= maxAlignTurn
+	return f, ok
+}
+
 // landmarks reads the 68 landmarks of d (x0, y0, x1, ...) in the upright
 // frame of the square around d's centre turned by d.Roll: source pixels
 // from that centre.
 func (p *Pipeline) landmarks(img image.Image, d face.Detection) ([]float32, error) {
 	c := d.Center()
 	side := d.Box[2] * landmarkScale
-	out, err := p.marks.Run(expr.RGBInput(expr.Crop(img, c.X, c.Y, side, d.Roll, 112), false))
+	in := expr.RGBInput(expr.Crop(img, c.X, c.Y, side, d.Roll, 112), false)
+	start := time.Now()
+	out, err := p.marks.Run(in)
 	if err != nil {
 		return nil, err
 	}
+	p.observe("face-api-landmarks", start)
 	// The model gives fractions of its square.
 	for i := range out {
 		out[i] = (out[i] - 0.5) * float32(side)

@@ -187,7 +187,7 @@ func TestAnalyzePhotoHalf(t *testing.T) {
 func TestAlignLandmarks(t *testing.T) {
 	p := openPipelineWith(t, func(c *Config) { c.Align = true })
 	plain := openPipeline(t)
-	faces := 0
+	faces, aligned, changed := 0, 0, 0
 	for _, n := range []string{"1", "2", "3", "4", "5", "6"} {
 		img := sample(t, n)
 		dets, err := p.det.Detect(context.Background(), img)
@@ -224,8 +224,12 @@ func TestAlignLandmarks(t *testing.T) {
 						n, i, d.Box[2], e.name, e.got.X, e.got.Y, e.want.X, e.want.Y)
 				}
 			}
-			if f := expr.LandmarkFrame(pts); math.Abs(f.Roll) > 0.2 || f.Side < 0.6*d.Box[2] || f.Side > 1.6*d.Box[2] {
+			f, ok := trusted(pts, d)
+			if math.Abs(f.Roll) > 0.2 || f.Side < 0.6*d.Box[2] || f.Side > 1.6*d.Box[2] {
 				t.Errorf("sample%s face %d: landmark frame %+v, want a small turn and a side near the box's %.0f px", n, i, f, d.Box[2])
+			}
+			if ok {
+				aligned++
 			}
 		}
 		got, err := p.Analyze(context.Background(), img)
@@ -247,9 +251,56 @@ func TestAlignLandmarks(t *testing.T) {
 			if got[i].Box != want[i].Box || math.Abs(sum-1) > 1e-3 {
 				t.Errorf("sample%s face %d: got box %v, probabilities summing to %.4f, want box %v and 1", n, i, got[i].Box, sum, want[i].Box)
 			}
+			if got[i].Probs != want[i].Probs {
+				changed++
+			}
 		}
 	}
-	if faces < 10 {
-		t.Errorf("got %d faces of 40 px or more in the demo photos, want at least 10", faces)
+	// Every frontal face of 40 px or more is cropped by its landmarks, and
+	// the crops change readings.
+	if faces < 10 || aligned != faces || changed < aligned {
+		t.Errorf("got %d frontal faces of 40 px or more, %d of them trusted for alignment, %d readings changed; want at least 10, all, and at least as many",
+			faces, aligned, changed)
+	}
+}
+
+// trusted refuses landmarks that disagree with the detector.
+func TestTrusted(t *testing.T) {
+	d := face.Detection{Box: [4]float64{100, 100, 100, 100}}
+	// A face's landmarks: a box of side s (in the crop's frame, centred
+	// at cx, cy), turned by roll; the eyes level within it.
+	points := func(s, cx, cy, roll float64) []float32 {
+		pts := make([]float32, 2*expr.NumLandmarks)
+		sin, cos := math.Sincos(roll)
+		for i := range expr.NumLandmarks {
+			x, y := s*(float64(i%5)/4-0.5), s*(float64(i%7)/6-0.5)
+			switch {
+			case i >= 36 && i < 42:
+				x, y = -s/4, -s/6
+			case i >= 42 && i < 48:
+				x, y = s/4, -s/6
+			}
+			pts[2*i], pts[2*i+1] = float32(cx+x*cos-y*sin), float32(cy+x*sin+y*cos)
+		}
+		return pts
+	}
+	tests := []struct {
+		name string
+		pts  []float32
+		want bool
+	}{
+		{"agrees", points(90, 5, 10, 0.1), true},
+		{"turned 30 degrees", points(90, 0, 0, 0.52), false},
+		{"a third of the box", points(33, 0, 0, 0), false},
+		{"three boxes wide", points(300, 0, 0, 0), false},
+		{"beside the box", points(90, 60, 0, 0), false},
+		{"no points", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if f, got := trusted(tt.pts, d); got != tt.want {
+				t.Errorf("got trusted %v (frame %+v), want %v", got, f, tt.want)
+			}
+		})
 	}
 }
