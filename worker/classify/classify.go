@@ -28,28 +28,9 @@ type Model struct {
 	closed bool
 }
 
-// Start starts onnxruntime from libPath unless something in the process
-// already has.
-func Start(libPath string) error {
-	startOnce.Do(func() {
-		if ort.IsInitialized() {
-			return
-		}
-		ort.SetSharedLibraryPath(libPath)
-		if err := ort.InitializeEnvironment(); err != nil {
-			startErr = fmt.Errorf("start onnxruntime from %s: %w", libPath, err)
-		}
-	})
-	return startErr
-}
-
-var (
-	startOnce sync.Once
-	startErr  error
-)
-
 // New loads an expression model from its ONNX bytes: input "input"
-// [1,n,n,ch], output "probs" [1,7] in order.
+// [1,n,n,ch], output "probs" [1,7] in order. onnxruntime must have been
+// started (onnx.Start).
 func New(onnx []byte, n, ch int, order expr.Order, threads int) (*Model, error) {
 	m, err := load(onnx, n, ch, 7, threads)
 	if err != nil {

@@ -19,11 +19,8 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/igemoji/igemoji/shared/face"
+	"github.com/igemoji/igemoji/worker/onnx"
 )
-
-// LibraryEnv names the environment variable consulted for the onnxruntime
-// shared library when New is given no path.
-const LibraryEnv = "IGEMOJI_ONNXRUNTIME_LIB"
 
 // Options tune a Detector. Zero values take the defaults.
 type Options struct {
@@ -73,36 +70,6 @@ type Options struct {
 // back model rejected scored at most 0.41 by the front model, and it
 // confirmed 57 of the 69 the back model kept.
 const ConfirmScore = 0.7
-
-var (
-	envOnce sync.Once
-	envErr  error
-)
-
-// initEnv starts onnxruntime once per process. Another package may have
-// started it already (the environment is process-wide); then the library it
-// loaded is the one in use.
-func initEnv(libPath string) error {
-	envOnce.Do(func() {
-		if ort.IsInitialized() {
-			return
-		}
-		if libPath == "" {
-			libPath = os.Getenv(LibraryEnv)
-		}
-		if libPath == "" {
-			libPath = "libonnxruntime.so.1" // left to the dynamic loader's search
-		}
-		ort.SetSharedLibraryPath(libPath)
-		// Another package starting onnxruntime at the same moment makes
-		// this fail with "already initialized"; the environment is then
-		// there all the same.
-		if err := ort.InitializeEnvironment(); err != nil && !ort.IsInitialized() {
-			envErr = fmt.Errorf("detect: start onnxruntime from %s: %w", libPath, err)
-		}
-	})
-	return envErr
-}
 
 // bound is an onnxruntime session of a BlazeFace model with its tensors:
 // the input and the four outputs (scores of the stride-16 and stride-32
@@ -218,8 +185,8 @@ var (
 // $IGEMOJI_ONNXRUNTIME_LIB, or the loader's search path) if no package has
 // started it yet.
 func New(libPath, modelPath string, opts Options) (*Detector, error) {
-	if err := initEnv(libPath); err != nil {
-		return nil, err
+	if err := onnx.Start(libPath); err != nil {
+		return nil, fmt.Errorf("detect: %w", err)
 	}
 	ins, outs, err := ort.GetInputOutputInfo(modelPath)
 	if err != nil {

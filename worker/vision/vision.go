@@ -24,6 +24,7 @@ import (
 	"github.com/igemoji/igemoji/shared/picture"
 	"github.com/igemoji/igemoji/worker/classify"
 	"github.com/igemoji/igemoji/worker/detect"
+	"github.com/igemoji/igemoji/worker/onnx"
 )
 
 // Config locates the models and tunes the pipeline.
@@ -128,7 +129,7 @@ func Open(cfg Config) (*Pipeline, error) {
 			return nil, fmt.Errorf("face detector: %w (run `make assets`)", err)
 		}
 	}
-	if err := classify.Start(cfg.LibPath); err != nil {
+	if err := onnx.Start(cfg.LibPath); err != nil {
 		return nil, err
 	}
 	threads := cfg.Threads
