@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,11 +85,13 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	var conf [7][7]int
 	perClass := map[moji.Expression]int{}
 	skipped, failed := 0, 0
+	unknown := map[string]int{} // labels with no class, and how often
 	start := time.Now()
 	for _, r := range rows {
 		want, ok := labelClass[strings.ToLower(r[1])]
 		if !ok {
 			skipped++
+			unknown[r[1]]++
 			continue
 		}
 		if *limit > 0 && perClass[want] >= *limit {
@@ -108,6 +112,14 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 		if pred != nil {
 			pred.add(r, f)
 		}
+	}
+	if len(unknown) > 0 {
+		var names []string
+		for l, n := range unknown {
+			names = append(names, fmt.Sprintf("%q (%d)", l, n))
+		}
+		slices.Sort(names)
+		fmt.Fprintf(stderr, "left out, labels with no class: %s\n", strings.Join(names, ", "))
 	}
 	if pred != nil {
 		if err := pred.commit(); err != nil {
@@ -180,24 +192,45 @@ func (p *predictions) abort() {
 	}
 }
 
+// readManifest reads a CSV of path,label rows (more columns are ignored).
+// Relative paths are relative to the manifest; a first row whose label is
+// no class name is a header; a byte-order mark, blanks around fields and
+// CRLF line ends, as spreadsheets write them, are taken in stride.
 func readManifest(path string) ([][2]string, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\uFEFF"))))
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	recs, err := r.ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var out [][2]string
-	for i, r := range recs {
-		if len(r) < 2 || (i == 0 && r[0] == "path") {
+	for i, rec := range recs {
+		if len(rec) < 2 {
 			continue
 		}
-		out = append(out, [2]string{filepath.Join(filepath.Dir(path), r[0]), r[1]})
+		file, label := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
+		if file == "" || (i == 0 && !knownLabel(label)) {
+			continue
+		}
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(filepath.Dir(path), file)
+		}
+		out = append(out, [2]string{file, label})
+	}
+	if len(out) == 0 {
+		return nil, usageError{fmt.Errorf("%s: no path,label rows", path)}
 	}
 	return out, nil
+}
+
+func knownLabel(label string) bool {
+	_, ok := labelClass[strings.ToLower(label)]
+	return ok || strings.EqualFold(label, "contempt")
 }
 
 func index(e moji.Expression) int {

@@ -254,9 +254,12 @@ func TestEvalExpressions(t *testing.T) {
 		t.Fatal(err)
 	}
 	preds := filepath.Join(tmp, "preds.csv")
-	stdout, _, err := runCLI(t, "eval-expressions", "--assets", dir, "--json", "--align", "--predictions", preds, manifest)
+	stdout, stderr, err := runCLI(t, "eval-expressions", "--assets", dir, "--json", "--align", "--predictions", preds, manifest)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, `labels with no class: "contempt" (1)`) {
+		t.Errorf("got stderr %q, want it to name the label left out", stderr)
 	}
 	var rep evalReport
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
