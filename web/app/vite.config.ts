@@ -63,5 +63,6 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
     restoreMocks: true,
+    testTimeout: 20_000, // above asyncUtilTimeout (test/setup.ts), so a slow wait fails as itself
   },
 });

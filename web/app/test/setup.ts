@@ -1,7 +1,12 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { FakeWebSocket } from './fakeWebSocket';
+
+// findBy*/waitFor give up after 1 s by default; a lazy route's first load
+// took longer than that while `make test` ran the Go suites beside it on two
+// cores. Waiting longer costs nothing when the page is quick.
+configure({ asyncUtilTimeout: 5000 });
 
 // jsdom has no object URLs.
 let blobs = 0;
