@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +69,7 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 	}
 	t := &moji.Template{CreatorID: u.ID, CreatorAlias: u.Alias, Images: map[moji.Expression]string{}}
 	pngs := map[moji.Expression][]byte{}
-	err := s.withUpload(r, func() error {
+	err := s.withUpload(w, r, func() error {
 		name, files, err := readTemplateForm(w, r)
 		if err != nil {
 			return err
@@ -182,6 +183,9 @@ func bodyError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d MB.", mbe.Limit>>20)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errBodyTimeout
 	}
 	return moji.Errorf(moji.EINVALID, "Malformed multipart body.")
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -26,6 +28,7 @@ var statusOf = map[string]int{
 	moji.ERATELIMIT:    http.StatusTooManyRequests,
 	moji.EINTERNAL:     http.StatusInternalServerError,
 	moji.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	moji.ETIMEOUT:      http.StatusRequestTimeout,
 }
 
 type errorBody struct {
@@ -91,6 +94,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		switch {
 		case errors.As(err, &mbe):
 			return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d bytes.", maxJSONBody)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return errBodyTimeout
+		case errors.Is(err, io.EOF):
+			return moji.Errorf(moji.EINVALID, "Request body is empty; send a JSON object.")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return moji.Errorf(moji.EINVALID, "Request body is not valid JSON (it ends too early).")
 		case errors.As(err, &te) && te.Field != "":
 			return moji.Errorf(moji.EINVALID, "Field %q has the wrong type.", te.Field)
 		case errors.As(err, &se):
@@ -101,7 +110,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
 		}
 	}
-	if dec.More() {
+	// Anything after the object, even a stray brace, is refused: a client
+	// sending that meant something else.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d bytes.", maxJSONBody)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return errBodyTimeout
+		}
 		return moji.Errorf(moji.EINVALID, "Request body must hold one JSON object.")
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -166,10 +167,21 @@ func (s *Server) Handler() http.Handler {
 			s.web.ServeHTTP(w, r)
 			return
 		}
-		s.error(w, r, moji.Errorf(moji.ENOTFOUND, "No such endpoint: %s %s.", r.Method, r.URL.Path))
+		s.error(w, r, moji.Errorf(moji.ENOTFOUND, "No such endpoint: %s %s.", trimField(r.Method), trimField(r.URL.Path)))
 	})
+	mux := r
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		s.error(w, r, moji.Errorf(moji.EMETHOD, "Method %s is not allowed here.", r.Method))
+		// RFC 9110: a 405 lists the methods the resource has.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+		}
+		s.error(w, r, moji.Errorf(moji.EMETHOD, "Method %s is not allowed here.", trimField(r.Method)))
 	})
 
 	r.Get("/healthz", s.handleHealth)
@@ -193,7 +205,7 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) apiRoutes(r chi.Router) {
 	{
-		r.Use(deadline, s.authenticate)
+		r.Use(s.deadline, s.authenticate)
 		r.Get("/users", s.handleUserTaken)
 		r.Post("/users", s.handleSignup)
 		r.Post("/users/auth", s.handleLogin)

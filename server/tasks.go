@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,7 +66,7 @@ func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
 		data       []byte
 		format     string
 	)
-	err := s.withUpload(r, func() error {
+	err := s.withUpload(w, r, func() error {
 		var err error
 		if templateID, data, err = readTaskForm(w, r); err != nil {
 			return err
@@ -137,12 +138,13 @@ func photoError(err error) error {
 // client's upload slots (per user, or per address for anonymous clients,
 // so that people behind one NAT do not share) and one of the global ones:
 // a client with slow uploads can hold only its own share.
-func (s *Server) withUpload(r *http.Request, fn func() error) error {
+func (s *Server) withUpload(w http.ResponseWriter, r *http.Request, fn func() error) error {
 	addr := "addr:" + clientAddr(r)
 	if u := userFrom(r.Context()); u != nil {
 		addr = "user:" + strconv.FormatInt(u.ID, 10)
 	}
 	if !s.uploadsByAddr.acquire(addr) {
+		w.Header().Set("Retry-After", "5")
 		return moji.Errorf(moji.ERATELIMIT, "You already have uploads in progress; wait for them to finish.")
 	}
 	defer s.uploadsByAddr.release(addr)
@@ -193,12 +195,12 @@ func readTaskForm(w http.ResponseWriter, r *http.Request) (int64, []byte, error)
 				return 0, nil, moji.Errorf(moji.EINVALID, "Send one template_id.")
 			}
 			haveID = true
-			b, err := io.ReadAll(io.LimitReader(part, 32))
+			b, err := io.ReadAll(io.LimitReader(part, 33))
 			if err != nil {
 				return 0, nil, bodyError(err)
 			}
 			id, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-			if err != nil || id <= 0 {
+			if err != nil || id <= 0 || len(b) > 32 {
 				return 0, nil, moji.Errorf(moji.EINVALID, "template_id must be a template's number.")
 			}
 		default:
@@ -399,7 +401,35 @@ func (s *Server) publicBase(r *http.Request) string {
 	if r.TLS != nil || (s.cfg.TrustProxy && r.Header.Get("X-Forwarded-Proto") == "https") {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	return scheme + "://" + safeHost(r.Host)
+}
+
+// safeHost is the request's Host if it is a plain host[:port]; anything
+// else (net/http lets through ; ' and more) would otherwise land in share
+// pages' links and their Content-Security-Policy, and in shared caches.
+func safeHost(h string) string {
+	host, port := h, ""
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		host, port = h[:i], h[i+1:]
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return "localhost"
+		}
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		if ip := net.ParseIP(host[1 : len(host)-1]); ip == nil || ip.To4() != nil {
+			return "localhost"
+		}
+		return h
+	}
+	if host == "" || len(host) > 253 {
+		return "localhost"
+	}
+	for _, c := range host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return "localhost"
+		}
+	}
+	return h
 }
 
 // newID is a task id: 128 random bits, hex.

@@ -292,7 +292,11 @@ func TestHealthAndErrors(t *testing.T) {
 		wantStatus(t, "healthz", a.getJSON("/healthz", ""), 200)
 		wantStatus(t, "readyz", a.getJSON("/readyz", ""), 200)
 		wantError(t, "unknown API path", a.getJSON("/api/v1/nope", ""), 404, moji.ENOTFOUND)
-		wantError(t, "wrong method", a.do("PUT", "/api/v1/users/auth", "", "", nil), 405, moji.EMETHOD)
+		wrong := a.do("PUT", "/api/v1/users/auth", "", "", nil)
+		wantError(t, "wrong method", wrong, 405, moji.EMETHOD)
+		if got := wrong.header.Get("Allow"); got != "POST" {
+			t.Errorf("wrong method: got Allow %q, want POST", got)
+		}
 		r := a.getJSON("/", "")
 		if r.status != 200 || !strings.Contains(string(r.body), "IGE MOJI") {
 			t.Fatalf("home page: got %d %q", r.status, r.body)
@@ -343,7 +347,20 @@ func TestAccounts(t *testing.T) {
 			r := a.postJSON("/api/v1/users/", "", tt.body)
 			wantError(t, tt.name, r, tt.want, tt.code)
 		}
-		wantError(t, "not JSON", a.do("POST", "/api/v1/users/", "", "application/json", strings.NewReader("{oops")), 400, moji.EINVALID)
+		for name, body := range map[string]string{
+			"not JSON":         "{oops",
+			"empty body":       "",
+			"cut short":        `{"email":"t@example.com",`,
+			"trailing brace":   `{"email":"t@example.com","password":"correct horse","alias":"trail"}}`,
+			"trailing bracket": `{"email":"t@example.com","password":"correct horse","alias":"trail"}]`,
+			"two objects":      `{"email":"t@example.com","password":"correct horse","alias":"trail"} {}`,
+			"an array":         `[{"email":"t@example.com","password":"correct horse","alias":"trail"}]`,
+		} {
+			wantError(t, name, a.do("POST", "/api/v1/users/", "", "application/json", strings.NewReader(body)), 400, moji.EINVALID)
+		}
+		if taken("email", "t@example.com") {
+			t.Fatal("a refused sign-up created the account")
+		}
 		wantError(t, "huge body", a.do("POST", "/api/v1/users/", "", "application/json",
 			strings.NewReader(`{"email":"`+strings.Repeat("a", 100<<10)+`"}`)), 413, moji.ETOOLARGE)
 		wantError(t, "bad case", a.getJSON("/api/v1/users/?case=phone&value=1", ""), 400, moji.EINVALID)

@@ -386,6 +386,7 @@ func TestTaskBadInput(t *testing.T) {
 		{"no template", [][2]any{{"image", photo}}, "", 400, moji.EINVALID},
 		{"template not a number", [][2]any{{"template_id", "one"}, {"image", photo}}, "", 400, moji.EINVALID},
 		{"template unknown", [][2]any{{"template_id", "999"}, {"image", photo}}, "", 400, moji.EINVALID},
+		{"template id with more after 32 bytes", [][2]any{{"template_id", strings.Repeat("0", 31) + "1XYZ"}, {"image", photo}}, "", 400, moji.EINVALID},
 		{"not an image", [][2]any{{"template_id", "1"}, {"image", []byte("hello, I am text")}}, "", 415, moji.EUNSUPPORTED},
 		{"truncated JPEG", [][2]any{{"template_id", "1"}, {"image", photo[:len(photo)/2]}}, "", 400, moji.EINVALID},
 		{"pixel bomb", [][2]any{{"template_id", "1"}, {"image", bombPNG(30000, 30000)}}, "", 400, moji.EINVALID},

@@ -32,6 +32,7 @@ type Config struct {
 	DatabaseURL string        // sqlite:PATH (default, in DataDir) or mysql://...
 	JWTSecret   []byte        // HMAC key; generated into DataDir when empty on SQLite
 	TokenTTL    time.Duration // lifetime of an access token
+	BodyTimeout time.Duration // how long a request body may stall before a 408
 	AssetsDir   string        // build-time assets: npm/ (fetched packages) and emoji/ (rendered built-ins)
 	BcryptCost  int           // password hashing work factor
 	TrustProxy  bool          // take the client address from X-Forwarded-For / X-Real-IP
@@ -65,6 +66,7 @@ var Vars = []Var{
 	{"database-url", "IGEMOJI_DATABASE_URL", "", "database: sqlite:PATH (default: DATA/igemoji.db) or mysql://USER:PASS@HOST:PORT/DB"},
 	{"jwt-secret", "IGEMOJI_JWT_SECRET", "", "token signing secret, at least 32 bytes (required with MySQL; generated into DATA otherwise)"},
 	{"token-ttl", "IGEMOJI_TOKEN_TTL", "24h", "lifetime of an access token (1m to 720h)"},
+	{"body-timeout", "IGEMOJI_BODY_TIMEOUT", "15s", "a request body that stops arriving for this long is answered 408 (an upload may take up to 2m in all; 100ms to 2m)"},
 	{"assets", "IGEMOJI_ASSETS", "./.cache", "build-time assets (made by make assets): npm/ holds fetched packages, emoji/ the rendered built-in templates"},
 	{"bcrypt-cost", "IGEMOJI_BCRYPT_COST", "11", "password hashing work factor, 10 to 15 (tests may use 4)"},
 	{"trust-proxy", "IGEMOJI_TRUST_PROXY", "false", "trust X-Forwarded-For/X-Real-IP for the client address (only behind a proxy)"},
@@ -164,6 +166,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		if c.Workers, err = strconv.Atoi(w); err != nil || c.Workers < 0 || c.Workers > 64 {
 			bad("workers %q: want auto or a whole number from 0 to 64", w)
 		}
+	}
+	if c.BodyTimeout, err = time.ParseDuration(get("body-timeout")); err != nil || c.BodyTimeout < 100*time.Millisecond || c.BodyTimeout > 2*time.Minute {
+		bad("body-timeout %q: want a duration from 100ms to 2m", get("body-timeout"))
 	}
 	if c.TaskLease, err = time.ParseDuration(get("task-lease")); err != nil || c.TaskLease < 3*time.Second || c.TaskLease > 10*time.Minute {
 		bad("task-lease %q: want a duration from 3s to 10m", get("task-lease"))

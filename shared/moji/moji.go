@@ -81,6 +81,7 @@ const (
 	EINTERNAL     = "internal"           // our fault: 500; details are logged, never shown
 	EUNAVAILABLE  = "unavailable"        // a dependency is down: 503
 	EMETHOD       = "method_not_allowed" // 405
+	ETIMEOUT      = "timeout"            // the request body stopped arriving: 408
 )
 
 // Error is an error a person can act on. Code is machine-readable; Message is
