@@ -55,6 +55,12 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 	if *runs < 1 || *threads < 1 {
 		return usageError{errors.New("bench-vision: --runs and --threads must be at least 1")}
 	}
+	if *size < 0 || *size > 12000 {
+		return usageError{fmt.Errorf("bench-vision: --size %d: want 0 (as is) to 12000", *size)}
+	}
+	if err := vf.check(); err != nil {
+		return err
+	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
 	emoji, err := builtinEmoji(vf.assets, *tmpl)
 	if err != nil {
@@ -75,7 +81,7 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 		}
 		if *size > 0 {
 			if photos[i], err = rescale(photos[i], *size); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+				return fmt.Errorf("%s: %s", path, cliMessage(err))
 			}
 		}
 	}
@@ -111,7 +117,7 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 			t0 := time.Now()
 			ph, err := picture.DecodePhoto(bytes.NewReader(data), picture.PhotoLimits, vf.maxSide)
 			if err != nil {
-				return fmt.Errorf("%s: %w", fs.Arg(i), err)
+				return fmt.Errorf("%s: %s", fs.Arg(i), cliMessage(err))
 			}
 			img, format := ph.Image, ph.Format
 			t1 := time.Now()

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,6 +57,12 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 		fs.Usage()
 		return usageError{errors.New("eval-expressions: want one MANIFEST")}
 	}
+	if err := vf.check(); err != nil {
+		return err
+	}
+	if err := checkEvalFlags(*scale, *we, *wf, *ww, *limit); err != nil {
+		return err
+	}
 	rows, err := readManifest(fs.Arg(0))
 	if err != nil {
 		return err
@@ -77,7 +82,7 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 
 	var pred *predictions
 	if *predFile != "" {
-		if pred, err = createPredictions(*predFile); err != nil {
+		if pred, err = createPredictions(*predFile, fs.Arg(0)); err != nil {
 			return err
 		}
 		defer pred.abort()
@@ -101,7 +106,7 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 		img, err := loadPhoto(r[0], vf.maxSide)
 		if err != nil {
 			failed++
-			fmt.Fprintf(stderr, "%s: %s\n", r[0], moji.ErrorMessage(err))
+			fmt.Fprintf(stderr, "%s: %s\n", r[0], cliMessage(err))
 			continue
 		}
 		f, err := p.AnalyzeCrop(ctx, img)
@@ -128,10 +133,34 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	}
 	rep := report(conf)
 	rep.Skipped, rep.Failed, rep.Seconds = skipped, failed, time.Since(start).Seconds()
+	out := &errWriter{w: stdout}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(rep)
+		json.NewEncoder(out).Encode(rep)
+	} else {
+		printReport(out, rep, conf)
 	}
-	printReport(stdout, rep, conf)
+	switch {
+	case out.err != nil:
+		return fmt.Errorf("eval-expressions: write output: %w", out.err)
+	case rep.N == 0:
+		return fmt.Errorf("eval-expressions: no image was scored (%d left out, %d failed)", skipped, failed)
+	}
+	return nil
+}
+
+// checkEvalFlags refuses settings that would make the figures meaningless.
+func checkEvalFlags(scale, we, wf, ww float64, limit int) error {
+	ok := func(v, lo, hi float64) bool { return v >= lo && v <= hi } // false for NaN
+	switch {
+	case !ok(scale, 0.5, 4):
+		return usageError{fmt.Errorf("--crop-scale %v: want 0.5 to 4", scale)}
+	case !ok(we, 0, 100) || !ok(wf, 0, 100) || we+wf == 0:
+		return usageError{fmt.Errorf("--w-emotion %v, --w-faceapi %v: want weights from 0 to 100, not both 0", we, wf)}
+	case !ok(ww, 0, 1):
+		return usageError{fmt.Errorf("--w-whole %v: want 0 to 1", ww)}
+	case limit < 0:
+		return usageError{fmt.Errorf("--limit %d: want 0 (all) or more", limit)}
+	}
 	return nil
 }
 
@@ -139,17 +168,16 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 // beside it and renamed into place only once complete, so that a failed
 // run leaves no half file.
 type predictions struct {
-	path string
-	f    *os.File
-	w    *csv.Writer
+	out *outFile
+	w   *csv.Writer
 }
 
-func createPredictions(path string) (*predictions, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+func createPredictions(path, manifest string) (*predictions, error) {
+	out, err := createOut(path, manifest)
 	if err != nil {
 		return nil, fmt.Errorf("predictions: %w", err)
 	}
-	p := &predictions{path: path, f: f, w: csv.NewWriter(f)}
+	p := &predictions{out: out, w: csv.NewWriter(out)}
 	head := []string{"path", "label", "expression"}
 	for _, e := range moji.Expressions {
 		head = append(head, string(e))
@@ -171,26 +199,17 @@ func (p *predictions) add(r [2]string, f vision.Face) {
 func (p *predictions) commit() error {
 	p.w.Flush()
 	err := p.w.Error()
-	if cerr := p.f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Rename(p.f.Name(), p.path)
+		err = p.out.commit()
 	}
 	if err != nil {
 		return fmt.Errorf("predictions: %w", err)
 	}
-	p.f = nil
 	return nil
 }
 
 // abort removes the temporary file unless commit put it in place.
-func (p *predictions) abort() {
-	if p.f != nil {
-		p.f.Close()
-		os.Remove(p.f.Name())
-	}
-}
+func (p *predictions) abort() { p.out.abort() }
 
 // readManifest reads a CSV of path,label rows (more columns are ignored).
 // Relative paths are relative to the manifest; a first row whose label is
@@ -314,8 +333,8 @@ func parseScales(v string) ([]float64, error) {
 	var out []float64
 	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' }) {
 		k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || !(k > 0) || math.IsInf(k, 0) {
-			return nil, fmt.Errorf("--extra-scales: %q is not a positive number", f)
+		if err != nil || !(k >= 0.5 && k <= 4) {
+			return nil, fmt.Errorf("--extra-scales: %q is not a crop scale from 0.5 to 4", f)
 		}
 		out = append(out, k)
 	}

@@ -15,10 +15,20 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal asks for a clean stop; a second one kills, as
+		// it would without this handler.
+		<-ctx.Done()
+		stop()
+	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "igemoji: interrupted")
+		os.Exit(130)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "igemoji:", err)
@@ -29,16 +39,31 @@ func main() {
 // usageError marks a mistake in the command line (exit status 2).
 type usageError struct{ error }
 
-// parseFlags parses a subcommand's flags: --help passes through as
-// flag.ErrHelp (exit 0), any other mistake is a usage error (exit 2).
+// parseFlags parses a subcommand's flags, before or after its other
+// arguments (`igemoji analyze photo.jpg --json`; after "--" everything is an
+// argument): --help passes through as flag.ErrHelp (exit 0), any other
+// mistake is a usage error (exit 2).
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err}
 		}
-		return usageError{err}
+		left := fs.Args()
+		if len(left) == 0 {
+			break
+		}
+		if n := len(args) - len(left); n > 0 && args[n-1] == "--" {
+			rest = append(rest, left...)
+			break
+		}
+		rest = append(rest, left[0])
+		args = left[1:]
 	}
-	return nil
+	return fs.Parse(append([]string{"--"}, rest...))
 }
 
 func exitCode(err error) int {
@@ -56,7 +81,7 @@ Usage:
   igemoji worker [flags]    run task workers against MySQL and Redis (same flags)
   igemoji analyze [--json] [--face-crop] IMAGE...
                             find the faces and read their expressions
-  igemoji emojify --template NAME -o OUT IMAGE
+  igemoji emojify --template NAME|ID -o OUT IMAGE
                             paste the template's emoji on every face
   igemoji eval-expressions [flags] MANIFEST.csv
                             accuracy, macro recall and confusion on labelled faces

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,17 +51,50 @@ func (v *visionFlags) open() (*vision.Pipeline, error) {
 
 // loadPhoto decodes a photo with the upload limits, orientation applied,
 // capped to maxSide.
+// Messages leave the path to the caller, which names the file.
 func loadPhoto(path string, maxSide int) (image.Image, error) {
+	// Stat first: opening a FIFO would wait for a writer for ever.
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, moji.Errorf(moji.EINVALID, "not a regular file")
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, moji.Errorf(moji.ENOTFOUND, "%s", strings.TrimPrefix(err.Error(), "open "))
+		return nil, moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
-		return nil, moji.Errorf(moji.EINVALID, "%s is not a regular file", path)
-	}
 	img, _, err := picture.DecodeCapped(f, picture.PhotoLimits, maxSide)
 	return img, err
+}
+
+// cliMessage is err as a command-line user should read it: a moji.Error's
+// message, anything else in full (on the command line the user is the
+// operator).
+func cliMessage(err error) string {
+	if moji.ErrorCode(err) == moji.EINTERNAL {
+		return err.Error()
+	}
+	return moji.ErrorMessage(err)
+}
+
+// pathReason is an error about a file without the file's name.
+func pathReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// checkMaxSide refuses a --max-side that would shrink a photo to nothing.
+func (v *visionFlags) check() error {
+	if v.maxSide < 256 || v.maxSide > 12000 {
+		return usageError{fmt.Errorf("--max-side %d: want 256 to 12000 pixels", v.maxSide)}
+	}
+	return nil
 }
 
 type faceJSON struct {
@@ -128,13 +162,17 @@ func analyze(ctx context.Context, args []string, getenv func(string) string, std
 	if err := parseImageArgs(fs, args, "analyze"); err != nil {
 		return err
 	}
+	if err := vf.check(); err != nil {
+		return err
+	}
 	p, err := vf.open()
 	if err != nil {
 		return err
 	}
 	defer p.Close()
 	failed := 0
-	enc := json.NewEncoder(stdout)
+	out := &errWriter{w: stdout}
+	enc := json.NewEncoder(out)
 	for _, path := range fs.Args() {
 		res := imageJSON{File: path, Faces: []faceJSON{}}
 		err := func() error {
@@ -162,29 +200,47 @@ func analyze(ctx context.Context, args []string, getenv func(string) string, std
 				return ctx.Err()
 			}
 			failed++
-			res.Error = &errJSON{moji.ErrorCode(err), moji.ErrorMessage(err)}
-			if moji.ErrorCode(err) == moji.EINTERNAL {
-				res.Error.Message = err.Error() // a CLI user is the operator
-			}
+			res.Error = &errJSON{moji.ErrorCode(err), cliMessage(err)}
 		}
 		if *asJSON {
 			enc.Encode(res)
-			continue
+		} else if res.Error != nil {
+			fmt.Fprintf(stderr, "%s: %s\n", path, res.Error.Message)
+		} else {
+			printFaces(out, path, res)
 		}
-		if res.Error != nil {
-			fmt.Fprintf(stdout, "%s: error: %s\n", path, res.Error.Message)
-			continue
-		}
-		fmt.Fprintf(stdout, "%s: %dx%d, %d face(s)\n", path, res.Width, res.Height, len(res.Faces))
-		for i, f := range res.Faces {
-			fmt.Fprintf(stdout, "  #%d box=%v score=%.2f roll=%.1f° %s (%.0f%%)\n", i+1, f.Box, f.Score,
-				f.Roll*180/3.141592653589793, f.Expression, 100*f.Probs[f.Expression])
+		if out.err != nil {
+			return fmt.Errorf("analyze: write output: %w", out.err)
 		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("analyze: %d of %d file(s) failed", failed, fs.NArg())
 	}
 	return nil
+}
+
+func printFaces(w io.Writer, path string, res imageJSON) {
+	fmt.Fprintf(w, "%s: %dx%d, %d face(s)\n", path, res.Width, res.Height, len(res.Faces))
+	for i, f := range res.Faces {
+		fmt.Fprintf(w, "  #%d box=%v score=%.2f roll=%.1f° %s (%.0f%%)\n", i+1, f.Box, f.Score,
+			f.Roll*180/3.141592653589793, f.Expression, 100*f.Probs[f.Expression])
+	}
+}
+
+// errWriter keeps the first write error, for a command to report (stdout
+// may be a full disk or a closed pipe).
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
 }
 
 // emojify writes IMAGE with every face covered by the template's emoji.
@@ -207,7 +263,14 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if fs.NArg() != 1 || *out == "" {
 		fs.Usage()
-		return usageError{errors.New("emojify: want one IMAGE and -o OUT")}
+		return usageError{fmt.Errorf("emojify: want one IMAGE and -o OUT (got %d image(s), -o %q)", fs.NArg(), *out)}
+	}
+	if err := vf.check(); err != nil {
+		return err
+	}
+	ext := strings.ToLower(filepath.Ext(*out))
+	if ext != ".jpg" && ext != ".jpeg" && ext != ".png" {
+		return usageError{fmt.Errorf("-o %s: name a .jpg, .jpeg or .png file", *out)}
 	}
 	var emoji map[moji.Expression]image.Image
 	var err error
@@ -221,8 +284,13 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	img, err := loadPhoto(fs.Arg(0), vf.maxSide)
 	if err != nil {
-		return fmt.Errorf("%s: %s", fs.Arg(0), moji.ErrorMessage(err))
+		return fmt.Errorf("%s: %s", fs.Arg(0), cliMessage(err))
 	}
+	f, err := createOut(*out, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.abort()
 	p, err := vf.open()
 	if err != nil {
 		return err
@@ -234,27 +302,27 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	result := vision.Emojify(img, faces, emoji)
-	f, err := os.Create(*out)
-	if err != nil {
-		return err
-	}
-	alpha := strings.EqualFold(filepath.Ext(*out), ".png") && picture.HasAlpha(img)
-	if strings.EqualFold(filepath.Ext(*out), ".png") {
+	if ext == ".png" {
 		err = picture.EncodePNG(f, result)
 	} else {
-		_, err = picture.Encode(f, result, alpha)
+		_, err = picture.Encode(f, result, false)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err == nil {
+		err = ctx.Err() // interrupted while encoding: keep the old file
+	}
+	if err == nil {
+		err = f.commit()
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", *out, err)
 	}
+	// The status goes to stderr: stdout may be the picture (-o /dev/stdout
+	// is refused, but a wrapper may pipe it).
 	if len(faces) == 0 {
-		fmt.Fprintf(stdout, "%s: no faces found; wrote the photo unchanged to %s\n", fs.Arg(0), *out)
+		fmt.Fprintf(stderr, "%s: no faces found; wrote the photo unchanged to %s\n", fs.Arg(0), *out)
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s: %d face(s) in %v; wrote %s\n", fs.Arg(0), len(faces), time.Since(start).Round(time.Millisecond), *out)
+	fmt.Fprintf(stderr, "%s: %d face(s) in %v; wrote %s\n", fs.Arg(0), len(faces), time.Since(start).Round(time.Millisecond), *out)
 	return nil
 }
 

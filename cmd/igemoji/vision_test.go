@@ -127,12 +127,12 @@ func TestAnalyzeFaceCrop(t *testing.T) {
 func TestEmojify(t *testing.T) {
 	dir := visionAssets(t)
 	out := filepath.Join(t.TempDir(), "out.jpg")
-	stdout, _, err := runCLI(t, "emojify", "--assets", dir, "--template", "Noto Color", "-o", out, samplePhoto(t, dir, 1))
+	_, stderr, err := runCLI(t, "emojify", "--assets", dir, "--template", "Noto Color", "-o", out, samplePhoto(t, dir, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout, "face(s)") {
-		t.Errorf("stdout: got %q", stdout)
+	if !strings.Contains(stderr, "face(s)") {
+		t.Errorf("stderr: got %q, want the status", stderr)
 	}
 	f, err := os.Open(out)
 	if err != nil {
@@ -201,6 +201,8 @@ func TestParseScales(t *testing.T) {
 		{" 1.3 , 2.0 ,", []float64{1.3, 2}, false},
 		{"0", nil, true},
 		{"-1", nil, true},
+		{"0.4", nil, true},
+		{"1e300", nil, true},
 		{"x", nil, true},
 		{"NaN", nil, true},
 		{"Inf", nil, true},
