@@ -303,7 +303,7 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	result := vision.Emojify(img, faces, emoji)
 	if ext == ".png" {
-		err = picture.EncodePNG(f, result)
+		err = picture.EncodePhotoPNG(f, result)
 	} else {
 		_, err = picture.Encode(f, result, false)
 	}

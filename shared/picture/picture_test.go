@@ -394,9 +394,16 @@ func TestJPEGOrientationMalformed(t *testing.T) {
 }
 
 func TestEncodePNG(t *testing.T) {
+	for _, enc := range []func(io.Writer, image.Image) error{EncodePNG, EncodePhotoPNG} {
+		testEncodePNG(t, enc)
+	}
+}
+
+func testEncodePNG(t *testing.T, enc func(io.Writer, image.Image) error) {
+	t.Helper()
 	src := solid(3, 2, color.NRGBA{9, 8, 7, 100})
 	var buf bytes.Buffer
-	if err := EncodePNG(&buf, src); err != nil {
+	if err := enc(&buf, src); err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
 	// Only the chunks needed to draw the image: no text, time or EXIF.
@@ -418,7 +425,7 @@ func TestEncodePNG(t *testing.T) {
 	if got := color.NRGBAModel.Convert(img.At(1, 1)); got != src.At(1, 1) {
 		t.Errorf("got %v, want %v", got, src.At(1, 1))
 	}
-	if err := EncodePNG(io.Discard, nil); err == nil {
+	if err := enc(io.Discard, nil); err == nil {
 		t.Error("got no error for a nil image, want one")
 	}
 }
