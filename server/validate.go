@@ -54,15 +54,19 @@ func checkPassword(p string) error {
 }
 
 // cleanAlias allows letters and digits of any script (Korean aliases are
-// welcome) plus . _ - inside.
+// welcome), their combining marks, and . _ - inside; it starts with a
+// letter or digit. An alias names a person to others, so it is normalized
+// for compatibility (NFKC, as identifiers are): fullwidth ＡＤＭＩＮ and
+// mathematical 𝓪𝓭𝓶𝓲𝓷 are ADMIN and admin, not look-alikes of them.
 func cleanAlias(s string) (string, error) {
-	s = norm.NFC.String(strings.TrimSpace(s))
+	s = norm.NFKC.String(strings.TrimSpace(s))
 	n := utf8.RuneCountInString(s)
 	if n < minAliasLen || n > maxAliasLen {
 		return "", moji.Errorf(moji.EINVALID, "Alias must be %d to %d characters.", minAliasLen, maxAliasLen)
 	}
 	for i, r := range s {
-		ok := unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) ||
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r) ||
+			(i > 0 && (unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r))) ||
 			(i > 0 && i < len(s)-1 && (r == '.' || r == '_' || r == '-'))
 		if !ok {
 			return "", moji.Errorf(moji.EINVALID, "Alias may hold only letters, digits and . _ - (not at the ends).")
@@ -83,14 +87,31 @@ func cleanName(s string) (string, error) {
 	if !utf8.ValidString(s) || hasBadRunes(s) {
 		return "", moji.Errorf(moji.EINVALID, "Name holds control or invisible direction characters.")
 	}
+	if !hasVisible(s) {
+		return "", moji.Errorf(moji.EINVALID, "Name must show at least one letter, digit or symbol.")
+	}
 	return s, nil
 }
 
-// hasBadRunes finds control characters and the bidirectional overrides that
-// can make text display differently from what it is.
+// hasVisible reports whether s shows anything: a letter, digit, symbol
+// (emoji) or punctuation, not only spaces, zero-width formatting characters
+// or combining marks.
+func hasVisible(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasBadRunes finds control characters and the bidirectional controls
+// (embeddings, overrides, isolates and marks) that can make text display
+// differently from what it is.
 func hasBadRunes(s string) bool {
 	for _, r := range s {
-		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == utf8.RuneError {
+		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) ||
+			r == 0x200E || r == 0x200F || r == 0x061C || r == utf8.RuneError {
 			return true
 		}
 	}

@@ -1,0 +1,60 @@
+package server
+
+import "testing"
+
+func TestCleanAlias(t *testing.T) {
+	for _, tt := range []struct {
+		in, want string // want "": refused
+	}{
+		{"kim", "kim"},
+		{"  김민수 ", "김민수"},
+		{"o.brien_x-1", "o.brien_x-1"},
+		{"ＡＤＭＩＮ", "ADMIN"},
+		{"𝓪𝓭𝓶𝓲𝓷", "admin"},
+		{"Ünïcode", "Ünïcode"},
+		{"e\u0301a", "éa"}, // a combining mark after a letter, composed
+		{"\u0301\u0301", ""},
+		{"\u0301ab", ""},
+		{".ab", ""},
+		{"ab-", ""},
+		{"a b", ""},
+		{"a", ""},
+		{"ab\u200b", ""},
+		{"x'); DROP TABLE users;--", ""},
+	} {
+		got, err := cleanAlias(tt.in)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("cleanAlias(%q): got %q, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("cleanAlias(%q): got %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestCleanName(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{"Cats 🐱", true},
+		{"🙂", true},
+		{"내 템플릿", true},
+		{"!!!", true},
+		{"", false},
+		{"   ", false},
+		{"\u200b\u200b", false},       // zero-width spaces only
+		{"\u0301\u0301", false},       // combining marks only
+		{"abc\u200fdef", false},       // right-to-left mark
+		{"abc\u202edef", false},       // right-to-left override
+		{"tab\there", false},          // control character
+		{string([]byte{0xff}), false}, // not UTF-8
+	} {
+		if _, err := cleanName(tt.in); (err == nil) != tt.ok {
+			t.Errorf("cleanName(%q): got error %v, want ok %v", tt.in, err, tt.ok)
+		}
+	}
+}
