@@ -7,6 +7,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -427,6 +430,17 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64, addr
 			"Your session has expired; log in again.", "")
 		return
 	}
+	// Answered here, in JSON like every other error, rather than in the
+	// WebSocket library's plain text.
+	if !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		writeHubError(w, http.StatusUpgradeRequired, moji.EINVALID, "Connect with a WebSocket.", "")
+		return
+	}
+	if !h.originAllowed(r) {
+		writeHubError(w, http.StatusForbidden, moji.EFORBIDDEN, "This site does not take WebSocket connections from that origin.", "")
+		return
+	}
 	switch h.admit(addr) {
 	case admitted:
 	case admitClosed:
@@ -498,6 +512,41 @@ func writeShuttingDown(w http.ResponseWriter) {
 
 // writeHubError answers a request that is not upgraded with the API's
 // JSON error body.
+// headerHas reports whether the comma-separated header holds token.
+func headerHas(h http.Header, key, token string) bool {
+	for _, v := range h.Values(key) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// originAllowed is websocket.Accept's origin rule, checked first so that a
+// refusal is a JSON error: no Origin (not a browser), the request's own
+// host, or one matching OriginPatterns.
+func (h *Hub) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, p := range h.cfg.OriginPatterns {
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
+			return true
+		}
+	}
+	return false
+}
+
 func writeHubError(w http.ResponseWriter, status int, code, message, retryAfter string) {
 	var body errorBody
 	body.Error.Code, body.Error.Message = code, message

@@ -742,14 +742,31 @@ func TestHubOrigins(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			c, _, err := websocket.Dial(ctx, th.url, &websocket.DialOptions{HTTPHeader: hdr})
+			c, resp, err := websocket.Dial(ctx, th.url, &websocket.DialOptions{HTTPHeader: hdr})
 			if c != nil {
 				c.CloseNow()
 			}
 			if got := err == nil; got != tt.want {
 				t.Errorf("got accepted=%v (%v), want %v", got, err, tt.want)
 			}
+			if !tt.want && (resp == nil || resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")) {
+				t.Errorf("refused: got %+v, want a JSON 403", resp)
+			}
 		})
+	}
+}
+
+// A plain request to the WebSocket endpoint is told, in JSON, to upgrade.
+func TestHubNotAWebSocket(t *testing.T) {
+	th := newTestHub(t, HubConfig{})
+	resp, err := http.Get(strings.Replace(th.url, "ws://", "http://", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body errorBody
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusUpgradeRequired || body.Error.Code != moji.EINVALID {
+		t.Errorf("got %d %+v (%v), want 426 with a JSON %s error", resp.StatusCode, body, err, moji.EINVALID)
 	}
 }
 
