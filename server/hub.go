@@ -430,17 +430,6 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64, addr
 			"Your session has expired; log in again.", "")
 		return
 	}
-	// Answered here, in JSON like every other error, rather than in the
-	// WebSocket library's plain text.
-	if !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket") {
-		w.Header().Set("Upgrade", "websocket")
-		writeHubError(w, http.StatusUpgradeRequired, moji.EINVALID, "Connect with a WebSocket.", "")
-		return
-	}
-	if !h.originAllowed(r) {
-		writeHubError(w, http.StatusForbidden, moji.EFORBIDDEN, "This site does not take WebSocket connections from that origin.", "")
-		return
-	}
 	switch h.admit(addr) {
 	case admitted:
 	case admitClosed:
@@ -456,6 +445,17 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64, addr
 		return
 	}
 	defer h.leave(addr)
+	// Answered here, in JSON like every other error, rather than in the
+	// WebSocket library's plain text.
+	if !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket") {
+		w.Header().Set("Upgrade", "websocket")
+		writeHubError(w, http.StatusUpgradeRequired, moji.EINVALID, "Connect with a WebSocket.", "")
+		return
+	}
+	if !h.originAllowed(r) {
+		writeHubError(w, http.StatusForbidden, moji.EFORBIDDEN, "This site does not take WebSocket connections from that origin.", "")
+		return
+	}
 	// The server's read and write timeouts stay on a hijacked connection:
 	// lift them, the hub has its own.
 	rc := http.NewResponseController(w)
