@@ -334,9 +334,9 @@ func storedEmoji(ctx context.Context, dataDir, dbURL, blobURL string, getenv fun
 			return nil, fmt.Errorf("template %d: no database in %s (give --data or --database-url)", id, dataDir)
 		}
 	}
-	db, err := store.Open(ctx, dbURL)
+	db, err := store.OpenExisting(ctx, dbURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("template %d: %w", id, err)
 	}
 	defer db.Close()
 	t, err := db.TemplateByID(ctx, id)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -50,6 +51,23 @@ type DB struct {
 //	sqlite:/path/to/igemoji.db   (or sqlite://relative/path.db)
 //	mysql://user:pass@host:3306/dbname
 func Open(ctx context.Context, rawURL string) (*DB, error) {
+	return open(ctx, rawURL, true)
+}
+
+// OpenExisting opens a database the service made, for a tool to read: it
+// neither creates nor migrates one, and refuses a database whose schema is
+// not this version's.
+func OpenExisting(ctx context.Context, rawURL string) (*DB, error) {
+	if d, _, err := ParseURL(rawURL); err == nil && d == SQLite {
+		file := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+		if st, err := os.Stat(file); err != nil || !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("no database at %s", file)
+		}
+	}
+	return open(ctx, rawURL, false)
+}
+
+func open(ctx context.Context, rawURL string, migrate bool) (*DB, error) {
 	d, dsn, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -80,11 +98,32 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("connect to %s: %w", d, err)
 	}
-	if err := db.migrate(ctx); err != nil {
+	if migrate {
+		err = db.migrate(ctx)
+	} else {
+		err = db.checkSchema(ctx)
+	}
+	if err != nil {
 		sqldb.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// checkSchema reports whether every migration of this version is applied.
+func (db *DB) checkSchema(ctx context.Context) error {
+	names, err := fs.ReadDir(migrations, path.Join("migrations", string(db.dialect)))
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
+		return fmt.Errorf("not an IGE MOJI database (%v)", err)
+	}
+	if n != len(names) {
+		return fmt.Errorf("the database's schema has %d of this version's %d migrations; start igemoji serve once to bring it up to date", n, len(names))
+	}
+	return nil
 }
 
 // ParseURL validates a database URL and returns its dialect and driver DSN.

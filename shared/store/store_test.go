@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +71,43 @@ func TestMigrateIsIdempotent(t *testing.T) {
 				db.Close()
 			}
 		})
+	}
+}
+
+// OpenExisting, for tools, neither creates nor migrates a database.
+func TestOpenExisting(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			u := storetest.URL(t, d)
+			if db, err := store.OpenExisting(ctx, u); err == nil {
+				db.Close()
+				t.Fatal("a database never opened by the service: got no error, want one")
+			}
+			if d == store.SQLite {
+				if _, err := os.Stat(strings.TrimPrefix(u, "sqlite:")); err == nil {
+					t.Fatal("OpenExisting created the database file")
+				}
+			}
+			db, err := store.Open(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			if db, err = store.OpenExisting(ctx, u); err != nil {
+				t.Fatalf("after the service made it: got %v, want no error", err)
+			}
+			db.Close()
+		})
+	}
+	garbage := filepath.Join(t.TempDir(), "igemoji.db")
+	os.WriteFile(garbage, []byte("not a database at all, just some text"), 0o644)
+	if db, err := store.OpenExisting(ctx, "sqlite:"+garbage); err == nil {
+		db.Close()
+		t.Fatal("a text file: got no error, want one")
+	}
+	if b, _ := os.ReadFile(garbage); string(b) != "not a database at all, just some text" {
+		t.Fatal("OpenExisting changed the file")
 	}
 }
 
