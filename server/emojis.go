@@ -10,7 +10,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -180,12 +179,8 @@ func readTemplateForm(w http.ResponseWriter, r *http.Request) (string, map[moji.
 }
 
 func bodyError(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d MB.", mbe.Limit>>20)
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return errBodyTimeout
+	if rf := readFailure(err); rf != nil {
+		return rf
 	}
 	return moji.Errorf(moji.EINVALID, "Malformed multipart body.")
 }

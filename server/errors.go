@@ -88,14 +88,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
+		if rf := readFailure(err); rf != nil {
+			return rf
+		}
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &mbe):
-			return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d bytes.", maxJSONBody)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return errBodyTimeout
 		case errors.Is(err, io.EOF):
 			return moji.Errorf(moji.EINVALID, "Request body is empty; send a JSON object.")
 		case errors.Is(err, io.ErrUnexpectedEOF):
@@ -113,14 +111,25 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	// Anything after the object, even a stray brace, is refused: a client
 	// sending that meant something else.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d bytes.", maxJSONBody)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return errBodyTimeout
+		if rf := readFailure(err); rf != nil {
+			return rf
 		}
 		return moji.Errorf(moji.EINVALID, "Request body must hold one JSON object.")
+	}
+	return nil
+}
+
+// readFailure is the client's error when reading a request body failed for
+// the body's own reasons (too large, stopped arriving); nil for others.
+func readFailure(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe) && mbe.Limit%(1<<20) == 0:
+		return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d MB.", mbe.Limit>>20)
+	case errors.As(err, &mbe):
+		return moji.Errorf(moji.ETOOLARGE, "Request body is larger than %d bytes.", mbe.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errBodyTimeout
 	}
 	return nil
 }

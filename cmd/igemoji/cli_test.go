@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,6 +39,22 @@ func cliExit(t *testing.T, args ...string) (int, string) {
 	}
 }
 
+type exitCase struct {
+	name string
+	args []string
+	want int // exit status
+}
+
+// wantExits runs the command (cmd, then each case's arguments) per case.
+func wantExits(t *testing.T, cmd []string, cases []exitCase) {
+	t.Helper()
+	for _, tt := range cases {
+		if got, stderr := cliExit(t, append(slices.Clone(cmd), tt.args...)...); got != tt.want {
+			t.Errorf("%s: got exit %d (%s), want %d", tt.name, got, stderr, tt.want)
+		}
+	}
+}
+
 func mkfifo(t *testing.T, path string) {
 	t.Helper()
 	if err := syscall.Mkfifo(path, 0o644); err != nil {
@@ -59,11 +76,8 @@ func TestEmojifyOutput(t *testing.T) {
 	fifo := filepath.Join(tmp, "fifo.jpg")
 	mkfifo(t, fifo)
 
-	for _, tt := range []struct {
-		name string
-		args []string
-		want int
-	}{
+	os.Symlink(photo, filepath.Join(tmp, "link.jpg"))
+	wantExits(t, []string{"emojify", "--assets", dir}, []exitCase{
 		{"output is the input", []string{"-o", photo, photo}, 2},
 		{"output through a link to the input", []string{"-o", filepath.Join(tmp, "link.jpg"), photo}, 2},
 		{"output a FIFO", []string{"-o", fifo, photo}, 2},
@@ -72,15 +86,7 @@ func TestEmojifyOutput(t *testing.T) {
 		{"output without extension", []string{"-o", filepath.Join(tmp, "out"), photo}, 2},
 		{"input a FIFO", []string{"-o", filepath.Join(tmp, "out.jpg"), fifo}, 1},
 		{"max-side too small", []string{"--max-side", "16", "-o", filepath.Join(tmp, "out.jpg"), photo}, 2},
-	} {
-		if tt.name == "output through a link to the input" {
-			os.Symlink(photo, filepath.Join(tmp, "link.jpg"))
-		}
-		args := append([]string{"emojify", "--assets", dir}, tt.args...)
-		if got, stderr := cliExit(t, args...); got != tt.want {
-			t.Errorf("%s: got exit %d (%s), want %d", tt.name, got, stderr, tt.want)
-		}
-	}
+	})
 	if got, _ := os.ReadFile(photo); !bytes.Equal(got, orig) {
 		t.Fatal("the input photo was changed")
 	}
@@ -132,11 +138,7 @@ func TestEvalExpressionsRefuses(t *testing.T) {
 	os.WriteFile(manifest, rows, 0o644)
 	fifo := filepath.Join(tmp, "fifo.csv")
 	mkfifo(t, fifo)
-	for _, tt := range []struct {
-		name string
-		args []string
-		want int
-	}{
+	wantExits(t, []string{"eval-expressions", "--assets", dir}, []exitCase{
 		{"predictions over the manifest", []string{"--predictions", manifest, manifest}, 2},
 		{"predictions into a FIFO", []string{"--predictions", fifo, manifest}, 2},
 		{"NaN crop scale", []string{"--crop-scale", "NaN", manifest}, 2},
@@ -144,12 +146,7 @@ func TestEvalExpressionsRefuses(t *testing.T) {
 		{"both models off", []string{"--w-emotion", "0", "--w-faceapi", "0", manifest}, 2},
 		{"negative limit", []string{"--limit", "-1", manifest}, 2},
 		{"nothing scored", []string{manifest}, 1},
-	} {
-		args := append([]string{"eval-expressions", "--assets", dir}, tt.args...)
-		if got, stderr := cliExit(t, args...); got != tt.want {
-			t.Errorf("%s: got exit %d (%s), want %d", tt.name, got, stderr, tt.want)
-		}
-	}
+	})
 	if got, _ := os.ReadFile(manifest); !bytes.Equal(got, rows) {
 		t.Fatal("the manifest was changed")
 	}
