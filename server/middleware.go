@@ -41,13 +41,8 @@ func (s *Server) deadline(next http.Handler) http.Handler {
 			d = uploadTimeout
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			b := &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w)}
-			if upload {
-				b.idle, b.end = s.cfg.BodyTimeout, time.Now().Add(uploadTimeout)
-			}
-			if b.rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)) == nil {
-				r.Body = b
-			}
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w),
+				timeout: s.cfg.BodyTimeout, upload: upload}
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
@@ -55,32 +50,43 @@ func (s *Server) deadline(next http.Handler) http.Handler {
 	})
 }
 
-// deadlineBody moves the connection's read deadline as the body arrives:
-// with idle set, each read that brings data allows idle more (up to end);
-// at the body's end the deadline is lifted, since net/http then keeps
-// reading in the background to notice a client that hangs up, and a
-// deadline expiring there would cancel a request still being served.
+// deadlineBody sets the connection's read deadline as the body is read,
+// from the handler's first read on (a request may first wait for an upload
+// slot, and a client sending "Expect: 100-continue" sends nothing until
+// then): a JSON body must be in within timeout of that first read, an
+// upload may pause for timeout at most between reads and take uploadTimeout
+// in all. At the body's end the deadline is lifted, since net/http then
+// reads in the background to notice a client that hangs up. Where the
+// connection takes no deadlines, the server's ReadTimeout still applies.
 type deadlineBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
-	end  time.Time
-	done bool
+	rc      *http.ResponseController
+	timeout time.Duration
+	upload  bool
+	end     time.Time // zero until the first read
+	done    bool
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.ReadCloser.Read(p)
+	}
+	now := time.Now()
+	if b.end.IsZero() {
+		b.end = now.Add(b.timeout)
+		if b.upload {
+			b.end = now.Add(uploadTimeout)
+		}
+	}
+	t := b.end
+	if b.upload && now.Add(b.timeout).Before(t) {
+		t = now.Add(b.timeout)
+	}
+	_ = b.rc.SetReadDeadline(t)
 	n, err := b.ReadCloser.Read(p)
-	switch {
-	case b.done:
-	case err == io.EOF:
+	if err == io.EOF {
 		b.done = true
 		_ = b.rc.SetReadDeadline(time.Time{})
-	case n > 0 && b.idle > 0:
-		t := time.Now().Add(b.idle)
-		if t.After(b.end) {
-			t = b.end
-		}
-		_ = b.rc.SetReadDeadline(t)
 	}
 	return n, err
 }

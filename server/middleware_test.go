@@ -1,9 +1,14 @@
 package server
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/config"
 )
 
 func TestProxiedAddrAndClientAddr(t *testing.T) {
@@ -35,5 +40,37 @@ func TestProxiedAddrAndClientAddr(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// The body deadline runs from the handler's first read, not from the
+// request's arrival: a request may first wait for an upload slot.
+func TestBodyDeadlineStartsAtFirstRead(t *testing.T) {
+	s := &Server{cfg: &config.Config{BodyTimeout: 200 * time.Millisecond}}
+	srv := httptest.NewServer(s.deadline(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(500 * time.Millisecond) // waiting for a slot
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestTimeout)
+			return
+		}
+		w.Write(b)
+	})))
+	defer srv.Close()
+	// With "Expect: 100-continue" (curl sends it for bodies over 1 MB) the
+	// client sends the body only once the handler starts reading.
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 10 * time.Second}}
+	for _, path := range []string{"/api/v1/users/auth", "/api/v1/faces/tasks/"} {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(`{"a":1}`))
+		req.Header.Set("Expect", "100-continue")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(b) != `{"a":1}` {
+			t.Errorf("%s: got %d %q, want 200 and the body back", path, resp.StatusCode, b)
+		}
 	}
 }
