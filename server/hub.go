@@ -540,7 +540,11 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 		return true
 	}
 	for _, p := range h.cfg.OriginPatterns {
-		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host)); ok {
+		target := u.Host
+		if strings.Contains(p, "://") { // as the library does: scheme://host
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
 			return true
 		}
 	}

@@ -728,6 +728,8 @@ func TestHubOrigins(t *testing.T) {
 		{"same host", nil, "SAME", true},
 		{"other origin", nil, "https://evil.example", false},
 		{"allowed origin", []string{"localhost:5173"}, "http://localhost:5173", true},
+		{"allowed origin with scheme", []string{"http://localhost:5173"}, "http://localhost:5173", true},
+		{"other scheme", []string{"https://localhost:5173"}, "http://localhost:5173", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

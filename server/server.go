@@ -174,7 +174,8 @@ func (s *Server) Handler() http.Handler {
 		// RFC 9110: a 405 lists the methods the resource has.
 		var allow []string
 		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
+			// The API strips a trailing slash before routing; Match does not.
+			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) || mux.Match(chi.NewRouteContext(), m, strings.TrimSuffix(r.URL.Path, "/")) {
 				allow = append(allow, m)
 			}
 		}

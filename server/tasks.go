@@ -11,8 +11,8 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -411,12 +411,13 @@ func safeHost(h string) string {
 	host, port := h, ""
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
 		host, port = h[:i], h[i+1:]
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil && port != "" {
 			return "localhost"
 		}
 	}
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		if ip := net.ParseIP(host[1 : len(host)-1]); ip == nil || ip.To4() != nil {
+		// Zones (fe80::1%25eth0) included.
+		if a, err := netip.ParseAddr(strings.Replace(host[1:len(host)-1], "%25", "%", 1)); err != nil || !a.Is6() {
 			return "localhost"
 		}
 		return h
@@ -425,7 +426,8 @@ func safeHost(h string) string {
 		return "localhost"
 	}
 	for _, c := range host {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+		// Underscores are no DNS name's, but compose service names have them.
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
 			return "localhost"
 		}
 	}

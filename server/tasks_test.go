@@ -17,6 +17,11 @@ func TestSafeHost(t *testing.T) {
 		{":8080", "localhost"},
 		{"[not-an-ip]:80", "localhost"},
 		{"[1.2.3.4]", "localhost"},
+		{"igemoji_web:8080", "igemoji_web:8080"},
+		{"example.com:", "example.com:"},
+		{"example.com.", "example.com."},
+		{"[fe80::1%25eth0]:8080", "[fe80::1%25eth0]:8080"},
+		{"[::ffff:127.0.0.1]", "[::ffff:127.0.0.1]"},
 		{"ex\"ample", "localhost"},
 	} {
 		if got := safeHost(tt.in); got != tt.want {

@@ -55,11 +55,11 @@ func checkPassword(p string) error {
 
 // cleanAlias allows letters and digits of any script (Korean aliases are
 // welcome), their combining marks, and . _ - inside; it starts with a
-// letter or digit. An alias names a person to others, so it is normalized
-// for compatibility (NFKC, as identifiers are): fullwidth ＡＤＭＩＮ and
-// mathematical 𝓪𝓭𝓶𝓲𝓷 are ADMIN and admin, not look-alikes of them.
+// letter or digit. An alias names a person to others, so look-alike forms
+// are folded (see foldCompat): fullwidth ＡＤＭＩＮ and mathematical 𝓪𝓭𝓶𝓲𝓷
+// are ADMIN and admin.
 func cleanAlias(s string) (string, error) {
-	s = norm.NFKC.String(strings.TrimSpace(s))
+	s = foldCompat(strings.TrimSpace(s))
 	n := utf8.RuneCountInString(s)
 	if n < minAliasLen || n > maxAliasLen {
 		return "", moji.Errorf(moji.EINVALID, "Alias must be %d to %d characters.", minAliasLen, maxAliasLen)
@@ -75,8 +75,31 @@ func cleanAlias(s string) (string, error) {
 	return s, nil
 }
 
+// foldCompat is NFKC, as identifiers are normalized, except for Hangul
+// compatibility jamo: NFKC turns ㅋㅋㅋ, a common Korean handle, into
+// leading jamo that render as something else.
+func foldCompat(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 0x3131 && r <= 0x318E || r >= 0xFFA0 && r <= 0xFFDC {
+			b.WriteRune(r)
+			continue
+		}
+		b.WriteString(norm.NFKC.String(string(r)))
+	}
+	return norm.NFC.String(b.String())
+}
+
 // cleanName accepts any printable text (emoji included) for a template name.
 func cleanName(s string) (string, error) {
+	// Direction marks, which right-to-left keyboards insert, are dropped;
+	// the overrides that reorder text are refused below.
+	s = strings.Map(func(r rune) rune {
+		if r == 0x200E || r == 0x200F || r == 0x061C {
+			return -1
+		}
+		return r
+	}, s)
 	s = norm.NFC.String(strings.TrimSpace(s))
 	if s == "" {
 		return "", moji.Errorf(moji.EINVALID, "Name is required.")
@@ -85,7 +108,7 @@ func cleanName(s string) (string, error) {
 		return "", moji.Errorf(moji.EINVALID, "Name must be at most %d characters.", maxNameLen)
 	}
 	if !utf8.ValidString(s) || hasBadRunes(s) {
-		return "", moji.Errorf(moji.EINVALID, "Name holds control or invisible direction characters.")
+		return "", moji.Errorf(moji.EINVALID, "Name holds control or direction-override characters.")
 	}
 	if !hasVisible(s) {
 		return "", moji.Errorf(moji.EINVALID, "Name must show at least one letter, digit or symbol.")
@@ -98,6 +121,10 @@ func cleanName(s string) (string, error) {
 // or combining marks.
 func hasVisible(s string) bool {
 	for _, r := range s {
+		switch r {
+		case 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800: // Hangul fillers, blank Braille: letters and symbols that show nothing
+			continue
+		}
 		if unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P) {
 			return true
 		}
@@ -105,13 +132,12 @@ func hasVisible(s string) bool {
 	return false
 }
 
-// hasBadRunes finds control characters and the bidirectional controls
-// (embeddings, overrides, isolates and marks) that can make text display
-// differently from what it is.
+// hasBadRunes finds control characters and the bidirectional embeddings,
+// overrides and isolates that can make text display differently from what
+// it is.
 func hasBadRunes(s string) bool {
 	for _, r := range s {
-		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) ||
-			r == 0x200E || r == 0x200F || r == 0x061C || r == utf8.RuneError {
+		if unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == utf8.RuneError {
 			return true
 		}
 	}

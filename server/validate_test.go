@@ -13,6 +13,8 @@ func TestCleanAlias(t *testing.T) {
 		{"𝓪𝓭𝓶𝓲𝓷", "admin"},
 		{"Ünïcode", "Ünïcode"},
 		{"e\u0301a", "éa"}, // a combining mark after a letter, composed
+		{"ㅋㅋㅋ", "ㅋㅋㅋ"},     // compatibility jamo kept as typed
+		{"ｊｏｈｎ", "john"},
 		{"\u0301\u0301", ""},
 		{"\u0301ab", ""},
 		{".ab", ""},
@@ -48,7 +50,10 @@ func TestCleanName(t *testing.T) {
 		{"   ", false},
 		{"\u200b\u200b", false},       // zero-width spaces only
 		{"\u0301\u0301", false},       // combining marks only
-		{"abc\u200fdef", false},       // right-to-left mark
+		{"שלום\u200f 1", true},        // a right-to-left mark, dropped
+		{"\u200f", false},             // only that mark
+		{"\u3164\u3164", false},       // Hangul fillers
+		{"\u2800", false},             // blank Braille
 		{"abc\u202edef", false},       // right-to-left override
 		{"tab\there", false},          // control character
 		{string([]byte{0xff}), false}, // not UTF-8

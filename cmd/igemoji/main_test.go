@@ -297,6 +297,9 @@ func TestHealthAndErrors(t *testing.T) {
 		if got := wrong.header.Get("Allow"); got != "POST" {
 			t.Errorf("wrong method: got Allow %q, want POST", got)
 		}
+		if got := a.do("PUT", "/api/v1/users/auth/", "", "", nil).header.Get("Allow"); got != "POST" {
+			t.Errorf("wrong method, trailing slash: got Allow %q, want POST", got)
+		}
 		r := a.getJSON("/", "")
 		if r.status != 200 || !strings.Contains(string(r.body), "IGE MOJI") {
 			t.Fatalf("home page: got %d %q", r.status, r.body)

@@ -120,8 +120,11 @@ func (db *DB) checkSchema(ctx context.Context) error {
 	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
 		return fmt.Errorf("not an IGE MOJI database (%v)", err)
 	}
-	if n != len(names) {
+	switch {
+	case n < len(names):
 		return fmt.Errorf("the database's schema has %d of this version's %d migrations; start igemoji serve once to bring it up to date", n, len(names))
+	case n > len(names):
+		return fmt.Errorf("the database is from a newer igemoji (%d migrations, this one knows %d); use that version", n, len(names))
 	}
 	return nil
 }
