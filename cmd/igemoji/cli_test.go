@@ -182,3 +182,47 @@ func newTestFlagSet(out *bytes.Buffer) *flag.FlagSet {
 	fs.SetOutput(out)
 	return fs
 }
+
+func TestCreateOut(t *testing.T) {
+	dir := t.TempDir()
+	write := func(path string) error {
+		t.Helper()
+		o, err := createOut(path)
+		if err != nil {
+			return err
+		}
+		defer o.abort()
+		o.WriteString("new")
+		return o.commit()
+	}
+	// A new file: 0666 less the umask, as os.Create makes it.
+	old := syscall.Umask(0o027)
+	err := write(filepath.Join(dir, "new.txt"))
+	syscall.Umask(old)
+	if st, _ := os.Stat(filepath.Join(dir, "new.txt")); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("new file: got %v, %v; want mode 0640 under umask 027", st, err)
+	}
+	// A dangling link: its target is made, the link kept.
+	link := filepath.Join(dir, "link.txt")
+	os.Symlink("target.txt", link)
+	if err := write(link); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "target.txt")); string(b) != "new" {
+		t.Errorf("dangling link: got target %q, want it written", b)
+	}
+	if fi, _ := os.Lstat(link); fi == nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("dangling link: the link was replaced")
+	}
+	// A file its owner made read-only is not replaced behind their back.
+	ro := filepath.Join(dir, "ro.txt")
+	os.WriteFile(ro, []byte("keep"), 0o444)
+	if os.Geteuid() != 0 { // root may write anything
+		if err := write(ro); err == nil {
+			t.Error("read-only file: got no error, want one")
+		}
+		if b, _ := os.ReadFile(ro); string(b) != "keep" {
+			t.Error("read-only file: it was replaced")
+		}
+	}
+}

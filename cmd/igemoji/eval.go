@@ -233,8 +233,8 @@ func readManifest(path string) ([][2]string, error) {
 			continue
 		}
 		file, label := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-		if file == "" || (i == 0 && !knownLabel(label)) {
-			continue
+		if file == "" || (i == 0 && !knownLabel(label) && !looksLikeImage(file)) {
+			continue // empty, or the header
 		}
 		if !filepath.IsAbs(file) {
 			file = filepath.Join(filepath.Dir(path), file)
@@ -245,6 +245,14 @@ func readManifest(path string) ([][2]string, error) {
 		return nil, usageError{fmt.Errorf("%s: no path,label rows", path)}
 	}
 	return out, nil
+}
+
+func looksLikeImage(file string) bool {
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp":
+		return true
+	}
+	return false
 }
 
 func knownLabel(label string) bool {

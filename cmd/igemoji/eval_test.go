@@ -18,6 +18,7 @@ func TestReadManifest(t *testing.T) {
 	}{
 		{"header", "path,label\na.jpg,happy\nb.jpg,sad\n", [][2]string{{in("a.jpg"), "happy"}, {in("b.jpg"), "sad"}}},
 		{"no header", "a.jpg,happy\n", [][2]string{{in("a.jpg"), "happy"}}},
+		{"first row with another label is data", "a.jpg,pride\nb.jpg,sad\n", [][2]string{{in("a.jpg"), "pride"}, {in("b.jpg"), "sad"}}},
 		{"first row contempt is data", "a.jpg,contempt\nb.jpg,Sad\n", [][2]string{{in("a.jpg"), "contempt"}, {in("b.jpg"), "Sad"}}},
 		{"other header names, more columns", "file,expression,source\nimg/a.jpg,Happiness,x\n", [][2]string{{in("img/a.jpg"), "Happiness"}}},
 		{"BOM, CRLF, blanks", "\uFEFFpath,label\r\n a.jpg , happy \r\n\r\nb.jpg,fear\r\n", [][2]string{{in("a.jpg"), "happy"}, {in("b.jpg"), "fear"}}},

@@ -10,30 +10,48 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	os.Exit(mainExit())
+}
+
+func mainExit() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	// serve and worker stop gracefully on the first signal and ignore more
+	// while they do; any other command stops on the first and is killed by
+	// a second, as it would be without a handler.
+	oneShot := len(os.Args) < 2 || (os.Args[1] != "serve" && os.Args[1] != "worker")
+	var got atomic.Value // the signal
 	go func() {
-		// The first signal asks for a clean stop; a second one kills, as
-		// it would without this handler.
-		<-ctx.Done()
-		stop()
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		got.Store(s)
+		cancel()
+		if oneShot {
+			signal.Stop(sigs)
+		}
 	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	switch sig, _ := got.Load().(syscall.Signal); {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil && sig != 0 && errors.Is(err, context.Canceled):
 		fmt.Fprintln(os.Stderr, "igemoji: interrupted")
-		os.Exit(130)
-	}
-	if err != nil {
+		return 128 + int(sig)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "igemoji:", err)
-		os.Exit(exitCode(err))
+		return exitCode(err)
 	}
+	return 0
 }
 
 // usageError marks a mistake in the command line (exit status 2).

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"syscall"
 )
 
 // outFile is a command's output file, written to a temporary file beside it
@@ -14,46 +17,73 @@ import (
 // named like an input cannot destroy it midway.
 type outFile struct {
 	*os.File
-	path string // where commit puts it: the named path, symlinks followed
-	mode fs.FileMode
+	path     string // where commit puts it: the named path, symlinks followed
+	mode     fs.FileMode
+	keepMode bool // replacing a file: give the new one its mode
 }
 
 // createOut checks path before any work is done: it must be a regular file
-// or not exist yet, and none of inputs (which are only read). A symlink is
-// written through, as the shell's > would.
+// we may write, or not exist yet, and none of inputs (which are only read).
+// A symlink is written through, as the shell's > would.
 func createOut(path string, inputs ...string) (*outFile, error) {
 	if path == "" {
 		return nil, usageError{errors.New("no output file given")}
 	}
-	target, mode := path, fs.FileMode(0o644)
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		target = real
+	target := path
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			target = real
+		} else if dest, err := os.Readlink(path); err == nil { // dangling: make its target
+			if !filepath.IsAbs(dest) {
+				dest = filepath.Join(filepath.Dir(path), dest)
+			}
+			target = dest
+		}
 	}
+	o := &outFile{path: target}
 	st, err := os.Stat(target)
 	switch {
 	case err == nil && !st.Mode().IsRegular():
 		return nil, usageError{fmt.Errorf("%s: not a regular file; name a file to write", path)}
 	case err == nil:
-		mode = st.Mode().Perm()
 		for _, in := range inputs {
 			if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
 				return nil, usageError{fmt.Errorf("%s: is also an input; name another output", path)}
 			}
 		}
+		// Renaming over a file needs only the folder's permission; the
+		// file's own is what the user set.
+		if err := syscall.Access(target, 2 /* W_OK */); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		o.mode, o.keepMode = st.Mode().Perm(), true
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
 	}
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*")
-	if err != nil {
-		return nil, err
+	// Not os.CreateTemp, whose 0600 would outlive the rename: a new file
+	// gets 0666 less the umask, as os.Create gives.
+	dir, base := filepath.Dir(target), filepath.Base(target)
+	for range 100 {
+		f, err := os.OpenFile(filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		o.File = f
+		return o, nil
 	}
-	return &outFile{File: f, path: target, mode: mode}, nil
+	return nil, fmt.Errorf("%s: could not make a temporary file beside it", path)
 }
 
 // commit closes the file and puts it in place; after a failed commit the
 // temporary file is gone too.
 func (o *outFile) commit() error {
-	err := o.Chmod(o.mode)
+	var err error
+	if o.keepMode {
+		err = o.Chmod(o.mode)
+	}
 	if cerr := o.Close(); err == nil {
 		err = cerr
 	}
