@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/igemoji/igemoji/shared/moji"
 )
@@ -447,7 +448,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64, addr
 	defer h.leave(addr)
 	// Answered here, in JSON like every other error, rather than in the
 	// WebSocket library's plain text.
-	if !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket") {
+	if !httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") || !httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
 		w.Header().Set("Upgrade", "websocket")
 		writeHubError(w, http.StatusUpgradeRequired, moji.EINVALID, "Connect with a WebSocket.", "")
 		return
@@ -512,18 +513,6 @@ func writeShuttingDown(w http.ResponseWriter) {
 
 // writeHubError answers a request that is not upgraded with the API's
 // JSON error body.
-// headerHas reports whether the comma-separated header holds token.
-func headerHas(h http.Header, key, token string) bool {
-	for _, v := range h.Values(key) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // originAllowed is websocket.Accept's origin rule, checked first so that a
 // refusal is a JSON error: no Origin (not a browser), the request's own
 // host, or one matching OriginPatterns.

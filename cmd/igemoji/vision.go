@@ -89,7 +89,7 @@ func pathReason(err error) string {
 	return err.Error()
 }
 
-// checkMaxSide refuses a --max-side that would shrink a photo to nothing.
+// check refuses a --max-side that would shrink a photo to nothing.
 func (v *visionFlags) check() error {
 	if v.maxSide < 256 || v.maxSide > 12000 {
 		return usageError{fmt.Errorf("--max-side %d: want 256 to 12000 pixels", v.maxSide)}
