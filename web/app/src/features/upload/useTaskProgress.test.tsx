@@ -6,6 +6,7 @@ import type { Task } from '../../api/types';
 import type { AppStore } from '../../store';
 import { FakeWebSocket } from '../../../test/fakeWebSocket';
 import { fetchedUrls, json, loggedIn, makeTask, mockFetch, sleep, testStore } from '../../../test/utils';
+import { facesApi } from '../../api/faces';
 import { useTaskProgress } from './useTaskProgress';
 
 const ID = '0fa557ab8ce97592e7f010c29ed99e7a';
@@ -79,6 +80,34 @@ describe('useTaskProgress', () => {
     expect(hook.current).toMatchObject({ state: 'done', finished: true, result });
     expect(ws.readyState).toBe(FakeWebSocket.CLOSED);
     await waitFor(() => expect(fetch).toHaveBeenCalledTimes(2)); // the cached task is brought up to date
+  });
+
+  // The socket's end can come before the first read is back; that read,
+  // answered while the task still ran, must not leave the cached task
+  // running for the result page.
+  it('hands the end over only once the first read is back, and the cache says done', async () => {
+    let answerFirst: () => void = () => {};
+    const held = new Promise<void>((ok) => (answerFirst = ok));
+    let reads = 0;
+    mockFetch(async (url) => {
+      if (url.pathname !== `/api/v1/faces/tasks/${ID}`) return json({ error: { code: 'not_found', message: '' } }, 404);
+      if (++reads === 1) {
+        await held;
+        return json(task({ state: 'running', stage: 'compositing', percent: 85 }));
+      }
+      return json(task({ state: 'done', stage: 'done', percent: 100, result }));
+    });
+    const store = testStore();
+    const { result: hook } = follow(store, 1000);
+    const ws = FakeWebSocket.last();
+    act(() => ws.serverOpens());
+    act(() => ws.serverSends({ type: 'task.done', task_id: ID, result }));
+    expect(hook.current).toMatchObject({ state: 'done', finished: false });
+
+    await act(async () => answerFirst());
+    await waitFor(() => expect(hook.current.finished).toBe(true));
+    const cached = facesApi.endpoints.getTask.select(ID)(store.getState()).data;
+    expect(cached).toMatchObject({ state: 'done', percent: 100, result });
   });
 
   it('sends the token when logged in, and an expired socket ends the session', async () => {

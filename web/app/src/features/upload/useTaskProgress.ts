@@ -66,14 +66,21 @@ export function useTaskProgress(taskId: string, { pollMs = DEFAULT_POLL_MS }: { 
 
   // The HTTP side: one read at once, then every pollMs while polling.
   const polling = state.transport === 'polling' && !finished;
-  const { data: task, refetch } = useGetTaskQuery(taskId, { pollingInterval: polling ? pollMs : 0, skipPollingIfUnfocused: false });
+  const { data: task, isError, refetch } = useGetTaskQuery(taskId, { pollingInterval: polling ? pollMs : 0, skipPollingIfUnfocused: false });
   useEffect(() => {
     if (task) dispatch({ type: 'task/snapshot', task });
   }, [task]);
 
+  // Until the first read is back, the end is not handed over: that read,
+  // answered before the end but arriving after it, would put the task back
+  // in the cache as running, and the result page would show a new bar.
+  const firstReadBack = task !== undefined || isError;
+  const handedOver = useRef(false);
   useEffect(() => {
     if (!finished) return;
     socket.current?.close();
+    if (!firstReadBack || handedOver.current) return;
+    handedOver.current = true;
     // The socket told us first: write the end into the cached task at once,
     // so that the result page, which reads the cache, never shows the task
     // as still running; then read it fresh (and my results).
@@ -90,7 +97,7 @@ export function useTaskProgress(taskId: string, { pollMs = DEFAULT_POLL_MS }: { 
       refetch();
     }
     appDispatch(api.util.invalidateTags([{ type: 'Task', id: MINE }]));
-  }, [finished]); // once, when it finishes (task, state and refetch are read as they are then)
+  }, [finished, firstReadBack]); // once, when it has finished and the first read is back (task, state and refetch as they are then)
 
-  return { ...state, finished };
+  return { ...state, finished: finished && firstReadBack };
 }
