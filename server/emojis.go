@@ -243,7 +243,7 @@ func (s *Server) handleGetTemplate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toTemplateJSON(t))
 }
 
-// GET /api/v1/emojis/pages/{page}
+// GET /api/v1/emojis/pages/{page}; without a page, the first.
 func (s *Server) handleTemplatePage(w http.ResponseWriter, r *http.Request) {
 	page, err := pageParam(chi.URLParam(r, "page"))
 	if err != nil {

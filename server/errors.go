@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"reflect"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -82,15 +86,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decodeJSON reads a small JSON object into v, refusing unknown fields and
-// trailing data, with errors a client can act on.
+// trailing data, with errors a client can act on. It is stricter than
+// encoding/json, which would match "EMAIL" to email, let a repeated key
+// win silently and turn invalid UTF-8 into U+FFFD: a password sent that
+// way would not be the one the client meant.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
 		if rf := readFailure(err); rf != nil {
 			return rf
 		}
+		return err
+	}
+	if !utf8.Valid(data) {
+		return moji.Errorf(moji.EINVALID, "Request body is not valid UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
@@ -102,8 +116,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			return moji.Errorf(moji.EINVALID, "Field %q has the wrong type.", te.Field)
 		case errors.As(err, &se):
 			return moji.Errorf(moji.EINVALID, "Request body is not valid JSON (at byte %d).", se.Offset)
-		case len(err.Error()) > 20 && err.Error()[:20] == "json: unknown field ":
-			return moji.Errorf(moji.EINVALID, "Unknown field %s.", err.Error()[20:])
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return moji.Errorf(moji.EINVALID, "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		default:
 			return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
 		}
@@ -111,12 +125,59 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	// Anything after the object, even a stray brace, is refused: a client
 	// sending that meant something else.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if rf := readFailure(err); rf != nil {
-			return rf
-		}
 		return moji.Errorf(moji.EINVALID, "Request body must hold one JSON object.")
 	}
+	return checkKeys(data, fieldNames(v))
+}
+
+// checkKeys refuses an object whose keys are not spelled exactly as the
+// fields are, or that repeats one. data is known to be one valid object.
+func checkKeys(data []byte, fields map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // {
+		return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
+	}
+	seen := make(map[string]bool, len(fields))
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
+		}
+		switch {
+		case !fields[key]:
+			return moji.Errorf(moji.EINVALID, "Unknown field %q.", trimField(key))
+		case seen[key]:
+			return moji.Errorf(moji.EINVALID, "Field %q is given more than once.", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
+		}
+	}
 	return nil
+}
+
+// fieldNames is the set of JSON names of the struct v points to.
+func fieldNames(v any) map[string]bool {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	names := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case name == "":
+			names[f.Name] = true
+		default:
+			names[name] = true
+		}
+	}
+	return names
 }
 
 // readFailure is the client's error when reading a request body failed for

@@ -215,6 +215,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 
 		r.With(s.requireUser).Post("/emojis", s.handleCreateTemplate)
 		r.Get("/emojis/pages/{page}", s.handleTemplatePage)
+		r.Get("/emojis/pages", s.handleTemplatePage) // the first page, not template "pages"
 		r.Get("/emojis/{id}", s.handleGetTemplate)
 		r.With(s.requireUser).Delete("/emojis/{id}", s.handleDeleteTemplate)
 
@@ -234,7 +235,12 @@ func (s *Server) apiRoutes(r chi.Router) {
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	var uid int64
 	var expires time.Time
-	if tok := r.URL.Query().Get("token"); tok != "" {
+	q, err := query(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if tok := q.Get("token"); tok != "" {
 		id, err := s.tokens.Verify(tok)
 		var claims jwt.RegisteredClaims
 		if err == nil {

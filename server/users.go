@@ -66,10 +66,13 @@ func (s *Server) handleUserTaken(w http.ResponseWriter, r *http.Request) {
 		s.retryAfter(w, r, seconds(d), "Too many look-ups from your address.")
 		return
 	}
-	q := r.URL.Query()
+	q, err := query(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	value := q.Get("value")
 	var taken bool
-	var err error
 	switch q.Get("case") {
 	case "email":
 		if value, err = cleanEmail(value); err == nil {
@@ -226,7 +229,12 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 
 // GET /api/v1/users/mypage/{case}: the seed's 1 and 2 are kept as aliases.
 func (s *Server) handleMyPage(w http.ResponseWriter, r *http.Request) {
-	page, err := pageParam(r.URL.Query().Get("page"))
+	q, err := query(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, err := pageParam(q.Get("page"))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -142,4 +144,15 @@ func hasBadRunes(s string) bool {
 		}
 	}
 	return false
+}
+
+// query is the request's query string, refusing a malformed one: URL.Query
+// drops a pair it cannot decode, which would turn "value=%ZZ" into a
+// missing value and a misleading error.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, moji.Errorf(moji.EINVALID, "The query string is malformed (a bad %%-escape or a semicolon).")
+	}
+	return q, nil
 }

@@ -358,6 +358,11 @@ func TestAccounts(t *testing.T) {
 			"trailing bracket": `{"email":"t@example.com","password":"correct horse","alias":"trail"}]`,
 			"two objects":      `{"email":"t@example.com","password":"correct horse","alias":"trail"} {}`,
 			"an array":         `[{"email":"t@example.com","password":"correct horse","alias":"trail"}]`,
+			// encoding/json alone would take these: the first as email, the
+			// second with the last value, the third as "correct horse\uFFFD".
+			"key in other case": `{"EMAIL":"t@example.com","password":"correct horse","alias":"trail"}`,
+			"repeated key":      `{"email":"x@example.com","email":"t@example.com","password":"correct horse","alias":"trail"}`,
+			"invalid UTF-8":     "{\"email\":\"t@example.com\",\"password\":\"correct horse\xff\",\"alias\":\"trail\"}",
 		} {
 			wantError(t, name, a.do("POST", "/api/v1/users/", "", "application/json", strings.NewReader(body)), 400, moji.EINVALID)
 		}
@@ -367,6 +372,11 @@ func TestAccounts(t *testing.T) {
 		wantError(t, "huge body", a.do("POST", "/api/v1/users/", "", "application/json",
 			strings.NewReader(`{"email":"`+strings.Repeat("a", 100<<10)+`"}`)), 413, moji.ETOOLARGE)
 		wantError(t, "bad case", a.getJSON("/api/v1/users/?case=phone&value=1", ""), 400, moji.EINVALID)
+		bad := a.getJSON("/api/v1/users/?case=email&value=%ZZ", "")
+		wantError(t, "bad escape", bad, 400, moji.EINVALID)
+		if !strings.Contains(string(bad.body), "query string") {
+			t.Errorf("bad escape: got %s, want a message about the query string", bad.body)
+		}
 
 		// Unicode email with an apostrophe: valid, stored and found as typed.
 		tok := a.signup("o'brien+ünï@bücher.example", "Ünïcode_user")
@@ -570,6 +580,9 @@ func TestTemplates(t *testing.T) {
 		wantError(t, "id x", a.getJSON("/api/v1/emojis/x", ""), 404, moji.ENOTFOUND)
 		if r := a.getJSON("/api/v1/emojis/pages/99", ""); r.status != 200 || len(r.json(t)["items"].([]any)) != 0 {
 			t.Fatalf("page past the end: got %d %s, want 200 with no items", r.status, r.body)
+		}
+		if r := a.getJSON("/api/v1/emojis/pages", ""); r.status != 200 || r.json(t)["total"] != float64(2) {
+			t.Fatalf("pages without a number: got %d %s, want 200, the first page", r.status, r.body)
 		}
 	})
 }
