@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -68,8 +70,9 @@ func (s *Server) handleSharePage(w http.ResponseWriter, r *http.Request) {
 		desc = strconv.Itoa(n) + " faces, " + strconv.Itoa(n) + " emoji."
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	// Short caching: an unshared link must stop working soon.
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	// Caches must ask each time: an unshared link stops working at once,
+	// also in a browser that has opened it before.
+	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self' "+base+"; style-src 'unsafe-inline'")
 	err = sharePage.Execute(w, map[string]any{
@@ -88,7 +91,11 @@ func (s *Server) handleShareImage(w http.ResponseWriter, r *http.Request) {
 		s.sharedGone(w, r, err)
 		return
 	}
-	s.serveResult(w, r, t.Result.ImageKey, "public, max-age=60")
+	// Asked for each time, as the page is; the tag (not the key, which
+	// names the task) makes the answer a 304 while it is still shared.
+	sum := sha256.Sum256([]byte(t.Result.ImageKey))
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:12])+`"`)
+	s.serveResult(w, r, t.Result.ImageKey, "no-cache")
 }
 
 func (s *Server) sharedGone(w http.ResponseWriter, r *http.Request, err error) {

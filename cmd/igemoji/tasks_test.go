@@ -279,7 +279,29 @@ func TestTaskJourney(t *testing.T) {
 					t.Errorf("share page: want %s in\n%s", want, page.body)
 				}
 			}
-			wantStatus(t, "shared image", a.do("GET", "/s/"+slug+"/image", "", "", nil), 200)
+			shared := a.do("GET", "/s/"+slug+"/image", "", "", nil)
+			wantStatus(t, "shared image", shared, 200)
+			// Unsharing must end the link at once, also where it was seen:
+			// caches ask every time, and a still-shared image costs a 304.
+			for name, h := range map[string]http.Header{"share page": page.header, "shared image": shared.header} {
+				if got := h.Get("Cache-Control"); got != "no-cache" {
+					t.Errorf("%s: got Cache-Control %q, want no-cache", name, got)
+				}
+			}
+			etag := shared.header.Get("ETag")
+			if etag == "" || strings.Contains(etag, v.ID) {
+				t.Errorf("shared image: got ETag %q, want one that does not name the task", etag)
+			}
+			req, _ := http.NewRequest("GET", a.base+"/s/"+slug+"/image", nil)
+			req.Header.Set("If-None-Match", etag)
+			if res, err := http.DefaultClient.Do(req); err != nil {
+				t.Errorf("shared image revalidated: %v", err)
+			} else {
+				res.Body.Close()
+				if res.StatusCode != 304 {
+					t.Errorf("shared image revalidated: got %d, want 304", res.StatusCode)
+				}
+			}
 			wantStatus(t, "unshare", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID+"/share", tok, "", nil), 204)
 			wantError(t, "unshared page", a.do("GET", "/s/"+slug, "", "", nil), 404, moji.ENOTFOUND)
 			wantError(t, "unshared image", a.do("GET", "/s/"+slug+"/image", "", "", nil), 404, moji.ENOTFOUND)

@@ -25,11 +25,11 @@ export const makeTask = (id: string, over: Partial<Task> = {}): Task => ({
 export const alice: User = { id: 1, email: 'alice@example.com', alias: 'alice', created_at: '2026-11-01T10:00:00Z' };
 
 export function loggedIn(user: User = alice, expiresAt = Date.now() + 3_600_000): AuthState {
-  return { session: { token: 'tok-' + user.alias, user, expiresAt }, expired: false };
+  return { session: { token: 'tok-' + user.alias, user, expiresAt }, expired: false, lastEmail: '' };
 }
 
 export function testStore({ auth, lang = 'en' }: { auth?: AuthState; lang?: Lang } = {}): AppStore {
-  return makeStore({ auth: auth ?? { session: null, expired: false }, lang });
+  return makeStore({ auth: auth ?? { session: null, expired: false, lastEmail: '' }, lang });
 }
 
 /** Renders ui with the app's providers inside a router at route. */

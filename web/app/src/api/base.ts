@@ -21,14 +21,17 @@ const rawBaseQuery = fetchBaseQuery({
 /**
  * fetchBaseQuery plus the session rule: when a request that carried our
  * token is answered 401 "unauthorized", the token is dead (expired, or the
- * account is gone). Forget it; SessionWatcher then sends the person to log
- * in and brings them back.
+ * server's key changed). Forget it; SessionWatcher offers to log in again
+ * without leaving the page. A read is then asked again without the token,
+ * so public pages (the gallery, a result held by id) still show; a change
+ * is not, so that nothing is done anonymously that was meant as the user.
  */
 export const baseQuery: BaseQueryFn<string | FetchArgs, unknown, FetchBaseQueryError> = async (args, api, extra) => {
   const sentToken = !ANONYMOUS.has(api.endpoint) && selectToken(api.getState() as { auth: AuthState }) !== null;
   const result = await rawBaseQuery(args, api, extra);
-  if (sentToken && isUnauthorized(result.error)) api.dispatch(sessionExpired());
-  return result;
+  if (!sentToken || !isUnauthorized(result.error)) return result;
+  api.dispatch(sessionExpired());
+  return api.type === 'query' ? rawBaseQuery(args, api, extra) : result;
 };
 
 export const api = createApi({

@@ -9,7 +9,8 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   const token = useAppSelector(selectToken);
   const expired = useAppSelector(selectExpired);
   const { pathname, search } = useLocation();
-  if (token) return children;
-  // An expired session is SessionWatcher's to handle (it says why).
-  return expired ? null : <Navigate to={loginPath(pathname + search)} replace />;
+  // While a session that just ended is being renewed (SessionWatcher's
+  // dialog), the page stays, with whatever the person had entered.
+  if (token || expired) return children;
+  return <Navigate to={loginPath(pathname + search)} replace />;
 }

@@ -1,32 +1,23 @@
 import { useEffect } from 'react';
-import { useLocation, useNavigate } from 'react-router';
-import { expiryHandled, selectExpired, selectSession, sessionExpired } from '../store/authSlice';
+import { ReLoginDialog } from '../features/auth/ReLoginDialog';
+import { expiryHandled, selectExpired, selectLastEmail, selectSession, sessionExpired } from '../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../store/hooks';
-import { loginPath } from '../lib/navigation';
 
 /** Longest delay setTimeout honours (about 24.8 days). */
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
 /**
  * Handles the end of a session: when the server refuses the token (the
- * base query flags it) or its lifetime runs out here, the person is sent to
- * log in, told why, and brought back to this page afterwards.
+ * base query flags it) or its lifetime runs out here, the person is offered
+ * to log in again where they are, so nothing typed or chosen is lost. If
+ * they decline, public pages carry on logged out and pages that need an
+ * account send them to the log-in page (RequireAuth).
  */
 export function SessionWatcher() {
   const expired = useAppSelector(selectExpired);
+  const email = useAppSelector(selectLastEmail);
   const session = useAppSelector(selectSession);
   const dispatch = useAppDispatch();
-  const navigate = useNavigate();
-  const { pathname, search } = useLocation();
-
-  // The flag stays up until we are on the log-in page: pages that need a
-  // session (RequireAuth) wait for this redirect instead of making their own.
-  const onLogin = pathname === '/login';
-  useEffect(() => {
-    if (!expired) return;
-    if (onLogin) dispatch(expiryHandled());
-    else navigate(loginPath(pathname + search, true));
-  }, [expired, onLogin, dispatch, navigate, pathname, search]);
 
   const expiresAt = session?.expiresAt;
   useEffect(() => {
@@ -35,5 +26,7 @@ export function SessionWatcher() {
     return () => clearTimeout(id);
   }, [expiresAt, dispatch]);
 
-  return null;
+  if (!expired) return null;
+  const done = () => dispatch(expiryHandled());
+  return <ReLoginDialog email={email} onDone={done} onDismiss={done} />;
 }

@@ -10,10 +10,8 @@ export function safeNext(next: string | null | undefined): string {
 }
 
 /** The log-in page, returning to `here` afterwards. */
-export function loginPath(here: string, expired = false): string {
-  const q = new URLSearchParams({ next: here });
-  if (expired) q.set('expired', '1');
-  return `/login?${q.toString()}`;
+export function loginPath(here: string): string {
+  return `/login?${new URLSearchParams({ next: here }).toString()}`;
 }
 
 /** A positive page number from a query string value, else 1. */

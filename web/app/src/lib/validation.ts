@@ -38,3 +38,18 @@ export function isTemplateName(v: string): boolean {
   const t = v.trim();
   return t.length > 0 && [...t].length <= NAME_MAX && !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(t);
 }
+
+/**
+ * Whether the browser can decode f as an image: a text file named .png has
+ * an image type but is no image. Where the browser cannot tell (no
+ * createImageBitmap), the server judges.
+ */
+export async function decodes(f: Blob): Promise<boolean> {
+  if (typeof globalThis.createImageBitmap !== 'function') return true;
+  try {
+    (await globalThis.createImageBitmap(f)).close();
+    return true;
+  } catch {
+    return false;
+  }
+}

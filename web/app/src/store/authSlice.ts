@@ -15,6 +15,8 @@ export interface AuthState {
   session: Session | null;
   /** Set when the server refused our token; SessionWatcher acts on it. */
   expired: boolean;
+  /** The email of the session that ended, to fill in when logging in again. */
+  lastEmail: string;
 }
 
 export const SESSION_KEY = 'igemoji.session';
@@ -45,7 +47,7 @@ export function saveSession(session: Session | null, storage: Storage | undefine
   }
 }
 
-const initialState: AuthState = { session: null, expired: false };
+const initialState: AuthState = { session: null, expired: false, lastEmail: '' };
 
 const authSlice = createSlice({
   name: 'auth',
@@ -61,7 +63,10 @@ const authSlice = createSlice({
     },
     /** The server said our token is no longer good (or it ran out). */
     sessionExpired(state) {
-      if (state.session) state.expired = true;
+      if (state.session) {
+        state.expired = true;
+        state.lastEmail = state.session.user.email;
+      }
       state.session = null;
     },
     expiryHandled(state) {
@@ -78,3 +83,4 @@ export const selectSession = (s: WithAuth) => s.auth.session;
 export const selectToken = (s: WithAuth) => s.auth.session?.token ?? null;
 export const selectUser = (s: WithAuth) => s.auth.session?.user ?? null;
 export const selectExpired = (s: WithAuth) => s.auth.expired;
+export const selectLastEmail = (s: WithAuth) => s.auth.lastEmail;

@@ -47,7 +47,7 @@ export function makeStore({ auth, lang }: StoreOptions = {}) {
   const store = configureStore({
     reducer: rootReducer,
     preloadedState: {
-      auth: auth ?? { session: loadSession(), expired: false },
+      auth: auth ?? { session: loadSession(), expired: false, lastEmail: '' },
       lang: { lang: lang ?? detectLang(storedLang()) },
     },
     middleware: (getDefault) => getDefault().prepend(listener.middleware).concat(api.middleware),

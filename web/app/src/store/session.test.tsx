@@ -1,4 +1,4 @@
-import { screen, waitFor } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useLocation } from 'react-router';
 import { describe, expect, it } from 'vitest';
@@ -34,11 +34,12 @@ describe('safeNext', () => {
 });
 
 describe('an expired token', () => {
-  it('is dropped; the person is told, logs in, and comes back to where they were', async () => {
+  it('is dropped; the person logs in again over the page, which stays and carries on', async () => {
     let expired = true;
     mockFetch(async (url, req) => {
       if (url.pathname === '/api/v1/users/mypage/results') {
         if (expired) {
+          if (req.headers.get('Authorization') === null) return json({ error: { code: 'unauthorized', message: 'Log in first.' } }, 401);
           expect(req.headers.get('Authorization')).toBe('Bearer tok-alice');
           return json({ error: { code: 'unauthorized', message: 'Your session has expired; please log in again.' } }, 401);
         }
@@ -47,6 +48,7 @@ describe('an expired token', () => {
       }
       if (url.pathname === '/api/v1/users/auth') {
         expect(req.headers.get('Authorization')).toBeNull();
+        expect(await req.json()).toEqual({ email: alice.email, password: 'password1' });
         expired = false;
         return json({ access_token: 'fresh', token_type: 'Bearer', expires_in: 3600, user: alice });
       }
@@ -62,18 +64,59 @@ describe('an expired token', () => {
       { route: '/me?tab=results', store },
     );
 
-    expect(await screen.findByText(/Your session has expired/)).toBeInTheDocument();
-    expect(screen.getByTestId('where')).toHaveTextContent('/login?next=%2Fme%3Ftab%3Dresults&expired=1');
+    const dialog = await screen.findByRole('dialog', { name: 'Your session has ended' });
+    expect(screen.getByTestId('where')).toHaveTextContent('/me?tab=results');
     expect(store.getState().auth.session).toBeNull();
     expect(sessionStorage.getItem(SESSION_KEY)).toBeNull();
+    // The email of the session that ended is filled in.
+    expect(within(dialog).getByLabelText(/Email/)).toHaveValue(alice.email);
 
     const user = userEvent.setup();
-    await user.type(screen.getByLabelText(/Email/), alice.email);
-    await user.type(screen.getByLabelText(/Password/), 'password1');
-    await user.click(screen.getByRole('button', { name: 'Log in' }));
+    await user.type(within(dialog).getByLabelText(/Password/), 'password1');
+    await user.click(within(dialog).getByRole('button', { name: 'Log in' }));
 
-    await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent('/me?tab=results'));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(screen.getByTestId('where')).toHaveTextContent('/me?tab=results');
     expect(await screen.findByText('No results yet.')).toBeInTheDocument();
+  });
+
+  it('declined on a page that needs an account, sends the person to log in', async () => {
+    mockFetch(() => json({ error: { code: 'unauthorized', message: 'Your session has expired; please log in again.' } }, 401));
+    renderApp(
+      <>
+        <AppRoutes />
+        <Where />
+      </>,
+      { route: '/me', store: testStore({ auth: loggedIn() }) },
+    );
+    const dialog = await screen.findByRole('dialog', { name: 'Your session has ended' });
+    await userEvent.setup().click(within(dialog).getByRole('button', { name: 'Not now' }));
+    await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent('/login?next=%2Fme'));
+    expect(await screen.findByText(/Log in to carry on/)).toBeInTheDocument();
+  });
+
+  it('does not keep a visitor from public pages: they load without it', async () => {
+    const auth: (string | null)[] = [];
+    mockFetch(async (url, req) => {
+      auth.push(req.headers.get('Authorization'));
+      if (req.headers.get('Authorization')) return json({ error: { code: 'unauthorized', message: 'Your session has expired; please log in again.' } }, 401);
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [], page: 1, page_size: 12, total: 0 });
+      if (url.pathname === '/api/v1/faces/ranking') return json({ items: [] });
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(
+      <>
+        <AppRoutes />
+        <Where />
+      </>,
+      { route: '/', store: testStore({ auth: loggedIn() }) },
+    );
+    const dialog = await screen.findByRole('dialog', { name: 'Your session has ended' });
+    await userEvent.setup().click(within(dialog).getByRole('button', { name: 'Not now' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(screen.getByTestId('where')).toHaveTextContent(/^\/$/);
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+    expect(auth).toContain(null);
   });
 
   it('a wrong password is not an expired session', async () => {

@@ -7,7 +7,7 @@ import Stack from '@mui/material/Stack';
 import Switch from '@mui/material/Switch';
 import Typography from '@mui/material/Typography';
 import { useRef, useState } from 'react';
-import { Link as RouterLink, useNavigate, useParams } from 'react-router';
+import { Link as RouterLink, useLocation, useNavigate, useParams } from 'react-router';
 import { errorStatus } from '../../api/errors';
 import { useDeleteTaskMutation, useGetTaskQuery } from '../../api/faces';
 import type { Task, TaskResult } from '../../api/types';
@@ -17,6 +17,7 @@ import { DeleteIcon, DownloadIcon } from '../../components/icons';
 import { Loading } from '../../components/Loading';
 import { PageTitle } from '../../components/PageTitle';
 import { useI18n } from '../../i18n';
+import { loginPath } from '../../lib/navigation';
 import { selectUser } from '../../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../../store/hooks';
 import { beforeDropped, selectBeforeUrl } from '../../store/uploadsSlice';
@@ -117,6 +118,8 @@ function Result({ task, result, onImageError }: { task: Task; result: TaskResult
 export default function ResultPage() {
   const { t } = useI18n();
   const { taskId = '' } = useParams();
+  const { pathname } = useLocation();
+  const user = useAppSelector(selectUser);
   const { data: task, error, refetch } = useGetTaskQuery(taskId);
   // The signed image link lasts an hour or two: on a failed load, ask for a fresh one (once).
   const retried = useRef(false);
@@ -130,7 +133,19 @@ export default function ResultPage() {
     return errorStatus(error) === 404 ? (
       <>
         <PageTitle title={t('result.title')}>{t('result.title')}</PageTitle>
-        <Alert severity="warning">{t('result.notFound')}</Alert>
+        <Alert severity="warning" sx={{ mb: 2 }}>
+          {t('result.notFound')}
+        </Alert>
+        <Stack direction={{ xs: 'column', sm: 'row' }} spacing={1}>
+          {!user && (
+            <Button component={RouterLink} to={loginPath(pathname)} variant="contained">
+              {t('result.logInToSee')}
+            </Button>
+          )}
+          <Button component={RouterLink} to="/upload" variant={user ? 'contained' : 'outlined'}>
+            {t('result.makeOne')}
+          </Button>
+        </Stack>
       </>
     ) : (
       <ErrorAlert error={error} onRetry={refetch} />

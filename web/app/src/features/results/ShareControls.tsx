@@ -64,7 +64,13 @@ export function ShareControls({ task }: { task: Task }) {
           </Stack>
         </Stack>
       ) : (
-        <Button variant="outlined" startIcon={<ShareIcon />} onClick={onShare} disabled={sharing.isLoading}>
+        <Button
+          variant="outlined"
+          startIcon={<ShareIcon />}
+          onClick={onShare}
+          disabled={sharing.isLoading}
+          sx={{ width: { xs: '100%', sm: 'auto' } }}
+        >
           {t('share.share')}
         </Button>
       )}

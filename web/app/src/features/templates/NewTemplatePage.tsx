@@ -2,7 +2,7 @@ import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
 import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { useCreateTemplateMutation } from '../../api/emojis';
 import type { Expression } from '../../api/types';
@@ -10,7 +10,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
 import { useI18n } from '../../i18n';
 import { EXPRESSIONS } from '../../lib/expressions';
-import { isImageType, isTemplateName, NAME_MAX, TEMPLATE_IMAGE_MAX_BYTES } from '../../lib/validation';
+import { decodes, isImageType, isTemplateName, NAME_MAX, TEMPLATE_IMAGE_MAX_BYTES } from '../../lib/validation';
 import { ImageSlot } from './ImageSlot';
 
 type Slots = Partial<Record<Expression, File>>;
@@ -25,12 +25,19 @@ export default function NewTemplatePage() {
   const [submitted, setSubmitted] = useState(false);
   const [create, { isLoading, error }] = useCreateTemplateMutation();
 
-  const pick = (e: Expression, f: File) => {
+  // Each slot's latest choice wins, even if an earlier one's check ends later.
+  const picks = useRef<Partial<Record<Expression, number>>>({});
+  const pick = async (e: Expression, f: File) => {
+    const n = (picks.current[e] ?? 0) + 1;
+    picks.current[e] = n;
     const problem = !isImageType(f.type)
       ? t('newTemplate.badType')
       : f.size > TEMPLATE_IMAGE_MAX_BYTES
         ? t('newTemplate.tooBig', { mb: TEMPLATE_IMAGE_MAX_BYTES >> 20 })
-        : null;
+        : !(await decodes(f))
+          ? t('newTemplate.notImage')
+          : null;
+    if (picks.current[e] !== n) return;
     setSlotErrors((s) => ({ ...s, [e]: problem ?? undefined }));
     if (!problem) setFiles((s) => ({ ...s, [e]: f }));
   };

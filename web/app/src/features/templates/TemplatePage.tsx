@@ -5,6 +5,7 @@ import Typography from '@mui/material/Typography';
 import { useState } from 'react';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router';
 import { useDeleteTemplateMutation, useGetTemplateQuery } from '../../api/emojis';
+import { errorStatus } from '../../api/errors';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { DeleteIcon, UploadIcon } from '../../components/icons';
@@ -28,6 +29,7 @@ export default function TemplatePage() {
   const navigate = useNavigate();
 
   if (!valid) return <NotFoundPage />;
+  if (errorStatus(error) === 404) return <NotFoundPage title={t('template.notFound')} body={t('template.notFoundBody')} />;
   if (error) return <ErrorAlert error={error} onRetry={refetch} />;
   if (!tpl) return <Loading />;
 

@@ -22,7 +22,7 @@ type Status = { kind: 'working' } | { kind: 'done'; faces: number; ms: number } 
  * so the preview shows the template's neutral emoji.
  */
 export function EmojiPreview({ photo, templateId, alt }: { photo: File; templateId: number | null; alt: string }) {
-  const { t } = useI18n();
+  const { t, tn } = useI18n();
   const canvas = useRef<HTMLCanvasElement>(null);
   const [status, setStatus] = useState<Status>({ kind: 'working' });
   const { data: template } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
@@ -78,7 +78,7 @@ export function EmojiPreview({ photo, templateId, alt }: { photo: File; template
       />
       <Typography variant="body2" color="text.secondary" role="status">
         {status.kind === 'working' && t('preview.working')}
-        {status.kind === 'done' && t('preview.done', { count: status.faces })}
+        {status.kind === 'done' && tn('preview.done', status.faces)}
       </Typography>
     </Box>
   );

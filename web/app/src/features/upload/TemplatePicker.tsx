@@ -21,6 +21,10 @@ export function TemplatePicker({ value, onChange, disabled }: TemplatePickerProp
   const { data: newest } = useGetGalleryPageQuery(1);
   const { data: chosen, error } = useGetTemplateQuery(value ?? skipToken);
   const options: Template[] = [...(chosen ? [chosen] : []), ...(newest?.items ?? []).filter((x) => x.id !== chosen?.id)];
+  // A template that is gone (or not loaded yet) is not shown as chosen: a
+  // native select would show its first option instead, and choosing that
+  // one would then change nothing.
+  const known = value !== null && options.some((o) => o.id === value);
 
   return (
     <Box>
@@ -28,9 +32,9 @@ export function TemplatePicker({ value, onChange, disabled }: TemplatePickerProp
         select
         fullWidth
         label={t('upload.template')}
-        value={value ?? ''}
+        value={known ? value : ''}
         disabled={disabled}
-        onChange={(e) => onChange(Number(e.target.value))}
+        onChange={(e) => e.target.value && onChange(Number(e.target.value))}
         slotProps={{ select: { native: true }, inputLabel: { shrink: true } }}
         helperText={
           <>
@@ -42,7 +46,7 @@ export function TemplatePicker({ value, onChange, disabled }: TemplatePickerProp
         }
         sx={{ maxWidth: 480, mb: 1 }}
       >
-        {value === null && <option value="">{t('upload.pickTemplate')}</option>}
+        {!known && <option value="">{t('upload.pickTemplate')}</option>}
         {options.map((o) => (
           <option key={o.id} value={o.id}>
             {o.name}

@@ -1,6 +1,6 @@
 import { act, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AppRoutes } from '../../App';
 import type { Task } from '../../api/types';
 import { FakeWebSocket } from '../../../test/fakeWebSocket';
@@ -59,5 +59,75 @@ describe('UploadPage', () => {
     expect(screen.getByText('1 face found.')).toBeInTheDocument();
     expect(screen.getByRole('img', { name: 'The photo before' })).toHaveAttribute('src', expect.stringMatching(/^blob:/));
     expect(screen.getByRole('slider', { name: 'Before and after' })).toBeInTheDocument();
+  });
+
+  it('sends one task for a double click', async () => {
+    let posts = 0;
+    mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      if (url.pathname === '/api/v1/faces/tasks' && req.method === 'POST') {
+        posts++;
+        return json(queued, 202);
+      }
+      if (url.pathname === `/api/v1/faces/tasks/${ID}`) return json(queued);
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    FakeWebSocket.mode = 'open';
+    renderApp(<AppRoutes />, { route: '/upload?template=1' });
+    const user = userEvent.setup();
+    await screen.findByRole('option', { name: 'Fluent Flat' });
+    await user.upload(screen.getByLabelText('Choose a photo'), new File(['pretend JPEG'], 'me.jpg', { type: 'image/jpeg' }));
+    // Scaling the photo before upload takes a moment, as in a browser: the
+    // second click lands while it runs.
+    const saved = globalThis.createImageBitmap;
+    globalThis.createImageBitmap = vi.fn(() => new Promise<ImageBitmap>((_ok, fail) => setTimeout(() => fail(new Error('slow')), 200)));
+    try {
+      await user.dblClick(screen.getByRole('button', { name: 'Emojify!' }));
+      expect(await screen.findByText('Uploading your photo…')).toBeInTheDocument();
+      await screen.findByRole('progressbar', { name: 'Progress' });
+    } finally {
+      globalThis.createImageBitmap = saved;
+    }
+    expect(posts).toBe(1);
+  });
+
+  it('does not pass off a template that is gone as chosen', async () => {
+    mockFetch(async (url) => {
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      return json({ error: { code: 'not_found', message: 'Template not found.' } }, 404);
+    });
+    renderApp(<AppRoutes />, { route: '/upload?template=99' });
+    const user = userEvent.setup();
+    await screen.findByRole('option', { name: 'Fluent Flat' });
+    await screen.findByText('Template not found.');
+    const select = screen.getByRole('combobox', { name: 'Template' });
+    expect(select).toHaveValue('');
+    expect(screen.getByRole('option', { name: 'Choose a template…' })).toBeInTheDocument();
+    await user.upload(screen.getByLabelText('Choose a photo'), new File(['pretend JPEG'], 'me.jpg', { type: 'image/jpeg' }));
+    expect(screen.getByRole('button', { name: 'Emojify!' })).toBeDisabled();
+    await user.selectOptions(select, 'Fluent Flat');
+    await waitFor(() => expect(select).toHaveValue('1'));
+  });
+
+  it('refuses a file the browser cannot open as an image', async () => {
+    mockFetch(async (url) => {
+      if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    const saved = globalThis.createImageBitmap;
+    globalThis.createImageBitmap = vi.fn().mockRejectedValue(new DOMException('not an image', 'InvalidStateError'));
+    try {
+      renderApp(<AppRoutes />, { route: '/upload?template=1' });
+      const user = userEvent.setup();
+      await screen.findByRole('option', { name: 'Fluent Flat' });
+      await user.upload(screen.getByLabelText('Choose a photo'), new File(['hello'], 'fake.png', { type: 'image/png' }));
+      expect(await screen.findByRole('alert')).toHaveTextContent('This file is not a photo your browser can open.');
+      expect(screen.queryByRole('img', { name: 'The photo you chose' })).not.toBeInTheDocument();
+      expect(screen.getByRole('button', { name: 'Emojify!' })).toBeDisabled();
+    } finally {
+      globalThis.createImageBitmap = saved;
+    }
   });
 });

@@ -1,17 +1,18 @@
 import Alert from '@mui/material/Alert';
+import LinearProgress from '@mui/material/LinearProgress';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
 import Paper from '@mui/material/Paper';
 import Stack from '@mui/material/Stack';
 import Typography from '@mui/material/Typography';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useGetTemplateQuery } from '../../api/emojis';
 import { useCreateTaskMutation } from '../../api/faces';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
 import { useI18n } from '../../i18n';
-import { isImageType, PHOTO_MAX_BYTES } from '../../lib/validation';
+import { decodes, isImageType, PHOTO_MAX_BYTES } from '../../lib/validation';
 import { useAppDispatch } from '../../store/hooks';
 import { beforeKept } from '../../store/uploadsSlice';
 import { prepareUpload } from '../../lib/previewEngine';
@@ -39,13 +40,23 @@ export default function UploadPage() {
   const [taskId, setTaskId] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
   const [create, creation] = useCreateTaskMutation();
-  const { data: template } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
-  const busy = creation.isLoading || (taskId !== null && !failed);
+  const { data: template, isError: noTemplate } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
+  // From the click until the task exists (scaling the photo, then sending
+  // it); the ref stops a second click that lands before the re-render.
+  const [sending, setSending] = useState(false);
+  const sendingRef = useRef(false);
+  const busy = sending || creation.isLoading || (taskId !== null && !failed);
+  // Each choice supersedes the one before, even if its check ends later.
+  const choice = useRef(0);
 
-  const choose = (f: File) => {
+  const choose = async (f: File) => {
     setCamera(false);
     if (!isImageType(f.type)) return setPhotoError(t('upload.badType'));
     if (f.size > PHOTO_MAX_BYTES) return setPhotoError(t('upload.tooBig', { mb: PHOTO_MAX_BYTES >> 20 }));
+    const n = ++choice.current;
+    const ok = await decodes(f);
+    if (n !== choice.current) return;
+    if (!ok) return setPhotoError(t('upload.notImage'));
     setPhotoError(null);
     setPhoto(f);
     setTaskId(null);
@@ -54,16 +65,23 @@ export default function UploadPage() {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!photo || templateId === null) return;
+    if (!photo || templateId === null || !template || sendingRef.current) return;
+    sendingRef.current = true;
+    setSending(true);
     setFailed(false);
-    // Scaled down and re-encoded in the browser: faster to send, and no
-    // metadata (location, camera) leaves the device.
-    const sent = await prepareUpload(photo);
-    const res = await create({ image: sent, filename: sent.name || 'photo.jpg', templateId });
-    if ('data' in res && res.data) {
-      // The "before" picture of the result page: kept in memory only.
-      dispatch(beforeKept({ taskId: res.data.task_id, url: URL.createObjectURL(photo) }));
-      setTaskId(res.data.task_id);
+    try {
+      // Scaled down and re-encoded in the browser: faster to send, and no
+      // metadata (location, camera) leaves the device.
+      const sent = await prepareUpload(photo);
+      const res = await create({ image: sent, filename: sent.name || 'photo.jpg', templateId });
+      if ('data' in res && res.data) {
+        // The "before" picture of the result page: kept in memory only.
+        dispatch(beforeKept({ taskId: res.data.task_id, url: URL.createObjectURL(photo) }));
+        setTaskId(res.data.task_id);
+      }
+    } finally {
+      sendingRef.current = false;
+      setSending(false);
     }
   };
 
@@ -103,10 +121,18 @@ export default function UploadPage() {
         </Paper>
 
         <Box>
-          <Button type="submit" variant="contained" size="large" disabled={!photo || templateId === null || busy}>
+          <Button type="submit" variant="contained" size="large" disabled={!photo || !template || busy}>
             {t('upload.submit')}
           </Button>
-          {templateId === null && (
+          {sending && (
+            <Box role="status" sx={{ mt: 2, maxWidth: 480 }}>
+              <Typography variant="body2" sx={{ mb: 1 }}>
+                {t('upload.sending')}
+              </Typography>
+              <LinearProgress aria-label={t('upload.sending')} />
+            </Box>
+          )}
+          {(templateId === null || noTemplate) && (
             <Typography variant="body2" color="text.secondary" sx={{ mt: 1 }}>
               {t('upload.needTemplate')}
             </Typography>

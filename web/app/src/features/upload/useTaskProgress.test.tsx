@@ -5,7 +5,7 @@ import { Providers } from '../../App';
 import type { Task } from '../../api/types';
 import type { AppStore } from '../../store';
 import { FakeWebSocket } from '../../../test/fakeWebSocket';
-import { fetchedUrls, json, loggedIn, makeTask, mockFetch, sleep, testStore } from '../../../test/utils';
+import { alice, fetchedUrls, json, loggedIn, makeTask, mockFetch, sleep, testStore } from '../../../test/utils';
 import { facesApi } from '../../api/faces';
 import { useTaskProgress } from './useTaskProgress';
 
@@ -118,7 +118,7 @@ describe('useTaskProgress', () => {
     expect(new URL(ws.url).searchParams.get('token')).toBe('tok-alice');
     act(() => ws.serverOpens());
     act(() => ws.serverCloses(4001));
-    expect(store.getState().auth).toEqual({ session: null, expired: true });
+    expect(store.getState().auth).toEqual({ session: null, expired: true, lastEmail: alice.email });
     expect(hook.current.transport).toBe('polling');
   });
 });
