@@ -23,10 +23,34 @@ type bus struct{ c *Client }
 
 var _ moji.Bus = bus{}
 
+// wireEvent is an Event as it travels: all of it, with the result's stored
+// key, which moji.Result keeps out of its JSON (clients get a signed link
+// made from it, and the server that relays a task.done has to make it).
+type wireEvent struct {
+	moji.Event
+	ImageKey string `json:"image_key,omitempty"`
+}
+
+func toWire(e moji.Event) wireEvent {
+	w := wireEvent{Event: e}
+	if e.Result != nil {
+		w.ImageKey = e.Result.ImageKey
+	}
+	return w
+}
+
+func (w wireEvent) event() moji.Event {
+	e := w.Event
+	if e.Result != nil {
+		e.Result.ImageKey = w.ImageKey
+	}
+	return e
+}
+
 // Publish sends e, JSON-encoded, to every subscriber connected now. It
 // returns when Redis has taken it or ctx has ended, whichever is first.
 func (b bus) Publish(ctx context.Context, e moji.Event) error {
-	payload, err := json.Marshal(e)
+	payload, err := json.Marshal(toWire(e))
 	if err != nil {
 		return fmt.Errorf("redis: publish: %w", err)
 	}
@@ -86,11 +110,12 @@ func (b bus) Subscribe(ctx context.Context) (<-chan moji.Event, error) {
 		defer stopCtx()
 		var lastLog time.Time
 		for msg := range in { // closed by go-redis once ps is closed
-			var e moji.Event
-			if err := json.Unmarshal([]byte(msg.Payload), &e); err != nil {
+			var w wireEvent
+			if err := json.Unmarshal([]byte(msg.Payload), &w); err != nil {
 				c.log.Warn("bus: undecodable event", "err", err)
 				continue
 			}
+			e := w.event()
 			select {
 			case out <- e:
 			default:
