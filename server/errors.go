@@ -17,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
 )
 
 // statusOf is the one place error codes become HTTP statuses.
@@ -51,6 +52,11 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		s.log.Debug("client went away", "path", r.URL.Path) // nobody to answer
 		return
+	case store.Unreachable(err):
+		// An outage, not a bug: 503 tells clients and balancers to retry.
+		s.log.Warn("request failed: a dependency is out of reach", "method", r.Method, "path", r.URL.Path,
+			"request_id", middleware.GetReqID(r.Context()), "err", err)
+		err = moji.Errorf(moji.EUNAVAILABLE, "The service is briefly unavailable; please try again.")
 	}
 	code := moji.ErrorCode(err)
 	var me *moji.Error

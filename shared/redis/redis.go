@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,10 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Client, error) {
 	// asked for.
 	ro.ContextTimeoutEnabled = true
 	opt = opt.withDefaults()
+	// go-redis logs (dial failures, pool trouble) through one logger of its
+	// own for the whole process; send it to ours, so that it keeps the
+	// configured format (a JSON log stays JSON).
+	goredis.SetLogger(clientLog{opt.Logger})
 	c := &Client{
 		rdb:     goredis.NewClient(ro),
 		opt:     opt,
@@ -173,4 +178,11 @@ func ctxErr(ctx context.Context, err error) error {
 		return cerr
 	}
 	return err
+}
+
+// clientLog is go-redis' logger on a slog.Logger.
+type clientLog struct{ log *slog.Logger }
+
+func (l clientLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client: "+strings.TrimSpace(fmt.Sprintf(format, v...)))
 }

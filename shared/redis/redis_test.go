@@ -1,9 +1,12 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strconv"
 	"strings"
@@ -101,6 +104,44 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// go-redis' own complaints go to our logger, in its format.
+func TestClientLogsThroughSlog(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	c, err := redis.Open(timeout(t, 3*time.Second), "redis://127.0.0.1:1/0", redis.Options{Logger: log})
+	if err == nil {
+		c.Close()
+		t.Fatal("Open: got nil error, want one")
+	}
+	out := buf.String()
+	if !strings.Contains(out, "redis client: ") {
+		t.Fatalf("log: got %q, want go-redis' dial failures in it", out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log line %q is not JSON", line)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer for writers on several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestQueueEnqueueReceiveAck(t *testing.T) {

@@ -211,7 +211,12 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 		r.dropPhoto(ctx, t)
 		return nil
 	}
-	if err := r.db.FinishTask(ctx, id, lease, res); err != nil {
+	// The picture is made: a short database outage must not throw it away
+	// and cost the photo an attempt.
+	err = retrying(ctx, r.cfg.Lease/2, func() error { return r.db.FinishTask(ctx, id, lease, res) }, func(err error) {
+		log.Warn("record result; trying again", "err", err)
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
 			// Deleted while it ran, or taken over by another worker that
 			// stores its own picture: this one belongs to nobody.
@@ -222,6 +227,9 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 			log.Warn("lease lost before the result was recorded; result discarded")
 			return nil
 		}
+		// Not the photo's fault: hand it back without counting the attempt.
+		// The picture stays: the write may have landed unseen.
+		r.handBack(ctx, t, lease, true)
 		return err
 	}
 	r.count("done")
@@ -232,6 +240,27 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	r.publish(ctx, moji.Event{Type: moji.EventTaskDone, TaskID: id, OwnerID: t.OwnerID, Result: res})
 	r.dropPhoto(ctx, t)
 	return nil
+}
+
+// retrying runs try until it succeeds, fails with ErrLeaseLost (final), ctx
+// ends or within is spent, pausing 0.2 s, then twice as long each time up
+// to 2 s; note hears each failure that will be tried again.
+func retrying(ctx context.Context, within time.Duration, try func() error, note func(error)) error {
+	deadline := time.Now().Add(within)
+	wait := 200 * time.Millisecond
+	for {
+		err := try()
+		if err == nil || errors.Is(err, store.ErrLeaseLost) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		note(err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // handBack returns a claimed task to the queue now rather than when its

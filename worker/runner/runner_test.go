@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/png"
 	"io"
@@ -182,5 +183,51 @@ func TestDuplicateDeliveryOfFinishedTask(t *testing.T) {
 	}
 	if err := f.r.Process(context.Background(), randomHex(16)); err != nil {
 		t.Errorf("Process of an unknown task: got %v, want nil (deleted meanwhile)", err)
+	}
+}
+
+// Recording a result goes on through a short outage, and stops at once on
+// a lost lease or when the time is spent.
+func TestRetrying(t *testing.T) {
+	outage := errors.New("connection refused")
+	for _, tt := range []struct {
+		name      string
+		fails     int   // failures before success
+		err       error // the failure
+		within    time.Duration
+		wantTries int
+		wantErr   error
+	}{
+		{"succeeds first time", 0, outage, time.Second, 1, nil},
+		{"short outage", 2, outage, 5 * time.Second, 3, nil},
+		{"lease lost is final", 5, store.ErrLeaseLost, 5 * time.Second, 1, store.ErrLeaseLost},
+		{"outage outlasts the time", 100, outage, 1100 * time.Millisecond, 3, outage}, // tries at 0, 0.2, 0.6 s; the next would be at 1.4
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tries, notes := 0, 0
+			err := retrying(context.Background(), tt.within, func() error {
+				tries++
+				if tries <= tt.fails {
+					return tt.err
+				}
+				return nil
+			}, func(error) { notes++ })
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Errorf("got error %v, want %v", err, tt.wantErr)
+			}
+			if tries != tt.wantTries {
+				t.Errorf("got %d tries, want %d", tries, tt.wantTries)
+			}
+			if notes != tries-1 && err == nil {
+				t.Errorf("got %d notes, want %d", notes, tries-1)
+			}
+		})
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tries := 0
+	if err := retrying(ctx, time.Minute, func() error { tries++; return outage }, func(error) {}); !errors.Is(err, outage) || tries != 1 {
+		t.Errorf("cancelled: got %v after %d tries, want the outage after 1", err, tries)
 	}
 }
