@@ -273,6 +273,37 @@ func (c *Client) ensureGroup(ctx context.Context, r interface {
 	return nil
 }
 
+// dropIdle removes consumer ARGV[2] from group ARGV[1] of stream KEYS[1]
+// if it holds no entry, in one step: deleting a consumer drops what it
+// holds from the group's pending list.
+var dropIdle = goredis.NewScript(`
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+`)
+
+// pruneConsumers forgets consumers that hold nothing and have not read for
+// longer than Visibility: the names of worker processes gone (each process
+// names its own, so every restart would add some). A live consumer removed
+// that way is made again by its next read.
+func (c *Client) pruneConsumers(ctx context.Context) (int, error) {
+	cs, err := c.rdb.XInfoConsumers(ctx, c.stream, Group).Result()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, x := range cs {
+		if x.Pending > 0 || x.Idle <= c.opt.Visibility {
+			continue
+		}
+		dropped, err := dropIdle.Run(ctx, c.rdb, []string{c.stream}, Group, x.Name).Int()
+		if err != nil {
+			return n, err
+		}
+		n += dropped
+	}
+	return n, nil
+}
+
 // lostGroup reports whether err says the stream or its group is gone.
 func lostGroup(err error) bool {
 	// UNBLOCKED: Redis 7.2+ wakes a blocked XREADGROUP with it when the

@@ -135,6 +135,11 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Client, error) {
 		c.Close()
 		return nil, fmt.Errorf("redis: create consumer group: %w", err)
 	}
+	if n, err := c.pruneConsumers(ctx); err != nil {
+		c.log.Warn("redis: forget idle consumers", "err", err) // only tidiness
+	} else if n > 0 {
+		c.log.Info("redis: forgot idle consumers that held nothing", "consumers", n)
+	}
 	return c, nil
 }
 

@@ -270,6 +270,35 @@ func TestQueueConsumersShareWork(t *testing.T) {
 	wantLen(t, c1.Queue(), 0)
 }
 
+// Each worker process reads under names of its own: those of processes
+// gone that hold nothing are forgotten when a client opens; one that still
+// holds an entry stays, so that the entry can be reclaimed.
+func TestOpenForgetsIdleConsumers(t *testing.T) {
+	const vis = 200 * time.Millisecond
+	c, opt := shared(t, redis.Options{Visibility: vis, Block: 50 * time.Millisecond})
+	q := c.Queue()
+	enqueue(t, q, "a")
+	enqueue(t, q, "b")
+	receive(t, q, "gone-holding", time.Second)
+	ack(t, q, receive(t, q, "gone-empty", time.Second))
+	time.Sleep(2 * vis)
+
+	open(t, redistest.URL(t), opt)
+	rdb := goredis.NewClient(mustParse(t, redistest.URL(t)))
+	defer rdb.Close()
+	cs, err := rdb.XInfoConsumers(timeout(t, time.Second), opt.Prefix+"tasks", redis.Group).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, x := range cs {
+		names = append(names, x.Name)
+	}
+	if want := []string{"gone-holding"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("consumers after a new client opened: got %v, want %v", names, want)
+	}
+}
+
 func TestQueueReclaimsFromDeadConsumer(t *testing.T) {
 	const vis = 200 * time.Millisecond
 	c, _ := shared(t, redis.Options{Visibility: vis, Block: 50 * time.Millisecond})
