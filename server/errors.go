@@ -103,7 +103,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		if rf := readFailure(err); rf != nil {
 			return rf
 		}
-		return err
+		// The client stopped sending mid-body (or went away).
+		return moji.Errorf(moji.EINVALID, "The request body could not be read to its end.")
 	}
 	if !utf8.Valid(data) {
 		return moji.Errorf(moji.EINVALID, "Request body is not valid UTF-8.")
@@ -133,12 +134,39 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return moji.Errorf(moji.EINVALID, "Request body must hold one JSON object.")
 	}
-	return checkKeys(data, fieldNames(v))
+	if err := checkKeys(data, fieldNames(v)); err != nil {
+		return err
+	}
+	return checkText(v)
+}
+
+// checkText refuses a decoded string holding U+FFFD: encoding/json puts it
+// in for an escaped lone surrogate ("\udcff"), which is no character, and a
+// password read that way would match others.
+func checkText(v any) error {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := 0; i < rv.NumField(); i++ {
+		f := rv.Field(i)
+		if f.Kind() == reflect.String && strings.ContainsRune(f.String(), utf8.RuneError) {
+			name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+			return moji.Errorf(moji.EINVALID, "Field %q holds a character that is not valid.", name)
+		}
+	}
+	return nil
 }
 
 // checkKeys refuses an object whose keys are not spelled exactly as the
 // fields are, or that repeats one. data is known to be one valid object.
 func checkKeys(data []byte, fields map[string]bool) error {
+	if fields == nil {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil { // {
 		return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
@@ -165,11 +193,16 @@ func checkKeys(data []byte, fields map[string]bool) error {
 	return nil
 }
 
-// fieldNames is the set of JSON names of the struct v points to.
+// fieldNames is the set of JSON names of the struct v points to: request
+// bodies here are flat objects (no embedded structs; nested objects' keys
+// are not checked). Nil for anything else, which checkKeys then skips.
 func fieldNames(v any) map[string]bool {
 	t := reflect.TypeOf(v)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
 	}
 	names := map[string]bool{}
 	for i := 0; i < t.NumField(); i++ {

@@ -27,7 +27,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, moji.Errorf(moji.EFORBIDDEN, "This link has expired or is not valid; open the result again to get a new one."))
 			return
 		}
-		s.serveResult(w, r, key, "private, max-age="+strconv.Itoa(max(0, int(time.Until(exp).Seconds()))))
+		s.serveResult(w, r, key, "private, max-age="+strconv.Itoa(max(0, int(time.Until(exp).Seconds()))), "")
 		return
 	default:
 		s.error(w, r, moji.Errorf(moji.ENOTFOUND, "File not found."))
@@ -49,7 +49,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 
 // serveResult sends a result image. Its key names the task, and a deleted
 // task's file is deleted, so the cache lifetime is the caller's to choose.
-func (s *Server) serveResult(w http.ResponseWriter, r *http.Request, key, cacheControl string) {
+func (s *Server) serveResult(w http.ResponseWriter, r *http.Request, key, cacheControl, etag string) {
 	f, _, err := s.blobs.Open(r.Context(), key)
 	if err != nil {
 		s.error(w, r, err)
@@ -61,6 +61,9 @@ func (s *Server) serveResult(w http.ResponseWriter, r *http.Request, key, cacheC
 		ct = "image/png"
 	}
 	w.Header().Set("Cache-Control", cacheControl)
+	if etag != "" {
+		w.Header().Set("ETag", etag)
+	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Content-Disposition", `inline; filename="igemoji`+path.Ext(key)+`"`)

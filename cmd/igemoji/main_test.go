@@ -363,6 +363,7 @@ func TestAccounts(t *testing.T) {
 			"key in other case": `{"EMAIL":"t@example.com","password":"correct horse","alias":"trail"}`,
 			"repeated key":      `{"email":"x@example.com","email":"t@example.com","password":"correct horse","alias":"trail"}`,
 			"invalid UTF-8":     "{\"email\":\"t@example.com\",\"password\":\"correct horse\xff\",\"alias\":\"trail\"}",
+			"lone surrogate":    `{"email":"t@example.com","password":"correct horse\udcff","alias":"trail"}`,
 		} {
 			wantError(t, name, a.do("POST", "/api/v1/users/", "", "application/json", strings.NewReader(body)), 400, moji.EINVALID)
 		}

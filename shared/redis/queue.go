@@ -278,7 +278,8 @@ func (c *Client) ensureGroup(ctx context.Context, r interface {
 // holds from the group's pending list.
 var dropIdle = goredis.NewScript(`
 if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
-return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
 `)
 
 // pruneConsumers forgets consumers that hold nothing and have not read for

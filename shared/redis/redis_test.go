@@ -283,7 +283,13 @@ func TestOpenForgetsIdleConsumers(t *testing.T) {
 	ack(t, q, receive(t, q, "gone-empty", time.Second))
 	time.Sleep(2 * vis)
 
-	open(t, redistest.URL(t), opt)
+	var buf syncBuffer
+	withLog := opt
+	withLog.Logger = slog.New(slog.NewJSONHandler(&buf, nil))
+	open(t, redistest.URL(t), withLog)
+	if !strings.Contains(buf.String(), `"consumers":1`) {
+		t.Errorf("log: got %q, want one consumer forgotten", buf.String())
+	}
 	rdb := goredis.NewClient(mustParse(t, redistest.URL(t)))
 	defer rdb.Close()
 	cs, err := rdb.XInfoConsumers(timeout(t, time.Second), opt.Prefix+"tasks", redis.Group).Result()

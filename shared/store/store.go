@@ -354,6 +354,9 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // refused or broken connection), not a fault of the query: the caller may
 // answer "try again" rather than "internal error".
 func Unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller's own deadline, not the database's absence
+	}
 	var ne net.Error
 	var oe *net.OpError
 	return errors.As(err, &ne) || errors.As(err, &oe) ||

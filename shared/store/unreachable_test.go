@@ -46,6 +46,8 @@ func TestUnreachable(t *testing.T) {
 		{"not found", moji.Errorf(moji.ENOTFOUND, "Task not found."), false},
 		{"query fault", errors.New("store: no such column: x"), false},
 		{"nil", nil, false},
+		{"caller's deadline", fmt.Errorf("store: %w", context.DeadlineExceeded), false},
+		{"caller gone", context.Canceled, false},
 	} {
 		if got := store.Unreachable(tt.err); got != tt.want {
 			t.Errorf("%s (%v): got %v, want %v", tt.name, tt.err, got, tt.want)

@@ -213,23 +213,37 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	}
 	// The picture is made: a short database outage must not throw it away
 	// and cost the photo an attempt.
-	err = retrying(ctx, r.cfg.Lease/2, func() error { return r.db.FinishTask(ctx, id, lease, res) }, func(err error) {
+	err = retrying(ctx, r.cfg.Lease/2, store.Unreachable, func() error { return r.db.FinishTask(ctx, id, lease, res) }, func(err error) {
 		log.Warn("record result; trying again", "err", err)
 	})
-	if err != nil {
-		if errors.Is(err, store.ErrLeaseLost) {
-			// Deleted while it ran, or taken over by another worker that
-			// stores its own picture: this one belongs to nobody.
-			if cur, terr := r.db.Task(ctx, id); terr == nil && cur.Result != nil && cur.Result.ImageKey == res.ImageKey {
-				return nil
-			}
+	if errors.Is(err, store.ErrLeaseLost) {
+		// Deleted while it ran, taken over by another worker that stores
+		// its own picture, or recorded by a try whose answer an outage lost.
+		cur, cerr := r.db.Task(ctx, id)
+		switch {
+		case cerr == nil && cur.Result != nil && cur.Result.ImageKey == res.ImageKey:
+			err = nil // ours: done
+		case cerr != nil && moji.ErrorCode(cerr) != moji.ENOTFOUND:
+			// Cannot tell whose it is: keep the picture rather than risk
+			// breaking a recorded result.
+			log.Warn("lease lost and the task cannot be read; result kept", "err", cerr)
+			return nil
+		default:
 			r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
 			log.Warn("lease lost before the result was recorded; result discarded")
 			return nil
 		}
-		// Not the photo's fault: hand it back without counting the attempt.
-		// The picture stays: the write may have landed unseen.
-		r.handBack(ctx, t, lease, true)
+	}
+	if err != nil {
+		outage := store.Unreachable(err)
+		if !outage {
+			// A failed transaction wrote nothing: the picture is nobody's.
+			r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
+		}
+		// An outage is not the photo's fault: the attempt is given back (if
+		// the database answers by then; otherwise the lease lapses). Any
+		// other fault counts, so that a lasting one ends.
+		r.handBack(ctx, t, lease, outage)
 		return err
 	}
 	r.count("done")
@@ -242,15 +256,15 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	return nil
 }
 
-// retrying runs try until it succeeds, fails with ErrLeaseLost (final), ctx
-// ends or within is spent, pausing 0.2 s, then twice as long each time up
-// to 2 s; note hears each failure that will be tried again.
-func retrying(ctx context.Context, within time.Duration, try func() error, note func(error)) error {
+// retrying runs try until it succeeds, fails in a way transient does not
+// accept, ctx ends or within is spent, pausing 0.2 s, then twice as long
+// each time up to 2 s; note hears each failure that will be tried again.
+func retrying(ctx context.Context, within time.Duration, transient func(error) bool, try func() error, note func(error)) error {
 	deadline := time.Now().Add(within)
 	wait := 200 * time.Millisecond
 	for {
 		err := try()
-		if err == nil || errors.Is(err, store.ErrLeaseLost) || time.Now().Add(wait).After(deadline) {
+		if err == nil || !transient(err) || time.Now().Add(wait).After(deadline) {
 			return err
 		}
 		note(err)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"log/slog"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,7 +191,8 @@ func TestDuplicateDeliveryOfFinishedTask(t *testing.T) {
 // Recording a result goes on through a short outage, and stops at once on
 // a lost lease or when the time is spent.
 func TestRetrying(t *testing.T) {
-	outage := errors.New("connection refused")
+	outage := fmt.Errorf("store: finish task: %w", syscall.ECONNREFUSED)
+	fault := errors.New("store: finish task: constraint failed")
 	for _, tt := range []struct {
 		name      string
 		fails     int   // failures before success
@@ -201,18 +204,19 @@ func TestRetrying(t *testing.T) {
 		{"succeeds first time", 0, outage, time.Second, 1, nil},
 		{"short outage", 2, outage, 5 * time.Second, 3, nil},
 		{"lease lost is final", 5, store.ErrLeaseLost, 5 * time.Second, 1, store.ErrLeaseLost},
+		{"a fault of the query is final", 5, fault, 5 * time.Second, 1, fault},
 		{"outage outlasts the time", 100, outage, 1100 * time.Millisecond, 3, outage}, // tries at 0, 0.2, 0.6 s; the next would be at 1.4
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tries, notes := 0, 0
-			err := retrying(context.Background(), tt.within, func() error {
+			err := retrying(context.Background(), tt.within, store.Unreachable, func() error {
 				tries++
 				if tries <= tt.fails {
 					return tt.err
 				}
 				return nil
 			}, func(error) { notes++ })
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("got error %v, want %v", err, tt.wantErr)
 			}
 			if tries != tt.wantTries {
@@ -227,7 +231,7 @@ func TestRetrying(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	tries := 0
-	if err := retrying(ctx, time.Minute, func() error { tries++; return outage }, func(error) {}); !errors.Is(err, outage) || tries != 1 {
+	if err := retrying(ctx, time.Minute, store.Unreachable, func() error { tries++; return outage }, func(error) {}); !errors.Is(err, outage) || tries != 1 {
 		t.Errorf("cancelled: got %v after %d tries, want the outage after 1", err, tries)
 	}
 }

@@ -27,10 +27,13 @@ const rawBaseQuery = fetchBaseQuery({
  * is not, so that nothing is done anonymously that was meant as the user.
  */
 export const baseQuery: BaseQueryFn<string | FetchArgs, unknown, FetchBaseQueryError> = async (args, api, extra) => {
-  const sentToken = !ANONYMOUS.has(api.endpoint) && selectToken(api.getState() as { auth: AuthState }) !== null;
+  const current = () => selectToken(api.getState() as { auth: AuthState });
+  const sent = ANONYMOUS.has(api.endpoint) ? null : current();
   const result = await rawBaseQuery(args, api, extra);
-  if (!sentToken || !isUnauthorized(result.error)) return result;
-  api.dispatch(sessionExpired());
+  if (sent === null || !isUnauthorized(result.error)) return result;
+  // Only the token that was refused ends: an answer that arrives after the
+  // person logged in again must not end the new session.
+  if (current() === sent) api.dispatch(sessionExpired());
   return api.type === 'query' ? rawBaseQuery(args, api, extra) : result;
 };
 

@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { api } from '../api/base';
 import { ReLoginDialog } from '../features/auth/ReLoginDialog';
 import { expiryHandled, selectExpired, selectLastEmail, selectSession, sessionExpired } from '../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../store/hooks';
@@ -28,5 +29,9 @@ export function SessionWatcher() {
 
   if (!expired) return null;
   const done = () => dispatch(expiryHandled());
-  return <ReLoginDialog email={email} onDone={done} onDismiss={done} />;
+  const decline = () => {
+    dispatch(expiryHandled());
+    dispatch(api.util.resetApiState()); // nothing read as the person stays in memory
+  };
+  return <ReLoginDialog email={email} onDone={done} onDismiss={decline} />;
 }

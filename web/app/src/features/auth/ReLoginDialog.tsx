@@ -21,7 +21,12 @@ export function ReLoginDialog({ email, onDone, onDismiss }: { email: string; onD
     if (await form.submit()) onDone();
   };
   return (
-    <Dialog open onClose={onDismiss} aria-labelledby={`${id}-title`} aria-describedby={`${id}-body`} fullWidth maxWidth="xs">
+    <Dialog
+      open
+      // Only Escape or "Not now" declines: a stray click beside the dialog
+      // must not send the person away from what they were doing.
+      onClose={(_e, reason) => reason !== 'backdropClick' && onDismiss()}
+      aria-labelledby={`${id}-title`} aria-describedby={`${id}-body`} fullWidth maxWidth="xs">
       <DialogTitle id={`${id}-title`}>{t('relogin.title')}</DialogTitle>
       <DialogContent>
         <DialogContentText id={`${id}-body`} sx={{ mb: 2 }}>

@@ -41,7 +41,10 @@ export default function NewTemplatePage() {
     setSlotErrors((s) => ({ ...s, [e]: problem ?? undefined }));
     if (!problem) setFiles((s) => ({ ...s, [e]: f }));
   };
-  const clear = (e: Expression) => setFiles(({ [e]: _gone, ...rest }) => rest);
+  const clear = (e: Expression) => {
+    picks.current[e] = (picks.current[e] ?? 0) + 1; // a check still running must not bring it back
+    setFiles(({ [e]: _gone, ...rest }) => rest);
+  };
 
   const nameOk = isTemplateName(name);
   const missing = EXPRESSIONS.filter((e) => !files[e]);

@@ -40,7 +40,8 @@ export default function UploadPage() {
   const [taskId, setTaskId] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
   const [create, creation] = useCreateTaskMutation();
-  const { data: template, isError: noTemplate } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
+  // currentData: not the previous template's while another one loads.
+  const { currentData: template, isError: noTemplate } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
   // From the click until the task exists (scaling the photo, then sending
   // it); the ref stops a second click that lands before the re-render.
   const [sending, setSending] = useState(false);
@@ -50,10 +51,10 @@ export default function UploadPage() {
   const choice = useRef(0);
 
   const choose = async (f: File) => {
+    const n = ++choice.current;
     setCamera(false);
     if (!isImageType(f.type)) return setPhotoError(t('upload.badType'));
     if (f.size > PHOTO_MAX_BYTES) return setPhotoError(t('upload.tooBig', { mb: PHOTO_MAX_BYTES >> 20 }));
-    const n = ++choice.current;
     const ok = await decodes(f);
     if (n !== choice.current) return;
     if (!ok) return setPhotoError(t('upload.notImage'));
