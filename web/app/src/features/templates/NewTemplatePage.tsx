@@ -5,6 +5,7 @@ import Typography from '@mui/material/Typography';
 import { useRef, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { useCreateTemplateMutation } from '../../api/emojis';
+import { isUnauthorized } from '../../api/errors';
 import type { Expression } from '../../api/types';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
@@ -90,7 +91,8 @@ export default function NewTemplatePage() {
           />
         ))}
       </Box>
-      {error && (
+      {/* A refused session is the log-in dialog's to tell. */}
+      {error && !isUnauthorized(error) && (
         <Box sx={{ mb: 2 }}>
           <ErrorAlert error={error} />
         </Box>
