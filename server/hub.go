@@ -273,6 +273,8 @@ func (h *Hub) route(e moji.Event) {
 		}
 	case moji.EventRankingUpdated:
 		h.markRankingDirty()
+	case moji.EventTaskDeleted:
+		// For workers; its watchers heard the 204.
 	default:
 		h.log.Debug("websocket hub: unknown event", "type", e.Type)
 	}

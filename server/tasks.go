@@ -239,6 +239,14 @@ func (s *Server) handleDeleteTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
+	if t.State == moji.TaskQueued || t.State == moji.TaskRunning {
+		// A worker running it stops now rather than at its next heartbeat.
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := s.bus.Publish(pctx, moji.Event{Type: moji.EventTaskDeleted, TaskID: t.ID, OwnerID: t.OwnerID}); err != nil {
+			s.log.Warn("tell workers of a deleted task; its worker stops at its next heartbeat", "task", t.ID, "err", err)
+		}
+		cancel()
+	}
 	for _, key := range []string{t.PhotoKey, resultKey(t)} {
 		if key != "" {
 			if err := s.blobs.Delete(ctx, key); err != nil {

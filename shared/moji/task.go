@@ -89,6 +89,9 @@ const (
 	EventTaskDone       = "task.done"
 	EventTaskFailed     = "task.failed"
 	EventRankingUpdated = "ranking.updated"
+	// EventTaskDeleted tells workers that a task was deleted, so that one
+	// running it stops at once. Clients are not sent it.
+	EventTaskDeleted = "task.deleted"
 )
 
 // Event is a message on the bus. Task events carry the owner so that a

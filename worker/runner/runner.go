@@ -80,12 +80,45 @@ type Runner struct {
 	vision  *vision.Pipeline
 	metrics *metrics.Metrics
 	emoji   *emojiCache
+
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc // task id → stops its work
 }
+
+// errDeleted stops the work on a task deleted while it ran. Deleting
+// clears the lease, so it is a lost lease.
+var errDeleted = fmt.Errorf("task deleted while it ran: %w", store.ErrLeaseLost)
 
 // New wires a runner; m may be nil.
 func New(cfg Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, q moji.Queue, bus moji.Bus, p *vision.Pipeline, m *metrics.Metrics) *Runner {
 	return &Runner{cfg: cfg.withDefaults(), log: log, db: db, blobs: blobs, queue: q, bus: bus, vision: p, metrics: m,
-		emoji: newEmojiCache(db, blobs, 16)}
+		emoji: newEmojiCache(db, blobs, 16), running: map[string]context.CancelCauseFunc{}}
+}
+
+// watchDeletions stops the work on tasks deleted while they run, until
+// events closes. Without it a deletion is noticed at the next heartbeat.
+func (r *Runner) watchDeletions(events <-chan moji.Event) {
+	for e := range events {
+		if e.Type != moji.EventTaskDeleted {
+			continue
+		}
+		r.mu.Lock()
+		if stop, ok := r.running[e.TaskID]; ok {
+			stop(errDeleted)
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *Runner) track(id string, stop context.CancelCauseFunc) func() {
+	r.mu.Lock()
+	r.running[id] = stop
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.running, id)
+		r.mu.Unlock()
+	}
 }
 
 // Run takes tasks from the queue until ctx ends, Concurrency at a time.
@@ -96,6 +129,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	work, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.Grace, stop) })
+	if events, err := r.bus.Subscribe(ctx); err != nil {
+		r.log.Warn("no event bus: a task deleted while it runs is stopped at its next heartbeat", "err", err)
+	} else {
+		go r.watchDeletions(events)
+	}
 	var wg sync.WaitGroup
 	for i := range r.cfg.Concurrency {
 		consumer := fmt.Sprintf("%s-%d", r.cfg.Name, i)
@@ -177,12 +215,20 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	// lease (another worker took over after a stall) stops the work.
 	work, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	defer r.track(id, cancel)()
 	hb := &heartbeat{r: r, id: id, lease: lease, stage: moji.StageDetecting}
 	go hb.run(work, cancel)
 
 	res, terr := r.run(work, t, hb)
 	if err := context.Cause(work); errors.Is(err, store.ErrLeaseLost) {
-		log.Warn("lease lost; another worker has the task")
+		if errors.Is(err, errDeleted) {
+			log.Info("task deleted while it ran; stopped")
+		} else {
+			log.Warn("lease lost; another worker has the task")
+		}
+		if res != nil {
+			r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
+		}
 		return nil
 	}
 	if terr != nil && ctx.Err() != nil {

@@ -235,3 +235,36 @@ func TestRetrying(t *testing.T) {
 		t.Errorf("cancelled: got %v after %d tries, want the outage after 1", err, tries)
 	}
 }
+
+// A task deleted while it runs is stopped at once, not at its next
+// heartbeat; other tasks go on.
+func TestDeletionStopsWork(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := f.r.bus.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go f.r.watchDeletions(events)
+
+	deleted, stopDeleted := context.WithCancelCause(context.Background())
+	defer f.r.track("deleted", stopDeleted)()
+	other, stopOther := context.WithCancelCause(context.Background())
+	defer f.r.track("other", stopOther)()
+
+	if err := f.r.bus.Publish(ctx, moji.Event{Type: moji.EventTaskDeleted, TaskID: "deleted"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-deleted.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the deleted task's work was not stopped")
+	}
+	if got := context.Cause(deleted); !errors.Is(got, store.ErrLeaseLost) || !errors.Is(got, errDeleted) {
+		t.Errorf("cause: got %v, want errDeleted (a lost lease)", got)
+	}
+	if other.Err() != nil {
+		t.Errorf("the other task: got %v, want it running", context.Cause(other))
+	}
+}
