@@ -39,8 +39,6 @@ trap 'exit 130' INT TERM
 
 build_loadgen "$TMP"
 
-# Made here: serve opens SQLite in it before it creates the directory
-# (cmd/igemoji/serve.go, openBackend), so a missing one stops it.
 mkdir -p "$TMP/data"
 start serve "$TMP/serve.log" "$BIN" serve --addr 127.0.0.1:0 --workers 1 --data "$TMP/data" \
 	--assets "$ASSETS" --bcrypt-cost 10 --log-level info

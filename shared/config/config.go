@@ -35,7 +35,7 @@ type Config struct {
 	BodyTimeout time.Duration // how long a request body may stall before a 408
 	AssetsDir   string        // build-time assets: npm/ (fetched packages) and emoji/ (rendered built-ins)
 	BcryptCost  int           // password hashing work factor
-	TrustProxy  bool          // take the client address from X-Forwarded-For / X-Real-IP
+	TrustProxy  bool          // take the client address from the last X-Forwarded-For entry
 	LogLevel    slog.Level
 	LogFormat   string // text or json
 
@@ -69,7 +69,7 @@ var Vars = []Var{
 	{"body-timeout", "IGEMOJI_BODY_TIMEOUT", "15s", "a request body that stops arriving for this long is answered 408 (an upload may take up to 2m in all; 100ms to 2m)"},
 	{"assets", "IGEMOJI_ASSETS", "./.cache", "build-time assets (made by make assets): npm/ holds fetched packages, emoji/ the rendered built-in templates"},
 	{"bcrypt-cost", "IGEMOJI_BCRYPT_COST", "11", "password hashing work factor, 10 to 15 (tests may use 4)"},
-	{"trust-proxy", "IGEMOJI_TRUST_PROXY", "false", "trust X-Forwarded-For/X-Real-IP for the client address (only behind a proxy)"},
+	{"trust-proxy", "IGEMOJI_TRUST_PROXY", "false", "take the client address from the last X-Forwarded-For entry, the one your proxy adds (only behind your own proxy)"},
 	{"log-level", "IGEMOJI_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "IGEMOJI_LOG_FORMAT", "text", "text or json"},
 	{"redis-url", "IGEMOJI_REDIS_URL", "", "redis://HOST:PORT/DB for the distributed queue and events (empty: in-process, one machine)"},

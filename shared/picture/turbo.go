@@ -2,8 +2,8 @@
 
 package picture
 
-// JPEG through libjpeg-turbo (Debian: libjpeg62-turbo-dev): about four
-// times faster than image/jpeg at decoding and five times at encoding,
+// JPEG through libjpeg-turbo (Debian: libjpeg62-turbo-dev): about three
+// times faster than image/jpeg at decoding and seven times at encoding,
 // which is most of a photo's time in the worker. Builds without cgo (the
 // browser module) or with -tags purejpeg use the standard library.
 
