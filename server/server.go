@@ -70,7 +70,8 @@ type Server struct {
 	taskUserLimit *Limiter // photos per logged-in user
 	taskAnonLimit *Limiter // anonymous photos per client address
 	uploads       chan struct{}
-	uploadsByAddr *addrSlots   // uploads in flight per client address
+	uploadsByWho  *addrSlots   // uploads in flight per user (per address for anonymous ones)
+	uploadsByAddr *addrSlots   // uploads in flight per client address, whoever sends them
 	photoPixels   *pixelBudget // photo decodes in flight, by pixels
 	hashing       chan struct{}
 	imaging       chan struct{}
@@ -109,7 +110,8 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 		taskUserLimit: NewLimiter(60, 2*time.Second, 10*time.Minute),
 		taskAnonLimit: NewLimiter(10, 10*time.Second, 15*time.Minute),
 		uploads:       make(chan struct{}, 8),
-		uploadsByAddr: newAddrSlots(2),
+		uploadsByWho:  newAddrSlots(2),
+		uploadsByAddr: newAddrSlots(4), // half the global slots
 		// Two of the largest photos allowed (50 Mpx) at once, or many
 		// ordinary ones: about 400 MB of pixels at most.
 		photoPixels: newPixelBudget(2 * int64(picture.PhotoLimits.MaxPixels)),

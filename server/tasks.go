@@ -71,12 +71,13 @@ func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
 		if templateID, data, err = readTaskForm(w, r); err != nil {
 			return err
 		}
-		// The header first: its pixel count is the decode's memory.
-		_, pw, ph, err := picture.Probe(data, picture.PhotoLimits)
+		// The header first: its size and depth are the decode's memory
+		// (the budget counts 4-byte pixels; a 16-bit image's are twice that).
+		h, err := picture.Probe(data, picture.PhotoLimits)
 		if err != nil {
 			return photoError(err)
 		}
-		return s.photoPixels.run(r.Context(), int64(pw)*int64(ph), func() error {
+		return s.photoPixels.run(r.Context(), int64(h.Width)*int64(h.Height)*int64(h.BytesPerPixel)/4, func() error {
 			_, format, err = picture.Decode(bytes.NewReader(data), picture.PhotoLimits)
 			return photoError(err)
 		})
@@ -139,13 +140,21 @@ func photoError(err error) error {
 // so that people behind one NAT do not share) and one of the global ones:
 // a client with slow uploads can hold only its own share.
 func (s *Server) withUpload(w http.ResponseWriter, r *http.Request, fn func() error) error {
-	addr := "addr:" + clientAddr(r)
+	addr := clientAddr(r)
+	who := "addr:" + addr
 	if u := userFrom(r.Context()); u != nil {
-		addr = "user:" + strconv.FormatInt(u.ID, 10)
+		who = "user:" + strconv.FormatInt(u.ID, 10)
 	}
-	if !s.uploadsByAddr.acquire(addr) {
+	if !s.uploadsByWho.acquire(who) {
 		w.Header().Set("Retry-After", "5")
 		return moji.Errorf(moji.ERATELIMIT, "You already have uploads in progress; wait for them to finish.")
+	}
+	defer s.uploadsByWho.release(who)
+	// Accounts are free: a few of them from one place must not hold every
+	// global slot with slow bodies either.
+	if !s.uploadsByAddr.acquire(addr) {
+		w.Header().Set("Retry-After", "5")
+		return moji.Errorf(moji.ERATELIMIT, "Too many uploads from your network are in progress; wait for them to finish.")
 	}
 	defer s.uploadsByAddr.release(addr)
 	return withSlot(r.Context(), s.uploads, fn)

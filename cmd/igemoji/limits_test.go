@@ -22,12 +22,22 @@ import (
 // returns the connection, from which the answer can be read.
 func stall(t *testing.T, a *app, path, contentType, start string, length int) net.Conn {
 	t.Helper()
+	return stallAs(t, a, "", path, contentType, start, length)
+}
+
+// stallAs is stall for the user whose token is given ("": anonymous).
+func stallAs(t *testing.T, a *app, token, path, contentType, start string, length int) net.Conn {
+	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(a.base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: test\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s", path, contentType, length, start)
+	auth := ""
+	if token != "" {
+		auth = "Authorization: Bearer " + token + "\r\n"
+	}
+	fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: test\r\n%sContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s", path, auth, contentType, length, start)
 	return c
 }
 
@@ -107,6 +117,37 @@ func TestStalledBodies(t *testing.T) {
 		t.Fatalf("slow but steady upload: got %v, %v; want 202", r, err)
 	}
 	r.Body.Close()
+}
+
+// Accounts are free, so a few of them from one address cannot hold every
+// global upload slot with stalled bodies: an address has four at most.
+func TestStalledUploadsPerAddress(t *testing.T) {
+	a := startApp(t, store.SQLite, "--body-timeout", "2s")
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 64, 64)), nil); err != nil {
+		t.Fatal(err)
+	}
+	ct, body := photoForm(t, buf.Bytes(), "1")
+	head := string(body.Bytes()[:body.Len()/2])
+	var held []net.Conn
+	for _, who := range []string{"one", "two"} {
+		tok := a.signup(who+"@example.com", who)
+		for range 2 {
+			held = append(held, stallAs(t, a, tok, "/api/v1/faces/tasks/", ct, head, body.Len()))
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let the server take the slots
+	ct3, body3 := photoForm(t, buf.Bytes(), "1")
+	third := a.do("POST", "/api/v1/faces/tasks/", a.signup("three@example.com", "three"), ct3, body3)
+	wantError(t, "a third account's upload while two stall two each", third, http.StatusTooManyRequests, moji.ERATELIMIT)
+	if !strings.Contains(string(third.body), "network") {
+		t.Errorf("third account: got %s, want the message about the network", third.body)
+	}
+	for i, c := range held {
+		if status, code := answer(t, c, 10*time.Second); status != http.StatusRequestTimeout || code != moji.ETIMEOUT {
+			t.Errorf("stalled upload %d: got %d %s, want 408 %s", i, status, code, moji.ETIMEOUT)
+		}
+	}
 }
 
 // Methods the server has never heard of are counted under one label: each

@@ -148,23 +148,37 @@ func decodePhoto(r io.Reader, lim Limits, maxSide int, wantHalf bool) (Photo, er
 	return ph, nil
 }
 
-// Probe reads only the header of data: its format and dimensions, checked
-// against lim, so that a caller can budget memory before decoding.
-func Probe(data []byte, lim Limits) (format string, w, h int, err error) {
+// Header is what Probe reads of an image before decoding it.
+type Header struct {
+	Format        string
+	Width, Height int
+	// BytesPerPixel is what decoding it holds a pixel: 8 for 16-bit
+	// images (decoded at 16 bits a channel), else 4.
+	BytesPerPixel int
+}
+
+// Probe reads only the header of data: its format, dimensions and depth,
+// checked against lim, so that a caller can budget memory before decoding.
+func Probe(data []byte, lim Limits) (h Header, err error) {
 	defer func() {
 		if recover() != nil {
-			format, w, h, err = "", 0, 0, errCorrupt()
+			h, err = Header{}, errCorrupt()
 		}
 	}()
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
-		return "", 0, 0, moji.Errorf(moji.ETOOLARGE, "image is larger than %s", formatBytes(lim.MaxBytes))
+		return Header{}, moji.Errorf(moji.ETOOLARGE, "image is larger than %s", formatBytes(lim.MaxBytes))
 	}
 	format, cfg, err := header(data, lim)
 	if err != nil {
-		return "", 0, 0, err
+		return Header{}, err
 	}
-	return format, cfg.Width, cfg.Height, nil
+	h = Header{Format: format, Width: cfg.Width, Height: cfg.Height, BytesPerPixel: 4}
+	switch cfg.ColorModel {
+	case color.RGBA64Model, color.NRGBA64Model, color.Gray16Model:
+		h.BytesPerPixel = 8
+	}
+	return h, nil
 }
 
 // decodeSafely turns a panic in a decoder into EINVALID. The standard and

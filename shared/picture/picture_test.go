@@ -493,30 +493,30 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestProbe(t *testing.T) {
+	deep := image.NewNRGBA64(image.Rect(0, 0, 40, 30))
 	tests := []struct {
-		name       string
-		data       []byte
-		wantFormat string
-		wantW      int
-		wantH      int
-		wantCode   string
+		name     string
+		data     []byte
+		want     Header
+		wantCode string
 	}{
-		{"png", encodePNG(t, noise(64, 48)), FormatPNG, 64, 48, ""},
-		{"jpeg", encodeJPEG(t, noise(30, 20)), FormatJPEG, 30, 20, ""},
-		{"text", []byte("hello"), "", 0, 0, moji.EUNSUPPORTED},
-		{"huge header, nothing decoded", pngHeaderOnly(30000, 30000), "", 0, 0, moji.EINVALID},
-		{"signature only", []byte("\x89PNG\r\n\x1a\n"), "", 0, 0, moji.EINVALID},
+		{"png", encodePNG(t, noise(64, 48)), Header{FormatPNG, 64, 48, 4}, ""},
+		{"16-bit png: twice the memory", encodePNG(t, deep), Header{FormatPNG, 40, 30, 8}, ""},
+		{"jpeg", encodeJPEG(t, noise(30, 20)), Header{FormatJPEG, 30, 20, 4}, ""},
+		{"text", []byte("hello"), Header{}, moji.EUNSUPPORTED},
+		{"huge header, nothing decoded", pngHeaderOnly(30000, 30000), Header{}, moji.EINVALID},
+		{"signature only", []byte("\x89PNG\r\n\x1a\n"), Header{}, moji.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, w, h, err := Probe(tt.data, testLimits)
+			h, err := Probe(tt.data, testLimits)
 			if tt.wantCode == "" && err != nil {
 				t.Fatalf("got %v, want no error", err)
 			} else if tt.wantCode != "" {
 				wantCode(t, err, tt.wantCode)
 			}
-			if f != tt.wantFormat || w != tt.wantW || h != tt.wantH {
-				t.Errorf("got %q %dx%d, want %q %dx%d", f, w, h, tt.wantFormat, tt.wantW, tt.wantH)
+			if h != tt.want {
+				t.Errorf("got %+v, want %+v", h, tt.want)
 			}
 		})
 	}
