@@ -74,7 +74,9 @@ func (s *Server) handleSharePage(w http.ResponseWriter, r *http.Request) {
 	// also in a browser that has opened it before.
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self' "+base+"; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self' "+base+"; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	err = sharePage.Execute(w, map[string]any{
 		"Title": "IGE MOJI — what's this?", "Description": desc, "PageURL": page,
 		"ImageURL": page + "/image", "Width": t.Result.Width, "Height": t.Result.Height,

@@ -283,6 +283,9 @@ func TestTaskJourney(t *testing.T) {
 			wantStatus(t, "shared image", shared, 200)
 			// Unsharing must end the link at once, also where it was seen:
 			// caches ask every time, and a still-shared image costs a 304.
+			if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || page.header.Get("X-Frame-Options") != "DENY" {
+				t.Errorf("share page: got CSP %q and X-Frame-Options %q, want it kept out of frames", csp, page.header.Get("X-Frame-Options"))
+			}
 			for name, h := range map[string]http.Header{"share page": page.header, "shared image": shared.header} {
 				if got := h.Get("Cache-Control"); got != "no-cache" {
 					t.Errorf("%s: got Cache-Control %q, want no-cache", name, got)
