@@ -74,7 +74,54 @@ func cleanAlias(s string) (string, error) {
 			return "", moji.Errorf(moji.EINVALID, "Alias may hold only letters, digits and . _ - (not at the ends).")
 		}
 	}
+	if !oneWritingSystem(s) {
+		return "", moji.Errorf(moji.EINVALID, "Alias may not mix alphabets such as Latin, Cyrillic and Greek, whose letters look alike.")
+	}
 	return s, nil
+}
+
+// scripts that aliases are checked for; letters of others are let be.
+var scripts = map[string]*unicode.RangeTable{
+	"Latin": unicode.Latin, "Cyrillic": unicode.Cyrillic, "Greek": unicode.Greek, "Armenian": unicode.Armenian,
+	"Hangul": unicode.Hangul, "Han": unicode.Han, "Hiragana": unicode.Hiragana, "Katakana": unicode.Katakana,
+	"Bopomofo": unicode.Bopomofo, "Arabic": unicode.Arabic, "Hebrew": unicode.Hebrew, "Thai": unicode.Thai,
+	"Devanagari": unicode.Devanagari, "Georgian": unicode.Georgian, "Cherokee": unicode.Cherokee,
+}
+
+// Mixes that writing systems really use (Unicode TR39's "highly
+// restrictive" level): Latin with Japanese, Korean or Chinese.
+var scriptMixes = []map[string]bool{
+	{"Latin": true, "Han": true, "Hiragana": true, "Katakana": true},
+	{"Latin": true, "Han": true, "Hangul": true},
+	{"Latin": true, "Han": true, "Bopomofo": true},
+}
+
+// oneWritingSystem reports whether s's letters come from one script, or
+// from a mix a language uses: "аlice" with a Cyrillic а passes for
+// "alice" and is refused; "김minsu" is fine.
+func oneWritingSystem(s string) bool {
+	used := map[string]bool{}
+	for _, r := range s {
+		for name, t := range scripts {
+			if unicode.Is(t, r) {
+				used[name] = true
+				break
+			}
+		}
+	}
+	if len(used) <= 1 {
+		return true
+	}
+	for _, mix := range scriptMixes {
+		all := true
+		for name := range used {
+			all = all && mix[name]
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // foldCompat is NFKC, as identifiers are normalized, except for Hangul

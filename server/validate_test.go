@@ -23,6 +23,16 @@ func TestCleanAlias(t *testing.T) {
 		{"a", ""},
 		{"ab\u200b", ""},
 		{"x'); DROP TABLE users;--", ""},
+		// Scripts: one, or a mix a language uses; never look-alike alphabets.
+		{"алиса", "алиса"},
+		{"김minsu", "김minsu"},
+		{"田中taro", "田中taro"},
+		{"たなか_タナカ", "たなか_タナカ"},
+		{"аlice", ""},    // Cyrillic а + Latin: passes for "alice"
+		{"pаypal", ""},   // the same inside
+		{"οlga", ""},     // Greek ο + Latin
+		{"김а", ""},       // Hangul + Cyrillic
+		{"ab12", "ab12"}, // digits are any script's
 	} {
 		got, err := cleanAlias(tt.in)
 		if tt.want == "" {
