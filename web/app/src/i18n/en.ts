@@ -189,7 +189,7 @@ const en = {
   'signup.title': 'Sign up',
   'signup.submit': 'Create account',
   'signup.emailRule': 'An address you can read.',
-  'signup.aliasRule': '2–30 letters or digits; . _ - allowed inside.',
+  'signup.aliasRule': '2–30 letters or digits of one alphabet (Latin with Korean, Japanese or Chinese is fine); . _ - allowed inside.',
   'signup.passwordRule': '{min} to {max} bytes.',
   'signup.checking': 'Checking…',
   'signup.available': 'Available.',

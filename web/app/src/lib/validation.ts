@@ -14,10 +14,35 @@ export function isEmail(v: string): boolean {
   return v.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/u.test(v);
 }
 
-/** 2–30 letters or digits of any script, with . _ - allowed inside. */
+/** 2–30 letters or digits of one script (or a mix a language uses), with . _ - allowed inside. */
 export function isAlias(v: string): boolean {
   const chars = [...v.normalize('NFC')];
-  return chars.length >= 2 && chars.length <= 30 && /^[\p{L}\p{N}](?:[\p{L}\p{N}._-]*[\p{L}\p{N}])?$/u.test(v.normalize('NFC'));
+  return (
+    chars.length >= 2 &&
+    chars.length <= 30 &&
+    /^[\p{L}\p{N}](?:[\p{L}\p{N}._-]*[\p{L}\p{N}])?$/u.test(v.normalize('NFC')) &&
+    oneWritingSystem(v)
+  );
+}
+
+// The server's rule (server/validate.go, oneWritingSystem): look-alike
+// alphabets may not be mixed ("аlice" with a Cyrillic а); Latin with
+// Korean, Japanese or Chinese may.
+const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian', 'Hangul', 'Han', 'Hiragana', 'Katakana', 'Bopomofo', 'Arabic', 'Hebrew', 'Thai', 'Devanagari', 'Georgian', 'Cherokee'];
+const SCRIPT_RES = SCRIPTS.map((s) => [s, new RegExp(`\\p{Script=${s}}`, 'u')] as const);
+const SCRIPT_MIXES = [
+  ['Latin', 'Han', 'Hiragana', 'Katakana'],
+  ['Latin', 'Han', 'Hangul'],
+  ['Latin', 'Han', 'Bopomofo'],
+];
+
+export function oneWritingSystem(v: string): boolean {
+  const used = new Set<string>();
+  for (const ch of v) {
+    const hit = SCRIPT_RES.find(([, re]) => re.test(ch));
+    if (hit) used.add(hit[0]);
+  }
+  return used.size <= 1 || SCRIPT_MIXES.some((mix) => [...used].every((s) => mix.includes(s)));
 }
 
 export function passwordBytes(v: string): number {

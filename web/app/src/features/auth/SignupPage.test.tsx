@@ -48,7 +48,7 @@ describe('SignupPage', () => {
     await sleep(600);
     expect(checks(fetch, 'alias')).toHaveLength(0);
     expect(checks(fetch, 'email')).toHaveLength(0);
-    expect(screen.getByText('2–30 letters or digits; . _ - allowed inside.')).toBeInTheDocument();
+    expect(screen.getByText('2–30 letters or digits of one alphabet (Latin with Korean, Japanese or Chinese is fine); . _ - allowed inside.')).toBeInTheDocument();
   });
 
   it('signs up, logs in and returns where the person was going', async () => {
