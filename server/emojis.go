@@ -202,7 +202,10 @@ func classList() string {
 
 // normalizeEmoji checks and normalizes one uploaded image into PNG bytes.
 func normalizeEmoji(data []byte) ([]byte, error) {
-	img, _, err := picture.Decode(bytes.NewReader(data), templateLimits)
+	// Capped at 4x the emoji's size first: the copies made to square it up
+	// then take a sixteenth of a 4096-px image's memory, and an emoji that
+	// fills a quarter of its canvas's side still keeps its full size.
+	img, _, err := picture.DecodeCapped(bytes.NewReader(data), templateLimits, 4*EmojiSize)
 	if err != nil {
 		return nil, err
 	}
