@@ -274,7 +274,8 @@ func (h *Hub) route(e moji.Event) {
 	case moji.EventRankingUpdated:
 		h.markRankingDirty()
 	case moji.EventTaskDeleted:
-		// For workers; its watchers heard the 204.
+		// For workers. Other tabs on the task learn of it at their next
+		// read of the task (404).
 	default:
 		h.log.Debug("websocket hub: unknown event", "type", e.Type)
 	}

@@ -91,6 +91,18 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// warnUntrustedProxy tells the operator, once, that requests come through
+// a proxy the server was not told to trust: every client behind it then
+// shares the proxy's address in the per-address limits.
+func (s *Server) warnUntrustedProxy(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Forwarded-For") != "" && s.proxyWarned.CompareAndSwap(false, true) {
+			s.log.Warn("requests carry X-Forwarded-For but --trust-proxy is off: all clients behind the proxy share its address for rate limits and upload caps")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // ownRequestID drops a client's X-Request-Id: ids in our logs are ours.
 func ownRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

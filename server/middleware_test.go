@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,6 +41,24 @@ func TestProxiedAddrAndClientAddr(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// Without --trust-proxy, requests that came through a proxy are noted
+// once in the log: its clients all share its address.
+func TestWarnUntrustedProxy(t *testing.T) {
+	var logs strings.Builder
+	s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
+	h := s.warnUntrustedProxy(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for _, xff := range []string{"", "1.2.3.4", "5.6.7.8"} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if got := strings.Count(logs.String(), "--trust-proxy is off"); got != 1 {
+		t.Errorf("got %d warnings, want 1:\n%s", got, logs.String())
 	}
 }
 

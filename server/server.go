@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -49,16 +50,17 @@ type Deps struct {
 
 // Server serves the API. Build it with New, then Serve; Shutdown drains it.
 type Server struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	db      *store.DB
-	blobs   moji.Blobs
-	queue   moji.Queue
-	bus     moji.Bus
-	metrics *metrics.Metrics
-	hub     *Hub
-	tokens  *Tokens
-	web     http.Handler
+	cfg         *config.Config
+	log         *slog.Logger
+	proxyWarned atomic.Bool // warnUntrustedProxy has spoken
+	db          *store.DB
+	blobs       moji.Blobs
+	queue       moji.Queue
+	bus         moji.Bus
+	metrics     *metrics.Metrics
+	hub         *Hub
+	tokens      *Tokens
+	web         http.Handler
 	// mediaKey signs links to private result images.
 	mediaKey []byte
 
@@ -162,6 +164,8 @@ func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	if s.cfg.TrustProxy {
 		r.Use(proxiedAddr)
+	} else {
+		r.Use(s.warnUntrustedProxy)
 	}
 	r.Use(ownRequestID, middleware.RequestID, s.logRequests, s.recoverPanics, middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -67,7 +67,7 @@ func cleanAlias(s string) (string, error) {
 		return "", moji.Errorf(moji.EINVALID, "Alias must be %d to %d characters.", minAliasLen, maxAliasLen)
 	}
 	for i, r := range s {
-		ok := unicode.IsLetter(r) || unicode.IsDigit(r) ||
+		ok := (unicode.IsLetter(r) && !blankLetter(r)) || unicode.IsDigit(r) ||
 			(i > 0 && (unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r))) ||
 			(i > 0 && i < len(s)-1 && (r == '.' || r == '_' || r == '-'))
 		if !ok {
@@ -78,14 +78,6 @@ func cleanAlias(s string) (string, error) {
 		return "", moji.Errorf(moji.EINVALID, "Alias may not mix alphabets such as Latin, Cyrillic and Greek, whose letters look alike.")
 	}
 	return s, nil
-}
-
-// scripts that aliases are checked for; letters of others are let be.
-var scripts = map[string]*unicode.RangeTable{
-	"Latin": unicode.Latin, "Cyrillic": unicode.Cyrillic, "Greek": unicode.Greek, "Armenian": unicode.Armenian,
-	"Hangul": unicode.Hangul, "Han": unicode.Han, "Hiragana": unicode.Hiragana, "Katakana": unicode.Katakana,
-	"Bopomofo": unicode.Bopomofo, "Arabic": unicode.Arabic, "Hebrew": unicode.Hebrew, "Thai": unicode.Thai,
-	"Devanagari": unicode.Devanagari, "Georgian": unicode.Georgian, "Cherokee": unicode.Cherokee,
 }
 
 // Mixes that writing systems really use (Unicode TR39's "highly
@@ -102,8 +94,8 @@ var scriptMixes = []map[string]bool{
 func oneWritingSystem(s string) bool {
 	used := map[string]bool{}
 	for _, r := range s {
-		for name, t := range scripts {
-			if unicode.Is(t, r) {
+		for name, t := range unicode.Scripts {
+			if name != "Common" && name != "Inherited" && unicode.Is(t, r) {
 				used[name] = true
 				break
 			}
@@ -168,10 +160,12 @@ func cleanName(s string) (string, error) {
 // hasVisible reports whether s shows anything: a letter, digit, symbol
 // (emoji) or punctuation, not only spaces, zero-width formatting characters
 // or combining marks.
+// blankLetter reports the letters that show nothing: the Hangul fillers.
+func blankLetter(r rune) bool { return r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0 }
+
 func hasVisible(s string) bool {
 	for _, r := range s {
-		switch r {
-		case 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800: // Hangul fillers, blank Braille: letters and symbols that show nothing
+		if blankLetter(r) || r == 0x2800 { // and blank Braille, a symbol that shows nothing
 			continue
 		}
 		if unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P) {

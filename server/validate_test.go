@@ -28,11 +28,16 @@ func TestCleanAlias(t *testing.T) {
 		{"김minsu", "김minsu"},
 		{"田中taro", "田中taro"},
 		{"たなか_タナカ", "たなか_タナカ"},
-		{"аlice", ""},    // Cyrillic а + Latin: passes for "alice"
-		{"pаypal", ""},   // the same inside
-		{"οlga", ""},     // Greek ο + Latin
-		{"김а", ""},       // Hangul + Cyrillic
-		{"ab12", "ab12"}, // digits are any script's
+		{"аlice", ""},       // Cyrillic а + Latin: passes for "alice"
+		{"pаypal", ""},      // the same inside
+		{"οlga", ""},        // Greek ο + Latin
+		{"김а", ""},          // Hangul + Cyrillic
+		{"ab12", "ab12"},    // digits are any script's
+		{"\ua4eedmin", ""},  // Lisu ꓮ, a script the rule has no name for
+		{"\u2ca3aypal", ""}, // Coptic ⲣ
+		{"ꓮꓱꓡ", "ꓮꓱꓡ"},      // one script, whichever
+		{"admin\u3164", ""}, // a Hangul filler shows nothing
+		{"\u3164\u3164", ""},
 	} {
 		got, err := cleanAlias(tt.in)
 		if tt.want == "" {

@@ -82,7 +82,7 @@ type Runner struct {
 	emoji   *emojiCache
 
 	mu      sync.Mutex
-	running map[string]context.CancelCauseFunc // task id → stops its work
+	running map[string]*context.CancelCauseFunc // task id → stops its work
 }
 
 // errDeleted stops the work on a task deleted while it ran. Deleting
@@ -92,11 +92,32 @@ var errDeleted = fmt.Errorf("task deleted while it ran: %w", store.ErrLeaseLost)
 // New wires a runner; m may be nil.
 func New(cfg Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, q moji.Queue, bus moji.Bus, p *vision.Pipeline, m *metrics.Metrics) *Runner {
 	return &Runner{cfg: cfg.withDefaults(), log: log, db: db, blobs: blobs, queue: q, bus: bus, vision: p, metrics: m,
-		emoji: newEmojiCache(db, blobs, 16), running: map[string]context.CancelCauseFunc{}}
+		emoji: newEmojiCache(db, blobs, 16), running: map[string]*context.CancelCauseFunc{}}
+}
+
+// watch follows the bus until ctx ends, subscribing again after the bus
+// drops it, for deletions (see watchDeletions). A deletion it misses is
+// noticed at the task's next heartbeat.
+func (r *Runner) watch(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		events, err := r.bus.Subscribe(ctx)
+		if err != nil {
+			r.log.Warn("event bus: a task deleted while it runs is stopped at its next heartbeat until it is back", "err", err, "retry_in", backoff)
+		} else {
+			backoff = time.Second
+			r.watchDeletions(events)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
 }
 
 // watchDeletions stops the work on tasks deleted while they run, until
-// events closes. Without it a deletion is noticed at the next heartbeat.
+// events closes.
 func (r *Runner) watchDeletions(events <-chan moji.Event) {
 	for e := range events {
 		if e.Type != moji.EventTaskDeleted {
@@ -104,19 +125,25 @@ func (r *Runner) watchDeletions(events <-chan moji.Event) {
 		}
 		r.mu.Lock()
 		if stop, ok := r.running[e.TaskID]; ok {
-			stop(errDeleted)
+			(*stop)(errDeleted)
 		}
 		r.mu.Unlock()
 	}
 }
 
+// track makes stop reachable by the task's id until the returned func is
+// called; that removes only this entry (the same task may be claimed again
+// here once its lease lapsed).
 func (r *Runner) track(id string, stop context.CancelCauseFunc) func() {
+	p := &stop
 	r.mu.Lock()
-	r.running[id] = stop
+	r.running[id] = p
 	r.mu.Unlock()
 	return func() {
 		r.mu.Lock()
-		delete(r.running, id)
+		if r.running[id] == p {
+			delete(r.running, id)
+		}
 		r.mu.Unlock()
 	}
 }
@@ -129,12 +156,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	work, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.Grace, stop) })
-	if events, err := r.bus.Subscribe(ctx); err != nil {
-		r.log.Warn("no event bus: a task deleted while it runs is stopped at its next heartbeat", "err", err)
-	} else {
-		go r.watchDeletions(events)
-	}
 	var wg sync.WaitGroup
+	wg.Go(func() { r.watch(ctx) })
 	for i := range r.cfg.Concurrency {
 		consumer := fmt.Sprintf("%s-%d", r.cfg.Name, i)
 		wg.Go(func() { r.loop(ctx, work, consumer) })
@@ -414,6 +437,8 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 	// id, which is an anonymous task's only credential.
 	key := "results/" + randomHex(16) + "." + ext
 	if err := r.blobs.Put(ctx, key, buf.Bytes()); err != nil {
+		// A write cut short (a deletion cancels it) may leave part of it.
+		r.blobs.Delete(context.WithoutCancel(ctx), key)
 		return nil, err
 	}
 	b := out.Bounds()

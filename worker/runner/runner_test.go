@@ -268,3 +268,26 @@ func TestDeletionStopsWork(t *testing.T) {
 		t.Errorf("the other task: got %v, want it running", context.Cause(other))
 	}
 }
+
+// The same task claimed again here (its lease lapsed) is tracked anew; the
+// first claim's end does not untrack the second.
+func TestTrackSameTaskTwice(t *testing.T) {
+	f := newFixture(t)
+	first, stopFirst := context.WithCancelCause(context.Background())
+	defer stopFirst(nil)
+	untrackFirst := f.r.track("t", stopFirst)
+	second, stopSecond := context.WithCancelCause(context.Background())
+	defer f.r.track("t", stopSecond)()
+	untrackFirst()
+
+	events := make(chan moji.Event, 1)
+	events <- moji.Event{Type: moji.EventTaskDeleted, TaskID: "t"}
+	close(events)
+	f.r.watchDeletions(events)
+	if second.Err() == nil {
+		t.Error("second claim: got it running, want it stopped by the deletion")
+	}
+	if first.Err() != nil {
+		t.Error("first claim, already ended: got it stopped again, want it left alone")
+	}
+}

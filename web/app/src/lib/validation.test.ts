@@ -17,6 +17,12 @@ describe('isAlias', () => {
     ['김\u0430', false],
     ['.ab', false],
     ['a', false],
+    ['\ua4eedmin', false], // Lisu ꓮ, a script not named in the rule
+    ['ꓮꓱꓡ', true],
+    ['admin\u3164', false], // a Hangul filler shows nothing
+    ['µa', false], // NFKC: Greek μ + Latin, as the server sees it
+    ['नमस्ते', true], // vowel signs after letters
+    ['ㅋㅋㅋ', true],
   ])('%s → %s', (alias, want) => {
     expect(isAlias(alias)).toBe(want);
   });

@@ -14,22 +14,29 @@ export function isEmail(v: string): boolean {
   return v.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/u.test(v);
 }
 
-/** 2–30 letters or digits of one script (or a mix a language uses), with . _ - allowed inside. */
+/**
+ * 2–30 letters or digits of one script (or a mix a language uses), with
+ * . _ - allowed inside: the server's rule (server/validate.go cleanAlias),
+ * checked on the form the server checks, NFKC-folded.
+ */
 export function isAlias(v: string): boolean {
-  const chars = [...v.normalize('NFC')];
+  const folded = v.normalize('NFKC');
+  const chars = [...folded];
   return (
     chars.length >= 2 &&
     chars.length <= 30 &&
-    /^[\p{L}\p{N}](?:[\p{L}\p{N}._-]*[\p{L}\p{N}])?$/u.test(v.normalize('NFC')) &&
-    oneWritingSystem(v)
+    /^[\p{L}\p{Nd}](?:[\p{L}\p{Nd}\p{Mn}\p{Mc}._-]*[\p{L}\p{Nd}\p{Mn}\p{Mc}])?$/u.test(folded) &&
+    !/[\u115F\u1160\u3164\uFFA0]/u.test(folded) && // Hangul fillers: letters that show nothing
+    oneWritingSystem(folded)
   );
 }
 
-// The server's rule (server/validate.go, oneWritingSystem): look-alike
-// alphabets may not be mixed ("аlice" with a Cyrillic а); Latin with
-// Korean, Japanese or Chinese may.
+// Look-alike alphabets may not be mixed ("аlice" with a Cyrillic а);
+// Latin with Korean, Japanese or Chinese may. Scripts named here are told
+// apart; the letters of any other script count as one more.
 const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian', 'Hangul', 'Han', 'Hiragana', 'Katakana', 'Bopomofo', 'Arabic', 'Hebrew', 'Thai', 'Devanagari', 'Georgian', 'Cherokee'];
 const SCRIPT_RES = SCRIPTS.map((s) => [s, new RegExp(`\\p{Script=${s}}`, 'u')] as const);
+const OTHER_SCRIPT = /[^\p{Script=Common}\p{Script=Inherited}]/u;
 const SCRIPT_MIXES = [
   ['Latin', 'Han', 'Hiragana', 'Katakana'],
   ['Latin', 'Han', 'Hangul'],
@@ -41,6 +48,7 @@ export function oneWritingSystem(v: string): boolean {
   for (const ch of v) {
     const hit = SCRIPT_RES.find(([, re]) => re.test(ch));
     if (hit) used.add(hit[0]);
+    else if (OTHER_SCRIPT.test(ch)) used.add('other');
   }
   return used.size <= 1 || SCRIPT_MIXES.some((mix) => [...used].every((s) => mix.includes(s)));
 }
