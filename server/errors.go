@@ -110,8 +110,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if !utf8.Valid(data) {
 		return moji.Errorf(moji.EINVALID, "Request body is not valid UTF-8.")
 	}
+	// Unknown keys are left to checkKeys, which also sees their spelling.
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
@@ -124,8 +124,6 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			return moji.Errorf(moji.EINVALID, "Field %q has the wrong type.", te.Field)
 		case errors.As(err, &se):
 			return moji.Errorf(moji.EINVALID, "Request body is not valid JSON (at byte %d).", se.Offset)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return moji.Errorf(moji.EINVALID, "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		default:
 			return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
 		}
