@@ -132,7 +132,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	if taken, err := s.db.AliasTaken(r.Context(), alias); err != nil || taken {
 		if err == nil {
-			err = moji.Errorf(moji.ECONFLICT, "This alias is already taken.")
+			err = store.AliasTakenError()
 		}
 		s.error(w, r, err)
 		return

@@ -330,6 +330,10 @@ func TestAccounts(t *testing.T) {
 		if !taken("email", "KIM@example.COM") || !taken("alias", "김민수") {
 			t.Fatal("taken after sign-up: got false, want true")
 		}
+		wantStatus(t, "sign up ace", a.postJSON("/api/v1/users/", "", map[string]string{"email": "ace@example.com", "password": "correct horse", "alias": "ace"}), 201)
+		if !taken("alias", "асе") { // all Cyrillic
+			t.Fatal("look-alike of ace: got not taken, want taken")
+		}
 
 		for _, tt := range []struct {
 			name string
@@ -339,6 +343,7 @@ func TestAccounts(t *testing.T) {
 		}{
 			{"duplicate email, other case", map[string]string{"email": "kim@EXAMPLE.com", "password": "correct horse", "alias": "other"}, moji.ECONFLICT, 409},
 			{"duplicate alias", map[string]string{"email": "new@example.com", "password": "correct horse", "alias": "김민수"}, moji.ECONFLICT, 409},
+			{"alias in look-alike letters", map[string]string{"email": "cyr@example.com", "password": "correct horse", "alias": "АСЕ"}, moji.ECONFLICT, 409},
 			{"short password", map[string]string{"email": "p@example.com", "password": "short", "alias": "pshort"}, moji.EINVALID, 400},
 			{"bad email", map[string]string{"email": "not-an-email", "password": "correct horse", "alias": "bademail"}, moji.EINVALID, 400},
 			{"sql in email", map[string]string{"email": "x' OR '1'='1@example.com", "password": "correct horse", "alias": "sqlmail"}, moji.EINVALID, 400},

@@ -285,6 +285,9 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 	}
+	if err := db.fillAliasLooks(ctx, conn); err != nil {
+		return fmt.Errorf("migrate: alias look keys: %w", err)
+	}
 	return nil
 }
 

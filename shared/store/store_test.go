@@ -181,6 +181,100 @@ func TestUsers(t *testing.T) {
 	})
 }
 
+// Aliases that look alike are one alias: the first account holds it.
+func TestLookAlikeAliases(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, a := range []string{"ace", "mike", "bill", "oslo", "김민수"} {
+			mustCreateUser(t, db, a+"@example.com", a)
+		}
+		for i, tt := range []struct {
+			alias string
+			taken bool
+		}{
+			{"асе", true},   // Cyrillic а, с, е
+			{"ACE", true},   // case
+			{"rnike", true}, // r n reads as m
+			{"bi11", true},
+			{"BILL", true},
+			{"os1o", true},  // 1 is l
+			{"osio", false}, // i is not l
+			{"0slo", true},  // 0 is O, and O is o
+			{"김민수", true},
+			{"김민주", false},
+			{"aces", false},
+			{"ice", false},
+		} {
+			taken, err := db.AliasTaken(ctx, tt.alias)
+			if err != nil || taken != tt.taken {
+				t.Errorf("AliasTaken(%q): got %v, %v; want %v", tt.alias, taken, err, tt.taken)
+			}
+			err = db.CreateUser(ctx, &moji.User{Email: fmt.Sprintf("n%d@example.com", i), Alias: tt.alias, PasswordHash: []byte("h")})
+			if got, want := moji.ErrorCode(err), map[bool]string{true: moji.ECONFLICT}[tt.taken]; got != want {
+				t.Errorf("CreateUser(%q): got code %q (%v), want %q", tt.alias, got, err, want)
+			}
+			if tt.taken && !strings.Contains(moji.ErrorMessage(err), "alias") {
+				t.Errorf("CreateUser(%q): message %q should name the alias", tt.alias, moji.ErrorMessage(err))
+			}
+		}
+	})
+}
+
+// Accounts from before the look key get theirs when the store opens; of
+// two old look-alikes the older keeps the look and the newer keeps its
+// alias, matched exactly.
+func TestAliasLooksFilledAtOpen(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			u := storetest.URL(t, d)
+			db, err := store.Open(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustCreateUser(t, db, "ace@example.com", "ace")
+			mustCreateUser(t, db, "bill@example.com", "bill")
+			must(t, db.Exec(ctx, `UPDATE users SET alias_look = NULL`))
+			must(t, db.Exec(ctx, `INSERT INTO users (email, email_key, alias, alias_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				"cyr@example.com", "cyr@example.com", "асе", store.Key("асе"), []byte("h"), 1))
+			db.Close()
+
+			for i := 0; i < 2; i++ { // the second open finds the same
+				if db, err = store.Open(ctx, u); err != nil {
+					t.Fatalf("open #%d: %v", i+2, err)
+				}
+				n, err := db.Count(ctx, `SELECT COUNT(*) FROM users WHERE alias_look IS NULL`)
+				if err != nil || n != 1 {
+					t.Fatalf("open #%d: accounts without a look key: got %d, %v; want 1 (the newer look-alike)", i+2, n, err)
+				}
+				if i == 0 {
+					db.Close()
+				}
+			}
+			defer db.Close()
+			n, err := db.Count(ctx, `SELECT COUNT(*) FROM users WHERE alias_look = ? AND alias = 'ace'`, store.Look("асе"))
+			if err != nil || n != 1 {
+				t.Fatalf("the older account's look key: got %d rows, %v; want 1", n, err)
+			}
+			for _, tt := range []struct {
+				alias string
+				taken bool
+			}{{"bi11", true}, {"асе", true}, {"ace", true}, {"bob", false}} {
+				if taken, err := db.AliasTaken(ctx, tt.alias); err != nil || taken != tt.taken {
+					t.Errorf("AliasTaken(%q): got %v, %v; want %v", tt.alias, taken, err, tt.taken)
+				}
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }

@@ -194,6 +194,7 @@ const en = {
   'signup.checking': 'Checking…',
   'signup.available': 'Available.',
   'signup.taken': 'Already taken.',
+  'signup.aliasTaken': 'Taken, or too much like one that is.',
   'signup.unknown': 'Could not check now; the server will tell.',
   'signup.haveAccount': 'Already have an account?',
 

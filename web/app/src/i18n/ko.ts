@@ -195,6 +195,7 @@ const ko: Messages = {
   'signup.checking': '확인하는 중…',
   'signup.available': '사용할 수 있습니다.',
   'signup.taken': '이미 사용 중입니다.',
+  'signup.aliasTaken': '이미 사용 중이거나 사용 중인 별명과 너무 비슷합니다.',
   'signup.unknown': '지금은 확인할 수 없습니다. 가입할 때 서버가 알려 줍니다.',
   'signup.haveAccount': '이미 계정이 있으신가요?',
 

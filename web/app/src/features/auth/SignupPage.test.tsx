@@ -29,7 +29,7 @@ describe('SignupPage', () => {
 
     const alias = await screen.findByLabelText(/Alias/);
     await user.type(alias, 'Alice');
-    expect(await screen.findByText('Already taken.', {}, { timeout: 2000 })).toBeInTheDocument();
+    expect(await screen.findByText('Taken, or too much like one that is.', {}, { timeout: 2000 })).toBeInTheDocument();
     expect(alias).toHaveAttribute('aria-invalid', 'true');
     // Five keystrokes, one question, for the whole value.
     expect(checks(fetch, 'alias').map((u) => u.searchParams.get('value'))).toEqual(['Alice']);

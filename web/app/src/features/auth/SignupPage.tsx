@@ -22,11 +22,19 @@ const AVAILABILITY_KEY: Record<Exclude<Availability, 'idle'>, MessageKey> = {
   unknown: 'signup.unknown',
 };
 
-function useFieldHelp(value: string, wellFormed: boolean, availability: Availability, rule: MessageKey, touched: boolean) {
+function useFieldHelp(
+  value: string,
+  wellFormed: boolean,
+  availability: Availability,
+  rule: MessageKey,
+  touched: boolean,
+  taken: MessageKey = 'signup.taken',
+) {
   const { t } = useI18n();
   if (value.trim() && !wellFormed) return { text: t(rule), error: touched };
   if (availability === 'idle') return { text: t(rule), error: false };
-  return { text: t(AVAILABILITY_KEY[availability]), error: availability === 'taken' };
+  if (availability === 'taken') return { text: t(taken), error: true };
+  return { text: t(AVAILABILITY_KEY[availability]), error: false };
 }
 
 export default function SignupPage() {
@@ -49,7 +57,7 @@ export default function SignupPage() {
   const emailState = useAvailability('email', email, isEmail);
   const aliasState = useAvailability('alias', alias, isAlias);
   const emailHelp = useFieldHelp(email, emailOk, emailState, 'signup.emailRule', touched);
-  const aliasHelp = useFieldHelp(alias, aliasOk, aliasState, 'signup.aliasRule', touched);
+  const aliasHelp = useFieldHelp(alias, aliasOk, aliasState, 'signup.aliasRule', touched, 'signup.aliasTaken');
 
   if (token && !login.isLoading && !signup.isLoading) return <Navigate to={next} replace />;
 
