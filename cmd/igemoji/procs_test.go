@@ -429,3 +429,44 @@ func TestEmbeddedKilledAndRestarted(t *testing.T) {
 	}
 	var _ = http.StatusOK
 }
+
+// A task deleted while a worker runs it: the server tells the workers over
+// Redis and the worker stops at once (the log line comes only from the
+// bus's word, not from a heartbeat that finds the task gone); no result is
+// recorded for it.
+func TestDeleteStopsTaskOnItsWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process-level test")
+	}
+	c := newCluster(t, 1, 1)
+	a, w := c.servers[0].app(), c.workers[0]
+	photo := readFile(t, samplePhoto(t, visionAssets(t), 2))
+	tok := a.signup("del@example.com", "deleter")
+	// The photo takes the worker a few hundred milliseconds; the delete
+	// has to land inside them, so a run that finished first is tried again.
+	for try := 0; try < 8; try++ {
+		v := a.submit(tok, photo, "1")
+		w.waitLog(regexp.MustCompile(`msg="task claimed" task=`+v.ID), 30*time.Second)
+		wantStatus(t, "delete a running task", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID, tok, "", nil), 204)
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			stopped := w.count(`msg="task deleted while it ran; stopped"`, "task="+v.ID)
+			done := w.count(`msg="task done"`, "task="+v.ID)
+			if stopped > 0 && done > 0 {
+				t.Fatalf("task %s: both stopped and done", v.ID)
+			}
+			if stopped > 0 {
+				wantError(t, "the deleted task", a.getJSON("/api/v1/faces/tasks/"+v.ID, tok), 404, moji.ENOTFOUND)
+				return
+			}
+			if done > 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if w.count(`msg="task done"`, "task="+v.ID) == 0 {
+			t.Fatalf("task %s: the worker neither stopped nor finished within 10 s of the delete", v.ID)
+		}
+	}
+	t.Fatal("every task finished before its delete landed, in 8 tries")
+}
