@@ -311,6 +311,13 @@ func splitStatements(src string) []string {
 	return out
 }
 
+// deadlock reports whether err is InnoDB choosing this statement as a
+// deadlock's victim, which a retry settles.
+func deadlock(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
+}
+
 // uniqueViolation reports whether err is a unique-constraint failure and, if
 // so, the violated constraint: its name on MySQL ("users_email_key"), its
 // column on SQLite ("email_key"). Only that part of the message is read: the

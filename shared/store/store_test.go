@@ -185,7 +185,7 @@ func TestUsers(t *testing.T) {
 func TestLookAlikeAliases(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		for _, a := range []string{"ace", "mike", "bill", "oslo", "김민수"} {
+		for _, a := range []string{"ace", "mike", "bill", "oslo", "김민수", "lan", "KOT"} {
 			mustCreateUser(t, db, a+"@example.com", a)
 		}
 		for i, tt := range []struct {
@@ -204,6 +204,11 @@ func TestLookAlikeAliases(t *testing.T) {
 			{"김민주", false},
 			{"aces", false},
 			{"ice", false},
+			{"Ian", true},  // capital I is small l
+			{"ian", false}, // small i is not
+			{"КОТ", true},  // Cyrillic capitals
+			{"кот", false}, // whose small forms look otherwise
+			{"blll", false},
 		} {
 			taken, err := db.AliasTaken(ctx, tt.alias)
 			if err != nil || taken != tt.taken {
@@ -220,9 +225,9 @@ func TestLookAlikeAliases(t *testing.T) {
 	})
 }
 
-// Accounts from before the look key get theirs when the store opens; of
-// two old look-alikes the older keeps the look and the newer keeps its
-// alias, matched exactly.
+// Accounts from before migration 0003 get their looks when the store
+// opens; of two old look-alikes the older keeps the look and the newer
+// keeps its alias, matched exactly.
 func TestAliasLooksFilledAtOpen(t *testing.T) {
 	ctx := context.Background()
 	for _, d := range storetest.Dialects {
@@ -232,37 +237,53 @@ func TestAliasLooksFilledAtOpen(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mustCreateUser(t, db, "ace@example.com", "ace")
-			mustCreateUser(t, db, "bill@example.com", "bill")
-			must(t, db.Exec(ctx, `UPDATE users SET alias_look = NULL`))
-			must(t, db.Exec(ctx, `INSERT INTO users (email, email_key, alias, alias_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-				"cyr@example.com", "cyr@example.com", "асе", store.Key("асе"), []byte("h"), 1))
+			// Back to the schema of migration 0002, with accounts in it.
+			for _, q := range map[store.Dialect][]string{
+				store.SQLite: {`DROP INDEX users_alias_look`, `DROP INDEX users_alias_look_cased`,
+					`ALTER TABLE users DROP COLUMN alias_look`, `ALTER TABLE users DROP COLUMN alias_look_cased`},
+				store.MySQL: {`DROP INDEX users_alias_look ON users`, `DROP INDEX users_alias_look_cased ON users`,
+					`ALTER TABLE users DROP COLUMN alias_look, DROP COLUMN alias_look_cased`},
+			}[d] {
+				must(t, db.Exec(ctx, q))
+			}
+			must(t, db.Exec(ctx, `DELETE FROM schema_migrations WHERE version = 3`))
+			for i, a := range []string{"ace", "bill", "асе", "lan", "Ian"} {
+				must(t, db.Exec(ctx, `INSERT INTO users (email, email_key, alias, alias_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+					fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("u%d@example.com", i), a, store.Key(a), []byte("h"), 1))
+			}
 			db.Close()
 
 			for i := 0; i < 2; i++ { // the second open finds the same
 				if db, err = store.Open(ctx, u); err != nil {
 					t.Fatalf("open #%d: %v", i+2, err)
 				}
-				n, err := db.Count(ctx, `SELECT COUNT(*) FROM users WHERE alias_look IS NULL`)
-				if err != nil || n != 1 {
-					t.Fatalf("open #%d: accounts without a look key: got %d, %v; want 1 (the newer look-alike)", i+2, n, err)
+				// асе's looks are ace's; Ian's cased look is lan's.
+				for col, want := range map[string]int{"alias_look": 1, "alias_look_cased": 2} {
+					n, err := db.Count(ctx, `SELECT COUNT(*) FROM users WHERE `+col+` IS NULL`)
+					if err != nil || n != want {
+						t.Fatalf("open #%d: accounts without %s: got %d, %v; want %d", i+2, col, n, err, want)
+					}
 				}
 				if i == 0 {
 					db.Close()
 				}
 			}
 			defer db.Close()
-			n, err := db.Count(ctx, `SELECT COUNT(*) FROM users WHERE alias_look = ? AND alias = 'ace'`, store.Look("асе"))
-			if err != nil || n != 1 {
-				t.Fatalf("the older account's look key: got %d rows, %v; want 1", n, err)
+			folded, _ := store.Looks("асе")
+			if n, err := db.Count(ctx, `SELECT COUNT(*) FROM users WHERE alias_look = ? AND alias = 'ace'`, folded); err != nil || n != 1 {
+				t.Fatalf("the older account's look: got %d rows, %v; want 1", n, err)
 			}
 			for _, tt := range []struct {
 				alias string
 				taken bool
-			}{{"bi11", true}, {"асе", true}, {"ace", true}, {"bob", false}} {
+			}{{"bi11", true}, {"асе", true}, {"ace", true}, {"Ian", true}, {"bob", false}} {
 				if taken, err := db.AliasTaken(ctx, tt.alias); err != nil || taken != tt.taken {
 					t.Errorf("AliasTaken(%q): got %v, %v; want %v", tt.alias, taken, err, tt.taken)
 				}
+			}
+			mustCreateUser(t, db, "new@example.com", "new")
+			if n, err := db.Count(ctx, `SELECT COUNT(*) FROM users WHERE alias = 'new' AND alias_look IS NOT NULL AND alias_look_cased IS NOT NULL`); err != nil || n != 1 {
+				t.Fatalf("a new account's looks: got %d rows, %v; want 1", n, err)
 			}
 		})
 	}
@@ -305,6 +326,39 @@ func TestConcurrentSignupsOneWins(t *testing.T) {
 		}
 		if ok != 1 {
 			t.Fatalf("successful sign-ups: got %d, want 1", ok)
+		}
+	})
+}
+
+// Look-alike sign-ups racing each other: one wins, the rest are told the
+// alias is taken (InnoDB's deadlocks among them are retried, never a 500).
+func TestConcurrentLookAlikeSignups(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		const rounds, n = 30, 6
+		for round := range rounds {
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				alias := []string{"ace", "асе", "ACE"}[i%3] + fmt.Sprint(round)
+				wg.Go(func() {
+					errs[i] = db.CreateUser(context.Background(), &moji.User{
+						Email: fmt.Sprintf("r%d.%d@example.com", round, i), Alias: alias, PasswordHash: []byte("h")})
+				})
+			}
+			wg.Wait()
+			ok := 0
+			for _, err := range errs {
+				switch moji.ErrorCode(err) {
+				case "":
+					ok++
+				case moji.ECONFLICT:
+				default:
+					t.Fatalf("round %d: got error %v, want nil or conflict", round, err)
+				}
+			}
+			if ok != 1 {
+				t.Fatalf("round %d: successful sign-ups: got %d, want 1", round, ok)
+			}
 		}
 	})
 }

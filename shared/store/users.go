@@ -19,14 +19,24 @@ import (
 // trimmed and lower-cased.
 func Key(s string) string { return strings.ToLower(norm.NFC.String(strings.TrimSpace(s))) }
 
-// Look folds an alias into the key that aliases which look alike share:
-// the Unicode TR39 skeleton of its Key, so all-Cyrillic "асе" is "ace",
-// "rnike" is "mike" and "bi11" is "bill". The skeleton maps 0 to O, so it
-// is lower-cased again; it is hashed so the unique index has a fixed width
-// (a skeleton can be several times longer than the alias).
-func Look(alias string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(confusables.Skeleton(Key(alias)))))
-	return hex.EncodeToString(sum[:])
+// Looks folds an alias into the keys that aliases which look alike share,
+// each the Unicode TR39 skeleton of the alias, hashed so that its unique
+// index has a fixed width (a skeleton can be several times longer than the
+// alias). Two keys, because a letter's look can depend on its case:
+//   - folded, the skeleton of Key, lower-cased again (the skeleton maps 0
+//     to O): all-Cyrillic "асе" is "ace", "rnike" is "mike", "bi11" is "bill";
+//   - cased, the skeleton of the alias as typed: Cyrillic capitals "КОТ"
+//     are "KOT" and "Ian" is "lan", though their lower-case forms differ.
+//
+// Changing either needs a migration that sets both columns to NULL: the
+// next start fills them anew (see fillAliasLooks).
+func Looks(alias string) (folded, cased string) {
+	hash := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:])
+	}
+	return hash(strings.ToLower(confusables.Skeleton(Key(alias)))),
+		hash(confusables.Skeleton(norm.NFC.String(strings.TrimSpace(alias))))
 }
 
 // aliasConflict is the answer to an alias that is taken or looks like one
@@ -40,9 +50,20 @@ func aliasConflict() error {
 // is an ECONFLICT naming which.
 func (db *DB) CreateUser(ctx context.Context, u *moji.User) error {
 	now := db.Now().UTC().Truncate(1e6)
-	res, err := db.db.ExecContext(ctx,
-		`INSERT INTO users (email, email_key, alias, alias_key, alias_look, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.Email, Key(u.Email), u.Alias, Key(u.Alias), Look(u.Alias), u.PasswordHash, millis(now))
+	folded, cased := Looks(u.Alias)
+	var res sql.Result
+	var err error
+	// InnoDB can pick a sign-up as a deadlock victim when look-alike
+	// sign-ups race (each waits on a key another's failed insert locked);
+	// the retry then meets the winner's row as a plain conflict.
+	for try := 0; try < 3; try++ {
+		res, err = db.db.ExecContext(ctx,
+			`INSERT INTO users (email, email_key, alias, alias_key, alias_look, alias_look_cased, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.Email, Key(u.Email), u.Alias, Key(u.Alias), folded, cased, u.PasswordHash, millis(now))
+		if !deadlock(err) {
+			break
+		}
+	}
 	if err != nil {
 		if name, ok := uniqueViolation(err); ok {
 			if name == "users_email_key" || name == "email_key" {
@@ -91,49 +112,78 @@ func (db *DB) EmailTaken(ctx context.Context, email string) (bool, error) {
 }
 
 // AliasTaken reports whether an account uses alias or one that looks like
-// it (see Look). Accounts made before aliases had a look key, and left
-// without one because theirs looked like another's, match exactly only.
+// it (see Looks). An account whose looks could not be recorded, because
+// another account's alias looked the same, matches exactly only.
 func (db *DB) AliasTaken(ctx context.Context, alias string) (bool, error) {
-	return db.exists(ctx, `SELECT 1 FROM users WHERE alias_key = ? OR alias_look = ?`, Key(alias), Look(alias))
+	folded, cased := Looks(alias)
+	return db.exists(ctx, `SELECT 1 FROM users WHERE alias_key = ? OR alias_look = ? OR alias_look_cased = ?`,
+		Key(alias), folded, cased)
 }
 
 // AliasTakenError is the error CreateUser gives for an alias that
 // AliasTaken reports, for callers that check first.
 func AliasTakenError() error { return aliasConflict() }
 
-// fillAliasLooks gives the accounts made before migration 0003 their look
-// key, which SQL cannot compute. Where two old aliases look alike the later
-// account keeps NULL (NULLs never collide): its alias stays its own, and it
-// is tried again at the next start, in case the other account is gone.
+// fillBatch is how many accounts fillAliasLooks updates in one transaction.
+const fillBatch = 500
+
+// fillAliasLooks records the looks of accounts that lack them, which SQL
+// cannot compute: those made before migration 0003, or by an older server
+// during an upgrade. Where an account's look is another's, it keeps NULL
+// there (NULLs never collide) and its alias stays its own. It runs at every
+// start, in batches that each commit, so a start cut short by its deadline
+// leaves the work done so far for the next.
 func (db *DB) fillAliasLooks(ctx context.Context, conn *sql.Conn) error {
-	rows, err := conn.QueryContext(ctx, `SELECT id, alias FROM users WHERE alias_look IS NULL ORDER BY id`)
-	if err != nil {
-		return err
-	}
-	type old struct {
+	type row struct {
 		id    int64
 		alias string
 	}
-	var todo []old
-	for rows.Next() {
-		var o old
-		if err := rows.Scan(&o.id, &o.alias); err != nil {
-			rows.Close()
+	for after := int64(0); ; {
+		rows, err := conn.QueryContext(ctx, `SELECT id, alias FROM users
+			WHERE (alias_look IS NULL OR alias_look_cased IS NULL) AND id > ? ORDER BY id LIMIT ?`, after, fillBatch)
+		if err != nil {
 			return err
 		}
-		todo = append(todo, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, o := range todo {
-		_, err := conn.ExecContext(ctx, `UPDATE users SET alias_look = ? WHERE id = ?`, Look(o.alias), o.id)
-		if _, dup := uniqueViolation(err); err != nil && !dup {
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.alias); err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
+		if len(batch) == 0 {
+			return nil
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, r := range batch {
+			folded, cased := Looks(r.alias)
+			for _, q := range []struct{ sql, look string }{
+				{`UPDATE users SET alias_look = ? WHERE id = ? AND alias_look IS NULL`, folded},
+				{`UPDATE users SET alias_look_cased = ? WHERE id = ? AND alias_look_cased IS NULL`, cased},
+			} {
+				// A unique violation fails the statement only, on both dialects.
+				if _, err := tx.ExecContext(ctx, q.sql, q.look, r.id); err != nil {
+					if _, dup := uniqueViolation(err); !dup {
+						tx.Rollback()
+						return err
+					}
+				}
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		after = batch[len(batch)-1].id
 	}
-	return nil
 }
 
 func (db *DB) exists(ctx context.Context, q string, args ...any) (bool, error) {
