@@ -43,37 +43,48 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// error writes err as a JSON error. Anything that is not a *moji.Error is
-// ours: it is logged with the request id and the client sees a generic 500.
+// error writes err as a JSON error.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg, ok := s.resolve(r, err)
+	if !ok {
+		return
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, msg
+	if code == moji.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="igemoji"`)
+	}
+	writeJSON(w, status, body)
+}
+
+// resolve turns err into what the client is told: a status, an error code
+// and a message; ok is false when nobody is left to answer. Anything that
+// is not a *moji.Error is ours: it is logged with the request id and the
+// client sees a generic 500.
+func (s *Server) resolve(r *http.Request, err error) (status int, code, msg string, ok bool) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		err = moji.Errorf(moji.EUNAVAILABLE, "The request took too long; please try again.")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		s.log.Debug("client went away", "path", r.URL.Path) // nobody to answer
-		return
+		return 0, "", "", false
 	case store.Unreachable(err):
 		// An outage, not a bug: 503 tells clients and balancers to retry.
 		s.log.Warn("request failed: a dependency is out of reach", "method", r.Method, "path", r.URL.Path,
 			"request_id", middleware.GetReqID(r.Context()), "err", err)
 		err = moji.Errorf(moji.EUNAVAILABLE, "The service is briefly unavailable; please try again.")
 	}
-	code := moji.ErrorCode(err)
+	code = moji.ErrorCode(err)
 	var me *moji.Error
 	if !errors.As(err, &me) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path,
 			"request_id", middleware.GetReqID(r.Context()), "err", err)
 	}
-	status, ok := statusOf[code]
-	if !ok {
+	status, found := statusOf[code]
+	if !found {
 		status = http.StatusInternalServerError
 	}
-	var body errorBody
-	body.Error.Code, body.Error.Message = code, moji.ErrorMessage(err)
-	if code == moji.EUNAUTHORIZED {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="igemoji"`)
-	}
-	writeJSON(w, status, body)
+	return status, code, moji.ErrorMessage(err), true
 }
 
 // retryAfter is a rate-limit error that tells the client when to come back.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -281,6 +282,18 @@ func TestTaskJourney(t *testing.T) {
 			}
 			shared := a.do("GET", "/s/"+slug+"/image", "", "", nil)
 			wantStatus(t, "shared image", shared, 200)
+			req, _ := http.NewRequest("GET", a.base+"/s/"+slug, nil)
+			req.Header.Set("Accept-Language", "ko")
+			if res, err := http.DefaultClient.Do(req); err != nil {
+				t.Fatal(err)
+			} else {
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if !strings.Contains(string(body), `<html lang="ko">`) || !strings.Contains(string(body), "IGE MOJI에서 직접 만들어 보세요") ||
+					res.Header.Get("Vary") != "Accept-Language" {
+					t.Errorf("share page in Korean: got Vary %q and\n%s", res.Header.Get("Vary"), body)
+				}
+			}
 			// Unsharing must end the link at once, also where it was seen:
 			// caches ask every time, and a still-shared image costs a 304.
 			if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || page.header.Get("X-Frame-Options") != "DENY" {
@@ -295,7 +308,7 @@ func TestTaskJourney(t *testing.T) {
 			if etag == "" || strings.Contains(etag, v.ID) {
 				t.Errorf("shared image: got ETag %q, want one that does not name the task", etag)
 			}
-			req, _ := http.NewRequest("GET", a.base+"/s/"+slug+"/image", nil)
+			req, _ = http.NewRequest("GET", a.base+"/s/"+slug+"/image", nil)
 			req.Header.Set("If-None-Match", etag)
 			if res, err := http.DefaultClient.Do(req); err != nil {
 				t.Errorf("shared image revalidated: %v", err)
@@ -306,7 +319,28 @@ func TestTaskJourney(t *testing.T) {
 				}
 			}
 			wantStatus(t, "unshare", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID+"/share", tok, "", nil), 204)
-			wantError(t, "unshared page", a.do("GET", "/s/"+slug, "", "", nil), 404, moji.ENOTFOUND)
+			// People open share links in a browser: a link that no longer
+			// works is a page in their language, not a JSON error.
+			for _, tt := range []struct{ lang, want string }{
+				{"", "no longer shared"},
+				{"ko-KR,ko;q=0.9,en;q=0.8", "공유가 중지되었습니다"},
+				{"fr-CH, fr;q=0.9", "no longer shared"},
+				{"not a language header", "no longer shared"},
+			} {
+				req, _ := http.NewRequest("GET", a.base+"/s/"+slug, nil)
+				req.Header.Set("Accept-Language", tt.lang)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") ||
+					!strings.Contains(string(body), tt.want) || !strings.Contains(string(body), `href="/"`) {
+					t.Errorf("unshared page, Accept-Language %q: got %d %s %q, want 404 HTML saying %q with a way home",
+						tt.lang, res.StatusCode, res.Header.Get("Content-Type"), body, tt.want)
+				}
+			}
 			wantError(t, "unshared image", a.do("GET", "/s/"+slug+"/image", "", "", nil), 404, moji.ENOTFOUND)
 
 			// My page.
