@@ -21,6 +21,9 @@ export const theme = createTheme({
         ':focus-visible': { outline: `3px solid ${FOCUS}`, outlineOffset: 2 },
         '.MuiAppBar-root :focus-visible': { outlineColor: FOCUS_ON_BAR },
         img: { maxWidth: '100%' },
+        // Korean breaks between words, not inside them; a word longer than
+        // the line (a link, an alias) may still break anywhere.
+        'html[lang="ko"] body': { wordBreak: 'keep-all', overflowWrap: 'anywhere' },
       },
     },
     MuiButtonBase: {

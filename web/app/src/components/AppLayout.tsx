@@ -153,10 +153,20 @@ export function AppLayout() {
     document.documentElement.lang = lang;
   }, [lang]);
 
+  // Home first, and the session ends once there: ended on a page that
+  // needs an account, it would send the person to log in, as if they had
+  // been thrown out.
+  const [leaving, setLeaving] = useState(false);
   const logOut = () => {
-    dispatch(endSession());
+    setLeaving(true);
     navigate('/');
   };
+  useEffect(() => {
+    if (leaving && pathname === '/') {
+      setLeaving(false);
+      dispatch(endSession());
+    }
+  }, [leaving, pathname, dispatch]);
 
   return (
     <>

@@ -8,6 +8,7 @@ const CODE_KEY: Partial<Record<string, MessageKey>> = {
   unauthorized: 'error.unauthorized',
   forbidden: 'error.forbidden',
   not_found: 'error.not_found',
+  conflict: 'error.conflict',
   too_large: 'error.too_large',
   unsupported_media: 'error.unsupported_media',
   rate_limited: 'error.rate_limited',
@@ -19,7 +20,8 @@ const CODE_KEY: Partial<Record<string, MessageKey>> = {
  * A sentence for a failed request. The server's messages are written for
  * people (and specific) but English: in English they are shown as they
  * are; in Korean a translation of the code is shown, with the server's
- * words kept for the codes whose detail matters (invalid, conflict).
+ * words kept where the detail matters (invalid). A conflict is a taken
+ * email or alias, which the sign-up form marks on its field.
  */
 export function useErrorText(): (err: QueryError) => string {
   const { lang, t } = useI18n();

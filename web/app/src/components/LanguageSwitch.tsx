@@ -34,7 +34,9 @@ export function LanguageSwitch() {
       }}
     >
       {(Object.keys(NAMES) as Lang[]).map((l) => (
-        <ToggleButton key={l} value={l} lang={l} aria-label={NAMES[l].full}>
+        // Each its own tab stop: a pair of buttons gives no hint that
+        // arrow keys move between them.
+        <ToggleButton key={l} value={l} lang={l} aria-label={NAMES[l].full} tabIndex={0}>
           {NAMES[l].short}
         </ToggleButton>
       ))}

@@ -2,6 +2,7 @@ import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { AppRoutes } from '../App';
+import { LanguageSwitch } from '../components/LanguageSwitch';
 import { makeStore } from '../store';
 import { json, mockFetch, renderApp } from '../../test/utils';
 import en from './en';
@@ -64,5 +65,16 @@ describe('the language switch', () => {
     await user.click(screen.getByRole('button', { name: 'English' }));
     expect(screen.getByText('No templates yet.')).toBeInTheDocument();
     expect(document.documentElement.lang).toBe('en');
+  });
+});
+
+describe('LanguageSwitch', () => {
+  it('is reached with Tab, each language its own stop', async () => {
+    renderApp(<LanguageSwitch />);
+    const user = userEvent.setup();
+    await user.tab();
+    expect(screen.getByRole('button', { name: 'English' })).toHaveFocus();
+    await user.tab();
+    expect(screen.getByRole('button', { name: '한국어' })).toHaveFocus();
   });
 });

@@ -27,6 +27,8 @@ export interface I18n {
   /** The plural form for count, with {count} filled. */
   tn: (base: PluralBase, count: number, vars?: Vars) => string;
   formatDate: (iso: string) => string;
+  /** Date and time of day, where the date alone would not tell items apart. */
+  formatDateTime: (iso: string) => string;
   formatPercent: (fraction: number) => string;
   setLang: (lang: Lang) => void;
 }
@@ -39,6 +41,7 @@ export function useI18n(): I18n {
   return useMemo(() => {
     const plural = new Intl.PluralRules(lang);
     const date = new Intl.DateTimeFormat(lang, { dateStyle: 'medium' });
+    const dateTime = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
     const pct = new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: 1 });
     return {
       lang,
@@ -50,6 +53,10 @@ export function useI18n(): I18n {
       formatDate: (iso) => {
         const d = new Date(iso);
         return Number.isNaN(d.getTime()) ? '' : date.format(d);
+      },
+      formatDateTime: (iso) => {
+        const d = new Date(iso);
+        return Number.isNaN(d.getTime()) ? '' : dateTime.format(d);
       },
       formatPercent: (f) => pct.format(f),
       setLang,

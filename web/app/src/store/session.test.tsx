@@ -130,3 +130,25 @@ describe('an expired token', () => {
     expect(store.getState().auth.expired).toBe(false);
   });
 });
+
+describe('logging out', () => {
+  it('on a page that needs an account goes home, not to the log-in page', async () => {
+    mockFetch(async (url) => {
+      if (url.pathname.startsWith('/api/v1/users/mypage/')) return json({ items: [], page: 1, page_size: 12, total: 0 });
+      if (url.pathname.startsWith('/api/v1/emojis/pages/')) return json({ items: [], page: 1, page_size: 12, total: 0 });
+      if (url.pathname === '/api/v1/faces/ranking') return json({ items: [], window_days: 7 });
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    const { store } = renderApp(
+      <>
+        <AppRoutes />
+        <Where />
+      </>,
+      { route: '/me', store: testStore({ auth: loggedIn() }) },
+    );
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Log out' }));
+    await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent(/^\/$/));
+    expect(store.getState().auth.session).toBeNull();
+  });
+});

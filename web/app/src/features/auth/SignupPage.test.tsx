@@ -67,4 +67,41 @@ describe('SignupPage', () => {
     expect(await signup?.clone().json()).toEqual({ email: 'bob@example.com', password: 'correct horse', alias: 'bob' });
     expect(await screen.findByRole('heading', { level: 1, name: 'What’s this emoji?' })).toBeInTheDocument();
   });
+
+  it('marks every field to fix on an empty submit and moves focus to the first', async () => {
+    const fetch = server();
+    renderApp(<AppRoutes />, { route: '/signup' });
+    const user = userEvent.setup();
+    const email = await screen.findByLabelText(/Email/);
+    await user.click(screen.getByRole('button', { name: 'Create account' }));
+    expect(screen.getAllByText('Required.')).toHaveLength(3);
+    for (const label of [/Email/, /Alias/, /Password/]) expect(screen.getByLabelText(label)).toHaveAttribute('aria-invalid', 'true');
+    expect(email).toHaveFocus();
+    await user.type(email, 'bob@example.com');
+    await user.click(screen.getByRole('button', { name: 'Create account' }));
+    expect(screen.getByLabelText(/Alias/)).toHaveFocus();
+    expect(fetch.mock.calls.some(([r]) => (r as Request).method === 'POST')).toBe(false);
+  });
+
+  it('says which field was taken when the sign-up loses a race for it', async () => {
+    let aliasTaken = false;
+    mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/users' && req.method === 'GET') return json({ taken: url.searchParams.get('case') === 'alias' && aliasTaken });
+      if (url.pathname === '/api/v1/users' && req.method === 'POST') {
+        aliasTaken = true; // someone else took it a moment ago
+        return json({ error: { code: 'conflict', message: 'This alias is taken, or looks too much like one that is.' } }, 409);
+      }
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(<AppRoutes />, { route: '/signup' });
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText(/Email/), 'bob@example.com');
+    await user.type(screen.getByLabelText(/Alias/), 'racer');
+    await user.type(screen.getByLabelText(/Password/), 'correct horse');
+    await waitFor(() => expect(screen.getAllByText('Available.')).toHaveLength(2), { timeout: 2000 });
+    await user.click(screen.getByRole('button', { name: 'Create account' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('This alias is taken');
+    expect(await screen.findByText('Taken, or too much like one that is.')).toBeInTheDocument();
+    expect(screen.getByLabelText(/Alias/)).toHaveAttribute('aria-invalid', 'true');
+  });
 });

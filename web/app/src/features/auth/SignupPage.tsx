@@ -2,9 +2,10 @@ import Button from '@mui/material/Button';
 import Link from '@mui/material/Link';
 import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { Navigate, Link as RouterLink, useNavigate, useSearchParams } from 'react-router';
-import { useLogInMutation, useSignUpMutation } from '../../api/users';
+import { apiError } from '../../api/errors';
+import { useLogInMutation, useSignUpMutation, usersApi } from '../../api/users';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { useI18n, type MessageKey } from '../../i18n';
 import { safeNext } from '../../lib/navigation';
@@ -31,7 +32,8 @@ function useFieldHelp(
   taken: MessageKey = 'signup.taken',
 ) {
   const { t } = useI18n();
-  if (value.trim() && !wellFormed) return { text: t(rule), error: touched };
+  if (!value.trim()) return { text: touched ? t('field.required') : t(rule), error: touched };
+  if (!wellFormed) return { text: t(rule), error: touched };
   if (availability === 'idle') return { text: t(rule), error: false };
   if (availability === 'taken') return { text: t(taken), error: true };
   return { text: t(AVAILABILITY_KEY[availability]), error: false };
@@ -50,6 +52,9 @@ export default function SignupPage() {
   const [touched, setTouched] = useState(false);
   const [signUp, signup] = useSignUpMutation();
   const [logIn, login] = useLogInMutation();
+  const emailRef = useRef<HTMLInputElement>(null);
+  const aliasRef = useRef<HTMLInputElement>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
 
   const emailOk = isEmail(email.trim());
   const aliasOk = isAlias(alias.trim());
@@ -64,10 +69,30 @@ export default function SignupPage() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setTouched(true);
-    if (!emailOk || !aliasOk || !passwordOk || emailState === 'taken' || aliasState === 'taken') return;
+    // Focus goes to the first field to fix, whose help text says why.
+    const bad = [
+      { ok: emailOk && emailState !== 'taken', ref: emailRef },
+      { ok: aliasOk && aliasState !== 'taken', ref: aliasRef },
+      { ok: passwordOk, ref: passwordRef },
+    ].find((f) => !f.ok);
+    if (bad) {
+      bad.ref.current?.focus();
+      return;
+    }
     const creds = { email: email.trim(), password };
     const made = await signUp({ ...creds, alias: alias.trim() });
-    if ('error' in made) return;
+    if ('error' in made) {
+      if (apiError(made.error)?.code === 'conflict') {
+        // Taken since it was checked: ask again, so the field says which.
+        for (const [kind, value] of [
+          ['email', email.trim()],
+          ['alias', alias.trim()],
+        ] as const) {
+          void dispatch(usersApi.endpoints.checkTaken.initiate({ case: kind, value }, { forceRefetch: true, subscribe: false }));
+        }
+      }
+      return;
+    }
     const res = await logIn(creds);
     if ('data' in res && res.data) {
       dispatch(startSession(res.data));
@@ -87,6 +112,7 @@ export default function SignupPage() {
         onChange={(e) => setEmail(e.target.value)}
         required
         autoFocus
+        inputRef={emailRef}
         error={emailHelp.error}
         helperText={emailHelp.text}
         slotProps={helperLive}
@@ -97,6 +123,7 @@ export default function SignupPage() {
         value={alias}
         onChange={(e) => setAlias(e.target.value)}
         required
+        inputRef={aliasRef}
         error={aliasHelp.error}
         helperText={aliasHelp.text}
         slotProps={helperLive}
@@ -108,8 +135,12 @@ export default function SignupPage() {
         value={password}
         onChange={(e) => setPassword(e.target.value)}
         required
+        inputRef={passwordRef}
         error={touched && !passwordOk}
-        helperText={t('signup.passwordRule', { min: PASSWORD_MIN_BYTES, max: PASSWORD_MAX_BYTES })}
+        helperText={
+          touched && !password ? t('field.required') : t('signup.passwordRule', { min: PASSWORD_MIN_BYTES, max: PASSWORD_MAX_BYTES })
+        }
+        slotProps={helperLive}
       />
       {(signup.error || login.error) && <ErrorAlert error={signup.error ?? login.error} />}
       <Button type="submit" variant="contained" size="large" disabled={busy}>

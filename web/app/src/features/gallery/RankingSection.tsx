@@ -26,7 +26,7 @@ export function RankingSection() {
       ) : !data ? (
         <Loading />
       ) : data.items.length === 0 ? (
-        <Typography>{t('ranking.empty')}</Typography>
+        <Typography>{t('ranking.empty', { days: data.window_days })}</Typography>
       ) : (
         <>
           <RankingPodium items={data.items} />

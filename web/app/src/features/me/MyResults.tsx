@@ -20,9 +20,11 @@ import { beforeDropped } from '../../store/uploadsSlice';
 import { PagedList } from './PagedList';
 
 function ResultCard({ task, onDelete }: { task: Task; onDelete: () => void }) {
-  const { t, tn, formatDate } = useI18n();
+  const { t, tn, formatDateTime } = useI18n();
+  // With the time: results of one day would otherwise read alike.
+  const when = formatDateTime(task.created_at);
   const faces = task.result?.faces.length ?? 0;
-  const label = t('me.resultOf', { date: formatDate(task.created_at) });
+  const label = t('me.resultOf', { date: when });
   return (
     <Card variant="outlined" component="li">
       <Link component={RouterLink} to={`/results/${task.task_id}`} aria-label={label} sx={{ display: 'block', bgcolor: '#111' }}>
@@ -38,13 +40,13 @@ function ResultCard({ task, onDelete }: { task: Task; onDelete: () => void }) {
       </Link>
       <CardContent sx={{ pb: 0 }}>
         <Typography variant="body2">
-          <time dateTime={task.created_at}>{formatDate(task.created_at)}</time> ·{' '}
+          <time dateTime={task.created_at}>{when}</time> ·{' '}
           {tn('me.faces', faces)}
           {task.share_url ? ` · ${t('me.shared')}` : ''}
         </Typography>
       </CardContent>
       <CardActions sx={{ justifyContent: 'flex-end' }}>
-        <IconButton onClick={onDelete} aria-label={t('me.deleteResult', { date: formatDate(task.created_at) })} color="error">
+        <IconButton onClick={onDelete} aria-label={t('me.deleteResult', { date: when })} color="error">
           <DeleteIcon />
         </IconButton>
       </CardActions>

@@ -66,10 +66,12 @@ describe('ResultPage', () => {
     expect(await screen.findByRole('textbox', { name: 'Share link' })).toHaveValue('http://x/s/abc');
     expect(screen.getByRole('status')).toHaveTextContent('Link copied.');
     expect(await navigator.clipboard.readText()).toBe('http://x/s/abc');
+    // The pressed button is gone; focus is on the one in its place.
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Copy link' })).toHaveFocus());
 
     await user.click(screen.getByRole('button', { name: 'Stop sharing' }));
     await waitFor(() => expect(screen.queryByRole('textbox', { name: 'Share link' })).toBeNull());
-    expect(within(screen.getByRole('main')).getByRole('button', { name: 'Share' })).toBeInTheDocument();
+    await waitFor(() => expect(within(screen.getByRole('main')).getByRole('button', { name: 'Share' })).toHaveFocus());
   });
 
   it('says so when the result is not there (or not yours)', async () => {

@@ -3,7 +3,7 @@ import Button from '@mui/material/Button';
 import Stack from '@mui/material/Stack';
 import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useShareTaskMutation, useUnshareTaskMutation } from '../../api/faces';
 import type { Task } from '../../api/types';
 import { ErrorAlert } from '../../components/ErrorAlert';
@@ -18,6 +18,20 @@ export function ShareControls({ task }: { task: Task }) {
   // The key, not the text: a language switch retranslates it.
   const [status, setStatus] = useState<MessageKey | null>(null);
   const field = useRef<HTMLInputElement>(null);
+  const copyButton = useRef<HTMLButtonElement>(null);
+  const shareButton = useRef<HTMLButtonElement>(null);
+  const url = task.share_url;
+
+  // Sharing and unsharing swap the button pressed for others; focus goes
+  // to the one that takes its place once it is there, unless the person
+  // has moved on.
+  const [refocus, setRefocus] = useState<'shared' | 'unshared' | null>(null);
+  useEffect(() => {
+    if (!refocus || (refocus === 'shared') !== !!url) return;
+    setRefocus(null);
+    const lost = document.activeElement === null || document.activeElement === document.body;
+    if (lost) (url ? copyButton : shareButton).current?.focus();
+  }, [refocus, url]);
 
   const copy = async (url: string) => {
     try {
@@ -32,15 +46,16 @@ export function ShareControls({ task }: { task: Task }) {
 
   const onShare = async () => {
     const res = await share(task.task_id);
+    setRefocus('error' in res ? null : 'shared');
     if ('data' in res && res.data) await copy(res.data.share_url);
   };
 
   const onUnshare = async () => {
     const res = await unshare(task.task_id);
+    setRefocus('error' in res ? null : 'unshared');
     if (!('error' in res)) setStatus('share.revoked');
   };
 
-  const url = task.share_url;
   return (
     <Box>
       {url ? (
@@ -55,7 +70,7 @@ export function ShareControls({ task }: { task: Task }) {
             slotProps={{ htmlInput: { readOnly: true } }}
           />
           <Stack direction="row" spacing={1} sx={{ flexWrap: 'wrap', rowGap: 1 }}>
-            <Button variant="outlined" startIcon={<CopyIcon />} onClick={() => copy(url)}>
+            <Button variant="outlined" startIcon={<CopyIcon />} onClick={() => copy(url)} ref={copyButton}>
               {t('share.copy')}
             </Button>
             <Button color="error" startIcon={<LinkOffIcon />} onClick={onUnshare} disabled={unsharing.isLoading}>
@@ -67,6 +82,7 @@ export function ShareControls({ task }: { task: Task }) {
         <Button
           variant="outlined"
           startIcon={<ShareIcon />}
+          ref={shareButton}
           onClick={onShare}
           disabled={sharing.isLoading}
           sx={{ width: { xs: '100%', sm: 'auto' } }}

@@ -14,6 +14,10 @@ export interface ImageSlotProps {
   expression: Expression;
   file: File | null;
   error: string | null;
+  /** Whether error is news to announce (a refused file), not a reminder. */
+  errorIsNews?: boolean;
+  /** The slot's Choose button, for the form to send focus to. */
+  chooseRef?: (el: HTMLButtonElement | null) => void;
   onPick: (file: File) => void;
   onClear: () => void;
 }
@@ -21,10 +25,15 @@ export interface ImageSlotProps {
 const CHECKERBOARD = 'repeating-conic-gradient(#eee 0% 25%, #fff 0% 50%) 50% / 16px 16px';
 
 /** One of the seven class slots: choose or drop an image, see it before publishing. */
-export function ImageSlot({ expression, file, error, onPick, onClear }: ImageSlotProps) {
+export function ImageSlot({ expression, file, error, errorIsNews = true, chooseRef, onPick, onClear }: ImageSlotProps) {
   const { t } = useI18n();
   const label = t(EXPRESSION_KEY[expression]);
   const input = useRef<HTMLInputElement>(null);
+  const choose = useRef<HTMLButtonElement | null>(null);
+  const setChoose = (el: HTMLButtonElement | null) => {
+    choose.current = el;
+    chooseRef?.(el);
+  };
   const headingId = useId();
   const errorId = useId();
   const url = useObjectUrl(file);
@@ -66,17 +75,30 @@ export function ImageSlot({ expression, file, error, onPick, onClear }: ImageSlo
         }}
       />
       <Box sx={{ display: 'flex', gap: 1, justifyContent: 'center', flexWrap: 'wrap' }}>
-        <Button size="small" variant="outlined" onClick={() => input.current?.click()} aria-label={t('newTemplate.chooseFor', { class: label })}>
+        <Button
+          size="small"
+          variant="outlined"
+          ref={setChoose}
+          onClick={() => input.current?.click()}
+          aria-label={t(file ? 'newTemplate.replaceFor' : 'newTemplate.chooseFor', { class: label })}
+        >
           {file ? t('newTemplate.replace') : t('newTemplate.choose')}
         </Button>
         {file && (
-          <Button size="small" onClick={onClear} aria-label={t('newTemplate.clearFor', { class: label })}>
+          <Button
+            size="small"
+            onClick={() => {
+              onClear();
+              choose.current?.focus(); // this button goes; Choose stays
+            }}
+            aria-label={t('newTemplate.clearFor', { class: label })}
+          >
             {t('newTemplate.clear')}
           </Button>
         )}
       </Box>
       {error && (
-        <Typography id={errorId} variant="caption" color="error" role="alert" sx={{ display: 'block', mt: 1 }}>
+        <Typography id={errorId} variant="caption" color="error" role={errorIsNews ? 'alert' : undefined} sx={{ display: 'block', mt: 1 }}>
           {error}
         </Typography>
       )}

@@ -24,6 +24,8 @@ export default function NewTemplatePage() {
   const [files, setFiles] = useState<Slots>({});
   const [slotErrors, setSlotErrors] = useState<SlotErrors>({});
   const [submitted, setSubmitted] = useState(false);
+  const nameField = useRef<HTMLInputElement>(null);
+  const chooseButtons = useRef<Partial<Record<Expression, HTMLButtonElement | null>>>({});
   const [create, { isLoading, error }] = useCreateTemplateMutation();
 
   // Each slot's latest choice wins, even if an earlier one's check ends later.
@@ -53,7 +55,11 @@ export default function NewTemplatePage() {
   const submit = async (ev: FormEvent) => {
     ev.preventDefault();
     setSubmitted(true);
-    if (!nameOk || missing.length > 0) return;
+    // Focus goes to the first thing to fix; its message is read with it
+    // (seven alerts at once would be read as one long noise).
+    if (!nameOk) return nameField.current?.focus();
+    const firstMissing = missing[0];
+    if (firstMissing) return chooseButtons.current[firstMissing]?.focus();
     const body = new FormData();
     body.append('name', name.trim());
     for (const e of EXPRESSIONS) body.append(e, files[e] as File);
@@ -74,6 +80,7 @@ export default function NewTemplatePage() {
         onChange={(e) => setName(e.target.value)}
         required
         fullWidth
+        inputRef={nameField}
         error={submitted && !nameOk}
         helperText={submitted && !nameOk ? t('newTemplate.nameRule', { max: NAME_MAX }) : t('newTemplate.nameHelp', { max: NAME_MAX })}
         slotProps={{ htmlInput: { maxLength: NAME_MAX * 2 } }}
@@ -86,6 +93,10 @@ export default function NewTemplatePage() {
             expression={e}
             file={files[e] ?? null}
             error={shownErrors[e] ?? null}
+            errorIsNews={!!slotErrors[e]}
+            chooseRef={(el) => {
+              chooseButtons.current[e] = el;
+            }}
             onPick={(f) => pick(e, f)}
             onClear={() => clear(e)}
           />

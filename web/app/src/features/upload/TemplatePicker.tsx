@@ -42,6 +42,7 @@ export function TemplatePicker({ value, onChange, disabled }: TemplatePickerProp
             <Link component={RouterLink} to="/">
               {t('nav.gallery')}
             </Link>
+            {t('upload.templateHelpEnd')}
           </>
         }
         sx={{ maxWidth: 480, mb: 1 }}

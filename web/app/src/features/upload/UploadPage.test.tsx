@@ -130,4 +130,22 @@ describe('UploadPage', () => {
       globalThis.createImageBitmap = saved;
     }
   });
+
+  it('keeps the place of a keyboard user whose control is replaced', async () => {
+    mockFetch(async (url) => {
+      if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(<AppRoutes />, { route: '/upload?template=1' });
+    const user = userEvent.setup();
+    await screen.findByRole('option', { name: 'Fluent Flat' });
+    const step2 = screen.getByRole('region', { name: /2\./ });
+    expect(step2).not.toHaveFocus();
+    await user.upload(screen.getByLabelText('Choose a photo'), new File([new Uint8Array(8)], 'me.png', { type: 'image/png' }));
+    await waitFor(() => expect(step2).toHaveFocus());
+    await user.click(await screen.findByRole('button', { name: 'Choose another photo' }));
+    await waitFor(() => expect(step2).toHaveFocus());
+    expect(screen.getByRole('button', { name: 'Choose a photo' })).toBeInTheDocument();
+  });
 });

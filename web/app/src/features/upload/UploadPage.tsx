@@ -5,7 +5,7 @@ import Button from '@mui/material/Button';
 import Paper from '@mui/material/Paper';
 import Stack from '@mui/material/Stack';
 import Typography from '@mui/material/Typography';
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useGetTemplateQuery } from '../../api/emojis';
 import { useCreateTaskMutation } from '../../api/faces';
@@ -47,6 +47,16 @@ export default function UploadPage() {
   const [sending, setSending] = useState(false);
   const sendingRef = useRef(false);
   const busy = sending || creation.isLoading || (taskId !== null && !failed);
+  // Choosing a photo, choosing another and opening or closing the camera
+  // replace the control that was used; focus would fall to the page, so it
+  // goes to the step's section, read out by its name.
+  const photoSection = useRef<HTMLElement>(null);
+  const shown = useRef({ photo, camera }); // the page's own arrival is AppLayout's
+  useEffect(() => {
+    if (shown.current.photo === photo && shown.current.camera === camera) return;
+    shown.current = { photo, camera };
+    if (document.activeElement === null || document.activeElement === document.body) photoSection.current?.focus();
+  }, [photo, camera]);
   // Each choice supersedes the one before, even if its check ends later.
   const choice = useRef(0);
 
@@ -97,7 +107,14 @@ export default function UploadPage() {
           <TemplatePicker value={templateId} disabled={busy} onChange={(id) => setParams({ template: String(id) }, { replace: true })} />
         </Paper>
 
-        <Paper variant="outlined" component="section" aria-label={t('upload.step2')} sx={{ p: { xs: 1.5, sm: 3 } }}>
+        <Paper
+          variant="outlined"
+          component="section"
+          aria-label={t('upload.step2')}
+          ref={photoSection}
+          tabIndex={-1}
+          sx={{ p: { xs: 1.5, sm: 3 }, outline: 'none' }}
+        >
           <Typography variant="h6" component="h2" sx={{ mb: 2 }}>
             {t('upload.step2')}
           </Typography>
