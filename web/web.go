@@ -11,26 +11,61 @@ import (
 	"strings"
 )
 
+// clientRoutes are the client's routes, as in web/app/src/App.tsx
+// (TestClientRoutesMatchApp keeps the two alike); ":name" is any one
+// segment.
+var clientRoutes = []string{"", "templates/new", "templates/:id", "upload", "results/:taskId", "login", "signup", "me"}
+
+// clientRoute reports whether p (cleaned, without its leading slash) is
+// one of clientRoutes.
+func clientRoute(p string) bool {
+	segs := strings.Split(p, "/")
+	for _, route := range clientRoutes {
+		want := strings.Split(route, "/")
+		if len(want) != len(segs) {
+			continue
+		}
+		ok := true
+		for i, w := range want {
+			ok = ok && (w == segs[i] || strings.HasPrefix(w, ":") && segs[i] != "")
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Handler serves the client's files. Paths that name no file get
 // index.html, so that the client's own routes (/templates/3, /me) load
-// the app on a reload; Vite's hashed files under /assets/ never change
-// and are cached for good, index.html is revalidated every time.
+// the app on a reload; other paths get it too, for the app's "not found"
+// page, but with status 404, for crawlers and link checkers. Vite's hashed
+// files under /assets/ never change and are cached for good, index.html
+// is revalidated every time.
 func Handler() http.Handler {
 	files, err := fs.Sub(embedded, embeddedRoot)
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
+	index, err := fs.ReadFile(files, "index.html")
+	if err != nil {
+		panic(err) // likewise
+	}
 	fileServer := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
-		if p == "" || p == "." {
-			p = "index.html"
+		if p == "." {
+			p = ""
 		}
-		if st, err := fs.Stat(files, p); err != nil || st.IsDir() {
+		notFound := false
+		if p == "" {
+			p = "index.html"
+		} else if st, err := fs.Stat(files, p); err != nil || st.IsDir() {
 			if path.Ext(p) != "" { // a missing file, not a client route
 				http.NotFound(w, r)
 				return
 			}
+			notFound = !clientRoute(p)
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = "/"
 			r = r2
@@ -53,6 +88,14 @@ func Handler() http.Handler {
 			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "+
 				"connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self' 'wasm-unsafe-eval'; "+
 				"object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+		}
+		if notFound {
+			h.Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			if r.Method != http.MethodHead {
+				w.Write(index)
+			}
+			return
 		}
 		fileServer.ServeHTTP(w, r)
 	})

@@ -3,6 +3,9 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,6 +22,12 @@ func TestHandler(t *testing.T) {
 		{"/index.html", 301, false, ""}, // the file server's canonical redirect to /
 		{"/templates/3", 200, true, "no-cache"},
 		{"/me", 200, true, "no-cache"},
+		{"/results/0123abcd", 200, true, "no-cache"},
+		{"/templates/new", 200, true, "no-cache"},
+		// Not the client's: its "not found" page, said with the status.
+		{"/nope", 404, true, "no-cache"},
+		{"/templates/3/extra", 404, true, "no-cache"},
+		{"/me/", 200, true, "no-cache"}, // cleaned to /me
 		{"/missing.js", 404, false, ""},
 		{"/assets/missing-abc123.js", 404, false, ""},
 	}
@@ -36,5 +45,26 @@ func TestHandler(t *testing.T) {
 				t.Errorf("Cache-Control: got %q, want %q", got, tt.cache)
 			}
 		})
+	}
+}
+
+// The server's list of client routes is the client's own.
+func TestClientRoutesMatchApp(t *testing.T) {
+	src, err := os.ReadFile("app/src/App.tsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	if strings.Contains(string(src), "<Route index ") {
+		got = append(got, "")
+	}
+	for _, m := range regexp.MustCompile(`<Route path="([^"*]+)"`).FindAllStringSubmatch(string(src), -1) {
+		got = append(got, m[1])
+	}
+	want := slices.Clone(clientRoutes)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("App.tsx routes: got %q, clientRoutes has %q", got, want)
 	}
 }
