@@ -194,7 +194,7 @@ const en = {
   'signup.submit': 'Create account',
   'signup.emailRule': 'An address you can read.',
   'signup.aliasRule': '2–30 letters or digits of one alphabet (Latin with Korean, Japanese or Chinese is fine); . _ - allowed inside.',
-  'signup.passwordRule': '{min} to {max} bytes.',
+  'signup.passwordRule': '{min} to {max} bytes (a Korean letter takes 3).',
   'signup.checking': 'Checking…',
   'signup.available': 'Available.',
   'signup.taken': 'Already taken.',

@@ -195,7 +195,7 @@ const ko: Messages = {
   'signup.submit': '계정 만들기',
   'signup.emailRule': '실제로 받을 수 있는 주소.',
   'signup.aliasRule': '한 가지 문자(한글·한자·가나와 로마자는 섞어도 됨)의 글자나 숫자 2~30자. 중간에 . _ - 사용 가능.',
-  'signup.passwordRule': '{min}~{max}바이트.',
+  'signup.passwordRule': '{min}~{max}바이트 (한글 한 글자는 3바이트).',
   'signup.checking': '확인하는 중…',
   'signup.available': '사용할 수 있습니다.',
   'signup.taken': '이미 사용 중입니다.',

@@ -4,6 +4,7 @@ import Typography from '@mui/material/Typography';
 import { Link as RouterLink } from 'react-router';
 import type { RankItem } from '../../api/types';
 import { useI18n } from '../../i18n';
+import { visuallyHidden } from '../../lib/a11y';
 
 const STEP = {
   1: { order: 2, height: 112, color: '#f2c14e' },
@@ -47,7 +48,11 @@ export function RankingPodium({ items }: { items: RankItem[] }) {
                 mt: 0.5,
               }}
             >
-              <span aria-label={t('ranking.rank', { rank: it.rank })}>{it.rank}</span>
+              {/* aria-label on a bare span is not read; the words are. */}
+              <span aria-hidden="true">{it.rank}</span>
+              <Box component="span" sx={visuallyHidden}>
+                {t('ranking.rank', { rank: it.rank })}
+              </Box>
             </Box>
           </Box>
         );

@@ -65,7 +65,15 @@ export function WebcamCapture({ onCapture, onCancel, emojiUrl }: WebcamCapturePr
   };
 
   return (
-    <Box>
+    // Escape closes the camera, as it closes a dialog.
+    <Box
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.stopPropagation();
+          onCancel();
+        }
+      }}
+    >
       {problem ? (
         <Alert severity="warning" role="alert" sx={{ mb: 2 }}>
           {t(PROBLEM_KEY[problem])}
