@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/text/language"
@@ -91,8 +92,20 @@ var shareLangs = language.NewMatcher([]language.Tag{language.English, language.K
 
 // shareTextFor picks the visitor's language, English when none matches.
 func shareTextFor(r *http.Request) shareText {
-	tags, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
-	if err != nil || len(tags) == 0 {
+	header := r.Header.Get("Accept-Language")
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil {
+		// One bad entry spoils the lot for the parser; the good ones still
+		// say something (in the order given, their weights unread).
+		tags = tags[:0]
+		for _, part := range strings.Split(header, ",") {
+			name, _, _ := strings.Cut(part, ";")
+			if tag, err := language.Parse(strings.TrimSpace(name)); err == nil {
+				tags = append(tags, tag)
+			}
+		}
+	}
+	if len(tags) == 0 {
 		return shareTexts[0]
 	}
 	_, i, conf := shareLangs.Match(tags...)

@@ -13,7 +13,7 @@ import (
 
 // clientRoutes are the client's routes, as in web/app/src/App.tsx
 // (TestClientRoutesMatchApp keeps the two alike); ":name" is any one
-// segment.
+// segment. They match regardless of case, as react-router's do.
 var clientRoutes = []string{"", "templates/new", "templates/:id", "upload", "results/:taskId", "login", "signup", "me"}
 
 // clientRoute reports whether p (cleaned, without its leading slash) is
@@ -27,7 +27,7 @@ func clientRoute(p string) bool {
 		}
 		ok := true
 		for i, w := range want {
-			ok = ok && (w == segs[i] || strings.HasPrefix(w, ":") && segs[i] != "")
+			ok = ok && (strings.EqualFold(w, segs[i]) || strings.HasPrefix(w, ":") && segs[i] != "")
 		}
 		if ok {
 			return true

@@ -326,6 +326,8 @@ func TestTaskJourney(t *testing.T) {
 				{"ko-KR,ko;q=0.9,en;q=0.8", "공유가 중지되었습니다"},
 				{"fr-CH, fr;q=0.9", "no longer shared"},
 				{"not a language header", "no longer shared"},
+				{"ko-KR,ko;q=abc", "공유가 중지되었습니다"}, // one bad weight spoils not the rest
+				{"en-US,ko;q=0.9", "no longer shared"},
 			} {
 				req, _ := http.NewRequest("GET", a.base+"/s/"+slug, nil)
 				req.Header.Set("Accept-Language", tt.lang)

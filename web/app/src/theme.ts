@@ -22,8 +22,8 @@ export const theme = createTheme({
         '.MuiAppBar-root :focus-visible': { outlineColor: FOCUS_ON_BAR },
         img: { maxWidth: '100%' },
         // Korean breaks between words, not inside them; a word longer than
-        // the line (a link, an alias) may still break anywhere.
-        'html[lang="ko"] body': { wordBreak: 'keep-all', overflowWrap: 'anywhere' },
+        // the line (a link, an alias) may still break.
+        'html[lang="ko"] body': { wordBreak: 'keep-all', overflowWrap: 'break-word' },
       },
     },
     MuiButtonBase: {

@@ -159,7 +159,7 @@ export function AppLayout() {
   const [leaving, setLeaving] = useState(false);
   const logOut = () => {
     setLeaving(true);
-    navigate('/');
+    navigate('/', { replace: pathname === '/' });
   };
   useEffect(() => {
     if (leaving && pathname === '/') {

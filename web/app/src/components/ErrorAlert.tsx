@@ -8,7 +8,6 @@ const CODE_KEY: Partial<Record<string, MessageKey>> = {
   unauthorized: 'error.unauthorized',
   forbidden: 'error.forbidden',
   not_found: 'error.not_found',
-  conflict: 'error.conflict',
   too_large: 'error.too_large',
   unsupported_media: 'error.unsupported_media',
   rate_limited: 'error.rate_limited',
@@ -20,10 +19,10 @@ const CODE_KEY: Partial<Record<string, MessageKey>> = {
  * A sentence for a failed request. The server's messages are written for
  * people (and specific) but English: in English they are shown as they
  * are; in Korean a translation of the code is shown, with the server's
- * words kept where the detail matters (invalid). A conflict is a taken
- * email or alias, which the sign-up form marks on its field.
+ * words kept for the codes whose detail matters (invalid, conflict),
+ * unless the page knows better what a code means there (overrides).
  */
-export function useErrorText(): (err: QueryError) => string {
+export function useErrorText(overrides?: Partial<Record<string, MessageKey>>): (err: QueryError) => string {
   const { lang, t } = useI18n();
   return useCallback(
     (err: QueryError) => {
@@ -31,22 +30,24 @@ export function useErrorText(): (err: QueryError) => string {
       const info = apiError(err);
       if (!info) return t('error.unknown');
       if (lang === 'en') return info.message;
-      const key = CODE_KEY[info.code];
+      const key = overrides?.[info.code] ?? CODE_KEY[info.code];
       if (key) return t(key);
       return `${t('error.invalid')} (${info.message})`;
     },
-    [lang, t],
+    [lang, t, overrides],
   );
 }
 
 export interface ErrorAlertProps {
   error: QueryError;
+  /** Messages for codes that mean something particular on this page. */
+  overrides?: Partial<Record<string, MessageKey>>;
   onRetry?: () => void;
 }
 
-export function ErrorAlert({ error, onRetry }: ErrorAlertProps) {
+export function ErrorAlert({ error, onRetry, overrides }: ErrorAlertProps) {
   const { t } = useI18n();
-  const text = useErrorText();
+  const text = useErrorText(overrides);
   if (!error) return null;
   return (
     <Alert

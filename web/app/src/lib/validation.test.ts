@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAlias } from './validation';
+import { isAlias, isPassword } from './validation';
 
 describe('isAlias', () => {
   // The same cases as the server's TestCleanAlias, for the scripts rule.
@@ -25,5 +25,22 @@ describe('isAlias', () => {
     ['ㅋㅋㅋ', true],
   ])('%s → %s', (alias, want) => {
     expect(isAlias(alias)).toBe(want);
+  });
+});
+
+describe('isPassword', () => {
+  it('counts characters for the minimum and bytes for the maximum, as the server does', () => {
+    for (const [v, want] of [
+      ['correct horse', true],
+      ['1234567', false],
+      ['12345678', true],
+      ['가나다라마바사', false], // 7 letters, 21 bytes
+      ['가나다라마바사아', true], // 8 letters
+      ['가'.repeat(24), true], // 72 bytes
+      ['가'.repeat(25), false], // 75 bytes
+      ['a'.repeat(73), false],
+    ] as const) {
+      expect(isPassword(v), v).toBe(want);
+    }
   });
 });

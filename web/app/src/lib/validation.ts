@@ -1,7 +1,8 @@
 // The server's sign-up and upload rules (README, "Rules a client will meet"),
 // checked in the browser to answer early. The server stays the judge.
 
-export const PASSWORD_MIN_BYTES = 8;
+// As the server: at least 8 characters, at most 72 bytes (bcrypt reads no further).
+export const PASSWORD_MIN_CHARS = 8;
 export const PASSWORD_MAX_BYTES = 72;
 export const NAME_MAX = 40;
 export const PHOTO_MAX_BYTES = 25 << 20;
@@ -58,8 +59,7 @@ export function passwordBytes(v: string): number {
 }
 
 export function isPassword(v: string): boolean {
-  const n = passwordBytes(v);
-  return n >= PASSWORD_MIN_BYTES && n <= PASSWORD_MAX_BYTES;
+  return [...v].length >= PASSWORD_MIN_CHARS && passwordBytes(v) <= PASSWORD_MAX_BYTES;
 }
 
 export function isImageType(type: string): boolean {

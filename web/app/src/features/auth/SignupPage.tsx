@@ -9,7 +9,7 @@ import { useLogInMutation, useSignUpMutation, usersApi } from '../../api/users';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { useI18n, type MessageKey } from '../../i18n';
 import { safeNext } from '../../lib/navigation';
-import { isAlias, isEmail, isPassword, PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from '../../lib/validation';
+import { isAlias, isEmail, isPassword, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../../lib/validation';
 import { selectToken } from '../../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../../store/hooks';
 import { startSession } from '../../store/session';
@@ -22,6 +22,9 @@ const AVAILABILITY_KEY: Record<Exclude<Availability, 'idle'>, MessageKey> = {
   taken: 'signup.taken',
   unknown: 'signup.unknown',
 };
+
+// A conflict here is an email or alias taken since it was checked.
+const SIGNUP_ERRORS = { conflict: 'signup.conflict' } as const satisfies Partial<Record<string, MessageKey>>;
 
 function useFieldHelp(
   value: string,
@@ -138,11 +141,11 @@ export default function SignupPage() {
         inputRef={passwordRef}
         error={touched && !passwordOk}
         helperText={
-          touched && !password ? t('field.required') : t('signup.passwordRule', { min: PASSWORD_MIN_BYTES, max: PASSWORD_MAX_BYTES })
+          touched && !password ? t('field.required') : t('signup.passwordRule', { min: PASSWORD_MIN_CHARS, max: PASSWORD_MAX_BYTES })
         }
         slotProps={helperLive}
       />
-      {(signup.error || login.error) && <ErrorAlert error={signup.error ?? login.error} />}
+      {(signup.error || login.error) && <ErrorAlert error={signup.error ?? login.error} overrides={SIGNUP_ERRORS} />}
       <Button type="submit" variant="contained" size="large" disabled={busy}>
         {t('signup.submit')}
       </Button>

@@ -80,6 +80,7 @@ export function ImageSlot({ expression, file, error, errorIsNews = true, chooseR
           variant="outlined"
           ref={setChoose}
           onClick={() => input.current?.click()}
+          aria-describedby={error ? errorId : undefined}
           aria-label={t(file ? 'newTemplate.replaceFor' : 'newTemplate.chooseFor', { class: label })}
         >
           {file ? t('newTemplate.replace') : t('newTemplate.choose')}
