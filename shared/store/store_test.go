@@ -302,28 +302,9 @@ func containsFold(s, sub string) bool {
 
 func TestConcurrentSignupsOneWins(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		const n = 8
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				errs[i] = db.CreateUser(context.Background(), &moji.User{
-					Email: "race@example.com", Alias: fmt.Sprintf("racer%d", i), PasswordHash: []byte("h")})
-			}(i)
-		}
-		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			switch moji.ErrorCode(err) {
-			case "":
-				ok++
-			case moji.ECONFLICT:
-			default:
-				t.Errorf("got error %v, want nil or conflict", err)
-			}
-		}
+		ok := raceSignups(t, db, 8, func(i int) *moji.User {
+			return &moji.User{Email: "race@example.com", Alias: fmt.Sprintf("racer%d", i)}
+		})
 		if ok != 1 {
 			t.Fatalf("successful sign-ups: got %d, want 1", ok)
 		}
@@ -334,33 +315,41 @@ func TestConcurrentSignupsOneWins(t *testing.T) {
 // alias is taken (InnoDB's deadlocks among them are retried, never a 500).
 func TestConcurrentLookAlikeSignups(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
-		const rounds, n = 30, 6
-		for round := range rounds {
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				alias := []string{"ace", "асе", "ACE"}[i%3] + fmt.Sprint(round)
-				wg.Go(func() {
-					errs[i] = db.CreateUser(context.Background(), &moji.User{
-						Email: fmt.Sprintf("r%d.%d@example.com", round, i), Alias: alias, PasswordHash: []byte("h")})
-				})
-			}
-			wg.Wait()
-			ok := 0
-			for _, err := range errs {
-				switch moji.ErrorCode(err) {
-				case "":
-					ok++
-				case moji.ECONFLICT:
-				default:
-					t.Fatalf("round %d: got error %v, want nil or conflict", round, err)
-				}
-			}
+		for round := range 30 {
+			ok := raceSignups(t, db, 6, func(i int) *moji.User {
+				return &moji.User{Email: fmt.Sprintf("r%d.%d@example.com", round, i),
+					Alias: []string{"ace", "асе", "ACE"}[i%3] + fmt.Sprint(round)}
+			})
 			if ok != 1 {
 				t.Fatalf("round %d: successful sign-ups: got %d, want 1", round, ok)
 			}
 		}
 	})
+}
+
+// raceSignups signs up n users at once and returns how many succeeded;
+// any error but a conflict fails the test.
+func raceSignups(t *testing.T, db *store.DB, n int, user func(i int) *moji.User) int {
+	t.Helper()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		u := user(i)
+		u.PasswordHash = []byte("h")
+		wg.Go(func() { errs[i] = db.CreateUser(context.Background(), u) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch moji.ErrorCode(err) {
+		case "":
+			ok++
+		case moji.ECONFLICT:
+		default:
+			t.Fatalf("got error %v, want nil or conflict", err)
+		}
+	}
+	return ok
 }
 
 func TestTemplates(t *testing.T) {
