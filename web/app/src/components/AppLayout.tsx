@@ -4,6 +4,7 @@ import Button from '@mui/material/Button';
 import Container from '@mui/material/Container';
 import IconButton from '@mui/material/IconButton';
 import Link from '@mui/material/Link';
+import ListSubheader from '@mui/material/ListSubheader';
 import Menu from '@mui/material/Menu';
 import MenuItem from '@mui/material/MenuItem';
 import Toolbar from '@mui/material/Toolbar';
@@ -105,6 +106,8 @@ function NarrowNav({ onLogOut }: { onLogOut: () => void }) {
         <MenuIcon />
       </IconButton>
       <Menu id={menuId} anchorEl={anchor} open={!!anchor} onClose={close}>
+        {/* The wide header shows who is logged in; on a phone, the menu does. */}
+        {user && <ListSubheader>{t('nav.loggedInAs', { alias: user.alias })}</ListSubheader>}
         {items.map((it) => (
           <MenuItem key={it.to} component={RouterLink} to={it.to} onClick={close}>
             {t(it.label)}

@@ -151,4 +151,19 @@ describe('logging out', () => {
     await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent(/^\/$/));
     expect(store.getState().auth.session).toBeNull();
   });
+
+  it('is in the phone menu, which says who is logged in and starts on its first link', async () => {
+    mockFetch(async (url) => {
+      if (url.pathname.startsWith('/api/v1/emojis/pages/')) return json({ items: [], page: 1, page_size: 12, total: 0 });
+      if (url.pathname === '/api/v1/faces/ranking') return json({ items: [], window_days: 7 });
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(<AppRoutes />, { route: '/', store: testStore({ auth: loggedIn() }) });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Open the menu' }));
+    const menu = await screen.findByRole('menu');
+    expect(within(menu).getByText('Logged in as alice')).toBeInTheDocument();
+    await waitFor(() => expect(within(menu).getAllByRole('menuitem')[0]).toHaveFocus());
+    expect(within(menu).getByRole('menuitem', { name: 'Log out' })).toBeInTheDocument();
+  });
 });
