@@ -28,6 +28,7 @@ var sharePage = template.Must(template.New("share").Parse(`<!doctype html>
 {{- if .ImageURL}}
 <meta property="og:type" content="website">
 <meta property="og:site_name" content="IGE MOJI">
+<meta property="og:locale" content="{{.T.Locale}}">
 <meta property="og:title" content="{{.Title}}">
 <meta property="og:description" content="{{.Description}}">
 <meta property="og:url" content="{{.PageURL}}">
@@ -63,9 +64,9 @@ a{color:#ffd54f}
 
 // shareText is the share page's wording in one language.
 type shareText struct {
-	Lang, Title, Alt, MakeYours string
-	NoFaces, OneFace, Faces     string // Faces takes the count twice
-	GoneTitle, Gone, Failed     string
+	Lang, Locale, Title, Alt, MakeYours string
+	NoFaces, OneFace, Faces             string // Faces takes the count twice
+	GoneTitle, Gone, Failed             string
 }
 
 // shareTexts are in the web client's languages; the page follows the
@@ -73,14 +74,14 @@ type shareText struct {
 // person who shared it.
 var shareTexts = []shareText{
 	{
-		Lang: "en", Title: "IGE MOJI — what's this?", Alt: "A photo with an emoji on every face",
+		Lang: "en", Locale: "en_US", Title: "IGE MOJI — what's this?", Alt: "A photo with an emoji on every face",
 		MakeYours: "Make your own on IGE MOJI",
 		NoFaces:   "No faces were found in this photo.", OneFace: "1 face, 1 emoji.", Faces: "%d faces, %d emoji.",
 		GoneTitle: "This link no longer works", Gone: "This shared picture does not exist or is no longer shared.",
 		Failed: "The picture cannot be shown just now. Please try again in a moment.",
 	},
 	{
-		Lang: "ko", Title: "IGE MOJI — 이게 모지?", Alt: "모든 얼굴에 이모지를 붙인 사진",
+		Lang: "ko", Locale: "ko_KR", Title: "IGE MOJI — 이게 모지?", Alt: "모든 얼굴에 이모지를 붙인 사진",
 		MakeYours: "IGE MOJI에서 직접 만들어 보세요",
 		NoFaces:   "이 사진에서는 얼굴을 찾지 못했습니다.", OneFace: "얼굴 1개, 이모지 1개.", Faces: "얼굴 %d개, 이모지 %d개.",
 		GoneTitle: "더 이상 열리지 않는 링크입니다", Gone: "공유된 사진이 없거나 공유가 중지되었습니다.",

@@ -289,7 +289,7 @@ func TestTaskJourney(t *testing.T) {
 			} else {
 				body, _ := io.ReadAll(res.Body)
 				res.Body.Close()
-				if !strings.Contains(string(body), `<html lang="ko">`) || !strings.Contains(string(body), "IGE MOJI에서 직접 만들어 보세요") ||
+				if !strings.Contains(string(body), `<html lang="ko">`) || !strings.Contains(string(body), `property="og:locale" content="ko_KR"`) || !strings.Contains(string(body), "IGE MOJI에서 직접 만들어 보세요") ||
 					res.Header.Get("Vary") != "Accept-Language" {
 					t.Errorf("share page in Korean: got Vary %q and\n%s", res.Header.Get("Vary"), body)
 				}
