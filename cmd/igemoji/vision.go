@@ -202,7 +202,13 @@ func analyze(ctx context.Context, args []string, getenv func(string) string, std
 			failed++
 			res.Error = &errJSON{moji.ErrorCode(err), cliMessage(err)}
 		}
-		if *asJSON {
+		if *asJSON && res.Error != nil {
+			// A failed file is its name and the error, nothing half-made.
+			enc.Encode(struct {
+				File  string   `json:"file"`
+				Error *errJSON `json:"error"`
+			}{res.File, res.Error})
+		} else if *asJSON {
 			enc.Encode(res)
 		} else if res.Error != nil {
 			fmt.Fprintf(stderr, "%s: %s\n", path, res.Error.Message)

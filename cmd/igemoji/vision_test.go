@@ -10,6 +10,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -65,13 +66,17 @@ func TestAnalyzeJSON(t *testing.T) {
 		t.Fatalf("got %v (exit %d), want exit 1 because one file failed", err, exitCode(err))
 	}
 	var lines []imageJSON
+	var keys [][]string
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		var l imageJSON
+		var m map[string]json.RawMessage
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
+		json.Unmarshal(sc.Bytes(), &m)
 		lines = append(lines, l)
+		keys = append(keys, slices.Sorted(maps.Keys(m)))
 	}
 	if len(lines) != 9 {
 		t.Fatalf("got %d lines, want 9", len(lines))
@@ -103,6 +108,14 @@ func TestAnalyzeJSON(t *testing.T) {
 	}
 	if e := lines[6].Error; e == nil || e.Code != moji.EUNSUPPORTED {
 		t.Errorf("text file: got %+v, want an unsupported_media error", lines[6])
+	}
+	for _, i := range []int{6, 8} { // the failed files: {"file","error"} and no more
+		if !slices.Equal(keys[i], []string{"error", "file"}) {
+			t.Errorf("%s: got keys %q, want only file and error", lines[i].File, keys[i])
+		}
+	}
+	if !slices.Equal(keys[7], []string{"faces", "file", "height", "width"}) {
+		t.Errorf("blank photo: got keys %q, want file, width, height and faces", keys[7])
 	}
 	if l := lines[7]; l.Error != nil || len(l.Faces) != 0 || l.Width != 640 {
 		t.Errorf("blank photo: got %+v, want no faces and no error", l)
