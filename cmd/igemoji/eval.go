@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,8 +29,11 @@ var labelClass = map[string]moji.Expression{
 // evalExpressions scores the expression reading on a labelled manifest
 // (CSV: path,label; paths relative to the manifest) in --face-crop mode.
 func evalExpressions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("igemoji eval-expressions", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("igemoji eval-expressions", "igemoji eval-expressions [flags] MANIFEST.csv",
+		"Reads every labelled face of MANIFEST (CSV rows of path,label; paths relative to it) as\n"+
+			"one face, as analyze --face-crop does, and prints accuracy, macro recall, each class's\n"+
+			"recall and the confusion matrix.\n\n"+
+			"  igemoji eval-expressions ../shared/data/expressions-dev/manifest.csv")
 	var vf visionFlags
 	vf.register(fs, getenv)
 	def := vision.DefaultConfig("")
@@ -46,16 +47,11 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	limit := fs.Int("limit", 0, "use at most this many images per class (0: all)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object")
 	predFile := fs.String("predictions", "", "also write each image's reading to this CSV file (path,label,expression and the seven probabilities), to compare methods image by image")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: igemoji eval-expressions [flags] MANIFEST.csv")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return usageError{errors.New("eval-expressions: want one MANIFEST")}
+		return usagef(fs, "eval-expressions: want one MANIFEST")
 	}
 	if err := vf.check(); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -699,20 +700,54 @@ func TestGracefulShutdownAndRestart(t *testing.T) {
 	wantStatus(t, "old token after restart", b.getJSON("/api/v1/users/me", tok), 200)
 }
 
+// Help goes to stdout with exit 0; a mistake is a line or two on stderr
+// naming the way to help, with exit 2, never the whole flag list.
 func TestUsage(t *testing.T) {
 	for _, tt := range []struct {
-		args []string
-		want int
+		args   []string
+		env    map[string]string
+		want   int
+		stdout string // a part of it; "" wants it empty
+		errHas string // a part of the error
 	}{
-		{nil, 2},
-		{[]string{"frobnicate"}, 2},
-		{[]string{"serve", "--addr", "nonsense"}, 2},
-		{[]string{"serve", "--database-url", "mysql://root@127.0.0.1:3306/test"}, 2},
+		{args: nil, want: 2, errHas: "no command given"},
+		{args: []string{"frobnicate"}, want: 2, errHas: "see igemoji help"},
+		{args: []string{"serve", "--addr", "nonsense"}, want: 2, errHas: "addr"},
+		{args: []string{"serve", "--database-url", "mysql://root@127.0.0.1:3306/test"}, want: 2, errHas: "jwt-secret"},
+		{args: []string{"serve"}, env: map[string]string{"IGEMOJI_MAX_SIDE": "abc"}, want: 2, errHas: "IGEMOJI_MAX_SIDE, as --max-side"},
+		{args: []string{"serve", "--max-side", "abc"}, env: map[string]string{"IGEMOJI_MAX_SIDE": "2048"}, want: 2, errHas: "\n  max-side"},
+		{args: []string{"analyze", "--bogus", "x.jpg"}, want: 2, errHas: "see igemoji analyze --help"},
+		{args: []string{"analyze"}, want: 2, errHas: "no image given (see igemoji analyze --help)"},
+		{args: []string{"emojify", "x.jpg"}, want: 2, errHas: "-o OUT"},
+		{args: []string{"assets", "extra"}, want: 2, errHas: "unexpected argument"},
+		{args: []string{"version", "extra"}, want: 2, errHas: "unexpected argument"},
+		{args: []string{"help"}, stdout: "igemoji bench-vision"},
+		{args: []string{"--help"}, stdout: "Usage:"},
+		{args: []string{"help", "emojify"}, stdout: "Usage: igemoji emojify"},
+		{args: []string{"emojify", "--help"}, stdout: "--template"},
+		{args: []string{"analyze", "-h"}, stdout: "radians"},
+		{args: []string{"serve", "--help"}, stdout: "[IGEMOJI_MAX_SIDE]"},
+		{args: []string{"worker", "--help"}, stdout: "Usage: igemoji worker"},
+		{args: []string{"eval-expressions", "--help"}, stdout: "MANIFEST"},
+		{args: []string{"bench-vision", "--help"}, stdout: "--runs"},
+		{args: []string{"version"}, stdout: "igemoji "},
 	} {
-		var stderr bytes.Buffer
-		err := run(context.Background(), tt.args, func(string) string { return "" }, io.Discard, &stderr)
-		if got := exitCode(err); err == nil || got != tt.want {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &stdout, &stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			err = nil // exit 0, as mainExit does
+		}
+		if got := exitCode(err); (err == nil) != (tt.want == 0) || (err != nil && got != tt.want) {
 			t.Errorf("run(%q): got exit %d (%v), want %d", tt.args, got, err, tt.want)
+		}
+		if tt.errHas != "" && (err == nil || !strings.Contains(err.Error(), tt.errHas)) {
+			t.Errorf("run(%q): got error %v, want one with %q", tt.args, err, tt.errHas)
+		}
+		if tt.stdout != "" && !strings.Contains(stdout.String(), tt.stdout) {
+			t.Errorf("run(%q): stdout %q, want %q in it", tt.args, stdout.String(), tt.stdout)
+		}
+		if tt.want != 0 && len(tt.args) > 0 && (stdout.Len() > 0 || strings.Contains(stderr.String(), "-assets")) {
+			t.Errorf("run(%q): a mistake printed stdout %q, stderr %q; want neither the flag list", tt.args, stdout.String(), stderr.String())
 		}
 	}
 }

@@ -68,6 +68,14 @@ func createOut(path string, inputs ...string) (*outFile, error) {
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
+		// The temporary file's name means nothing to the person: name
+		// their path.
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: its folder does not exist", path)
+		}
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s: cannot write a file in its folder: %w", path, pe.Err)
+		}
 		if err != nil {
 			return nil, err
 		}

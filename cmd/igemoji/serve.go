@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,12 +43,12 @@ type backend struct {
 	closers []func() error
 }
 
-func openBackend(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer) (*backend, error) {
-	cfg, err := config.Load(name, args, getenv, stderr)
+func openBackend(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer) (*backend, error) {
+	cfg, err := config.Load(name, args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, err
 	} else if err != nil {
-		return nil, usageError{err}
+		return nil, usageError{fmt.Errorf("%s: %w (see %s --help)", strings.TrimPrefix(name, "igemoji "), err, name)}
 	}
 	b := &backend{cfg: cfg, log: cfg.Logger(stderr), metrics: metrics.New()}
 	// The SQLite file and the blobs live here: a fresh checkout has none.
@@ -131,8 +132,8 @@ func (b *backend) startWorkers(ctx context.Context, wg *sync.WaitGroup, workers 
 	return nil
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	b, err := openBackend(ctx, "igemoji serve", args, getenv, stderr)
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	b, err := openBackend(ctx, "igemoji serve", args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -199,8 +200,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 // worker runs task workers as their own process: the distributed setup,
 // against a shared database and Redis. It serves /metrics and /healthz on
 // --metrics-addr.
-func worker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	b, err := openBackend(ctx, "igemoji worker", args, getenv, stderr)
+func worker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	b, err := openBackend(ctx, "igemoji worker", args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}

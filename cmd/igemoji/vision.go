@@ -149,17 +149,16 @@ func toFaceJSON(f vision.Face) faceJSON {
 // analyze prints each image's faces; a failed file is reported and makes
 // the exit status non-zero, the others still run.
 func analyze(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("igemoji analyze", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("igemoji analyze", "igemoji analyze [--json] [--face-crop] IMAGE...",
+		"Finds the faces in each IMAGE and reads their expressions: box, score, six keypoints,\n"+
+			"roll (radians), expression and the seven probabilities. A file that fails is reported\n"+
+			"and the others still run; the exit status is then 1.\n\n"+
+			"  igemoji analyze --json group.jpg other.png")
 	var vf visionFlags
 	vf.register(fs, getenv)
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	crop := fs.Bool("face-crop", false, "each image is one already-cropped face")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: igemoji analyze [--json] [--face-crop] IMAGE...")
-		fs.PrintDefaults()
-	}
-	if err := parseImageArgs(fs, args, "analyze"); err != nil {
+	if err := parseImageArgs(fs, args, "analyze", stdout); err != nil {
 		return err
 	}
 	if err := vf.check(); err != nil {
@@ -251,8 +250,10 @@ func (e *errWriter) Write(p []byte) (int, error) {
 
 // emojify writes IMAGE with every face covered by the template's emoji.
 func emojify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("igemoji emojify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("igemoji emojify", "igemoji emojify [--template NAME|ID] -o OUT IMAGE",
+		"Writes IMAGE to OUT (.jpg or .png) with every face covered by the template's emoji for\n"+
+			"its expression. A photo with no faces is written unchanged.\n\n"+
+			"  igemoji emojify --template noto-color -o party-emoji.jpg party.jpg")
 	var vf visionFlags
 	vf.register(fs, getenv)
 	tmpl := fs.String("template", "fluent-flat", "template: a built-in name or key (fluent-flat, noto-color), or the id of a template in the service's database")
@@ -260,16 +261,11 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	dbURL := fs.String("database-url", getenv("IGEMOJI_DATABASE_URL"), "the service's database, for a template id (default: DATA/igemoji.db) [IGEMOJI_DATABASE_URL]")
 	blobURL := fs.String("blob-url", getenv("IGEMOJI_BLOB_URL"), "the service's bucket, for a template id, if it keeps its files in one (default: DATA/blobs) [IGEMOJI_BLOB_URL]")
 	out := fs.String("o", "", "output file (.jpg or .png)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: igemoji emojify --template NAME|ID -o OUT IMAGE")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *out == "" {
-		fs.Usage()
-		return usageError{fmt.Errorf("emojify: want one IMAGE and -o OUT (got %d image(s), -o %q)", fs.NArg(), *out)}
+		return usagef(fs, "emojify: want one IMAGE and -o OUT (got %d image(s), -o %q)", fs.NArg(), *out)
 	}
 	if err := vf.check(); err != nil {
 		return err
@@ -281,6 +277,9 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	var emoji map[moji.Expression]image.Image
 	var err error
 	if id, perr := strconv.ParseInt(*tmpl, 10, 64); perr == nil {
+		if id < 1 {
+			return usagef(fs, "emojify: --template %d: an id is a whole number from 1", id)
+		}
 		emoji, err = storedEmoji(ctx, *dataDir, *dbURL, *blobURL, getenv, id)
 	} else {
 		emoji, err = builtinEmoji(vf.assets, *tmpl)
@@ -409,13 +408,12 @@ func builtinEmoji(assetsDir, name string) (map[moji.Expression]image.Image, erro
 }
 
 // parseImageArgs parses a command's flags and wants at least one IMAGE.
-func parseImageArgs(fs *flag.FlagSet, args []string, cmd string) error {
-	if err := parseFlags(fs, args); err != nil {
+func parseImageArgs(fs *flag.FlagSet, args []string, cmd string, stdout io.Writer) error {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return usageError{fmt.Errorf("%s: no image given", cmd)}
+		return usagef(fs, "%s: no image given", cmd)
 	}
 	return nil
 }

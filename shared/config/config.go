@@ -74,7 +74,7 @@ var Vars = []Var{
 	{"log-format", "IGEMOJI_LOG_FORMAT", "text", "text or json"},
 	{"redis-url", "IGEMOJI_REDIS_URL", "", "redis://HOST:PORT/DB for the distributed queue and events (empty: in-process, one machine)"},
 	{"blob-url", "IGEMOJI_BLOB_URL", "", "where uploads and results are kept: empty for DATA/blobs on disk, or an S3-compatible bucket s3://KEY:SECRET@HOST/BUCKET[/PREFIX][?region=R] (s3+http:// without TLS; keys may come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"},
-	{"workers", "IGEMOJI_WORKERS", "auto", "task workers inside serve: a number, or auto (1 without Redis, 0 with Redis, where `igemoji worker` runs them)"},
+	{"workers", "IGEMOJI_WORKERS", "auto", "task workers inside serve: a number, or auto (1 without Redis, 0 with Redis, where igemoji worker runs them)"},
 	{"task-lease", "IGEMOJI_TASK_LEASE", "30s", "how long a task stays with a worker that stopped answering before another takes it over (3s to 10m)"},
 	{"photo-retention", "IGEMOJI_PHOTO_RETENTION", "0s", "keep uploaded photos this long after processing (0s: delete at once)"},
 	{"max-side", "IGEMOJI_MAX_SIDE", "4096", "results are scaled down to at most this many pixels a side (256 to 12000)"},
@@ -84,24 +84,35 @@ var Vars = []Var{
 }
 
 // Load parses args (without the program and subcommand names) over the
-// environment given by getenv. Usage and errors go to stderr.
-func Load(name string, args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+// environment given by getenv. --help prints the usage to stdout and
+// returns flag.ErrHelp; mistakes are returned, not printed.
+func Load(name string, args []string, getenv func(string) string, stdout io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\nEach flag may instead be set by the environment variable in brackets.\n\nFlags:\n", name)
+		fs.PrintDefaults()
+	}
 	vals := map[string]*string{}
+	fromEnv := map[string]bool{}
 	for _, v := range Vars {
 		def := v.Default
 		if e := getenv(v.Env); e != "" {
-			def = e
+			def, fromEnv[v.Flag] = e, true
 		}
 		vals[v.Flag] = fs.String(v.Flag, def, v.Usage+" ["+v.Env+"]")
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+		}
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	fs.Visit(func(f *flag.Flag) { fromEnv[f.Name] = false }) // the command line wins
 	get := func(f string) string { return strings.TrimSpace(*vals[f]) }
 
 	var errs []error
@@ -196,6 +207,14 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
 			msgs[i] = e.Error()
+			// Name the variable where the value came from it: the person
+			// may never have typed the flag.
+			for _, v := range Vars {
+				if fromEnv[v.Flag] && (strings.HasPrefix(msgs[i], v.Flag+" ") || strings.HasPrefix(msgs[i], v.Flag+":")) {
+					msgs[i] = v.Env + ", as --" + msgs[i]
+					break
+				}
+			}
 		}
 		return nil, errors.New("invalid configuration:\n  " + strings.Join(msgs, "\n  "))
 	}
