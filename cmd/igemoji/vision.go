@@ -131,7 +131,8 @@ func round(v float64, digits int) float64 {
 }
 
 func toFaceJSON(f vision.Face) faceJSON {
-	j := faceJSON{Score: round(f.Score, 4), Roll: round(f.Roll, 4), Expression: f.Expression, Probs: map[moji.Expression]float64{}}
+	j := faceJSON{Score: round(f.Score, 4), Roll: round(f.Roll, 4), Expression: f.Expression, Probs: map[moji.Expression]float64{},
+		Keypoints: [][2]float64{}} // [] rather than null where no face was found
 	for i, v := range f.Box {
 		j.Box[i] = round(v, 1)
 	}

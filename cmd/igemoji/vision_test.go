@@ -135,6 +135,9 @@ func TestAnalyzeFaceCrop(t *testing.T) {
 	if len(l.Faces) != 1 {
 		t.Fatalf("--face-crop: got %d faces, want exactly 1 (the picture itself)", len(l.Faces))
 	}
+	if f := l.Faces[0]; f.Score != 0 || f.Box != [4]float64{0, 0, 100, 100} || !strings.Contains(out, `"keypoints":[]`) {
+		t.Errorf("--face-crop, no face found: got %s, want the whole picture, score 0 and keypoints []", out)
+	}
 }
 
 func TestEmojify(t *testing.T) {
