@@ -74,7 +74,7 @@ var Vars = []Var{
 	{"log-format", "IGEMOJI_LOG_FORMAT", "text", "text or json"},
 	{"redis-url", "IGEMOJI_REDIS_URL", "", "redis://HOST:PORT/DB for the distributed queue and events (empty: in-process, one machine)"},
 	{"blob-url", "IGEMOJI_BLOB_URL", "", "where uploads and results are kept: empty for DATA/blobs on disk, or an S3-compatible bucket s3://KEY:SECRET@HOST/BUCKET[/PREFIX][?region=R] (s3+http:// without TLS; keys may come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"},
-	{"workers", "IGEMOJI_WORKERS", "auto", "task workers inside serve: a number, or auto (1 without Redis, 0 with Redis, where igemoji worker runs them)"},
+	{"workers", "IGEMOJI_WORKERS", "auto", "task workers: in serve a number, or auto (1 without Redis, 0 with Redis, where igemoji worker runs them); in igemoji worker how many run in the process (auto: 1)"},
 	{"task-lease", "IGEMOJI_TASK_LEASE", "30s", "how long a task stays with a worker that stopped answering before another takes it over (3s to 10m)"},
 	{"photo-retention", "IGEMOJI_PHOTO_RETENTION", "0s", "keep uploaded photos this long after processing (0s: delete at once)"},
 	{"max-side", "IGEMOJI_MAX_SIDE", "4096", "results are scaled down to at most this many pixels a side (256 to 12000)"},
@@ -83,15 +83,32 @@ var Vars = []Var{
 	{"metrics-addr", "IGEMOJI_METRICS_ADDR", ":9091", "igemoji worker: listen address for /metrics and /healthz"},
 }
 
+// onlyFor names the one command that uses a setting, where only one does.
+var onlyFor = map[string]string{
+	"addr": "serve", "jwt-secret": "serve", "token-ttl": "serve", "body-timeout": "serve",
+	"bcrypt-cost": "serve", "trust-proxy": "serve", "public-url": "serve", "metrics": "serve",
+	"metrics-addr": "worker",
+}
+
 // Load parses args (without the program and subcommand names) over the
 // environment given by getenv. --help prints the usage to stdout and
 // returns flag.ErrHelp; mistakes are returned, not printed.
 func Load(name string, args []string, getenv func(string) string, stdout io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	cmd := strings.TrimPrefix(name, "igemoji ")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\nEach flag may instead be set by the environment variable in brackets.\n\nFlags:\n", name)
-		fs.PrintDefaults()
+		// Only the flags this command uses (the others are accepted, so
+		// that serve and worker can share one environment).
+		shown := flag.NewFlagSet(name, flag.ContinueOnError)
+		shown.SetOutput(fs.Output())
+		fs.VisitAll(func(f *flag.Flag) {
+			if o := onlyFor[f.Name]; o == "" || o == cmd {
+				shown.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		shown.PrintDefaults()
 	}
 	vals := map[string]*string{}
 	fromEnv := map[string]bool{}
@@ -136,7 +153,7 @@ func Load(name string, args []string, getenv func(string) string, stdout io.Writ
 		bad("%v", err)
 	}
 	switch n := len(c.JWTSecret); {
-	case n == 0 && d == store.MySQL:
+	case n == 0 && d == store.MySQL && cmd != "worker": // workers sign nothing
 		bad("jwt-secret: required with MySQL, where several instances must share it (at least 32 bytes; e.g. `openssl rand -hex 32`)")
 	case n > 0 && n < 32:
 		bad("jwt-secret: %d bytes is too short; use at least 32", n)

@@ -158,3 +158,14 @@ func TestSecretRaceAgrees(t *testing.T) {
 		}
 	}
 }
+
+// Workers sign no tokens: with MySQL they need no secret; serve does.
+func TestWorkerNeedsNoSecret(t *testing.T) {
+	args := []string{"--database-url", "mysql://root@127.0.0.1:3306/test", "--redis-url", "redis://127.0.0.1:6379/0"}
+	if _, err := config.Load("igemoji worker", args, env(nil), io.Discard); err != nil {
+		t.Errorf("worker without --jwt-secret: got %v, want no error", err)
+	}
+	if _, err := config.Load("igemoji serve", args, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "jwt-secret") {
+		t.Errorf("serve without --jwt-secret: got %v, want an error about it", err)
+	}
+}
