@@ -4,7 +4,6 @@ import Button from '@mui/material/Button';
 import Container from '@mui/material/Container';
 import IconButton from '@mui/material/IconButton';
 import Link from '@mui/material/Link';
-import ListSubheader from '@mui/material/ListSubheader';
 import Menu from '@mui/material/Menu';
 import MenuItem from '@mui/material/MenuItem';
 import Toolbar from '@mui/material/Toolbar';
@@ -107,7 +106,7 @@ function NarrowNav({ onLogOut }: { onLogOut: () => void }) {
       </IconButton>
       <Menu id={menuId} anchorEl={anchor} open={!!anchor} onClose={close}>
         {/* The wide header shows who is logged in; on a phone, the menu does. */}
-        {user && <ListSubheader>{t('nav.loggedInAs', { alias: user.alias })}</ListSubheader>}
+        {user && <MenuItem disabled>{t('nav.loggedInAs', { alias: user.alias })}</MenuItem>}
         {items.map((it) => (
           <MenuItem key={it.to} component={RouterLink} to={it.to} onClick={close}>
             {t(it.label)}
@@ -189,11 +188,14 @@ export function AppLayout() {
           </Typography>
           <Box sx={{ flexGrow: 1 }} />
           {user && (
-            <Typography variant="body2" sx={{ display: { xs: 'none', lg: 'block' }, mr: 1 }}>
+            // Read out at every width; shown where the header has room.
+            <Typography variant="body2" sx={{ mr: { lg: 1 } }}>
               <Box component="span" sx={visuallyHidden}>
                 {t('nav.loggedInAs', { alias: user.alias })}
               </Box>
-              <span aria-hidden>{user.alias}</span>
+              <Box component="span" aria-hidden sx={{ display: { xs: 'none', lg: 'inline' } }}>
+                {user.alias}
+              </Box>
             </Typography>
           )}
           <WideNav onLogOut={logOut} />

@@ -41,7 +41,7 @@ export function useI18n(): I18n {
   return useMemo(() => {
     const plural = new Intl.PluralRules(lang);
     const date = new Intl.DateTimeFormat(lang, { dateStyle: 'medium' });
-    const dateTime = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
+    const dateTime = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'medium' });
     const pct = new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: 1 });
     return {
       lang,

@@ -163,7 +163,7 @@ describe('logging out', () => {
     await user.click(await screen.findByRole('button', { name: 'Open the menu' }));
     const menu = await screen.findByRole('menu');
     expect(within(menu).getByText('Logged in as alice')).toBeInTheDocument();
-    await waitFor(() => expect(within(menu).getAllByRole('menuitem')[0]).toHaveFocus());
+    await waitFor(() => expect(within(menu).getByRole('menuitem', { name: 'Gallery' })).toHaveFocus());
     expect(within(menu).getByRole('menuitem', { name: 'Log out' })).toBeInTheDocument();
   });
 });

@@ -103,5 +103,6 @@ describe('SignupPage', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('This alias is taken');
     expect(await screen.findByText('Taken, or too much like one that is.')).toBeInTheDocument();
     expect(screen.getByLabelText(/Alias/)).toHaveAttribute('aria-invalid', 'true');
+    await waitFor(() => expect(screen.getByLabelText(/Alias/)).toHaveFocus());
   });
 });

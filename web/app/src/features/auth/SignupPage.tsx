@@ -86,13 +86,21 @@ export default function SignupPage() {
     const made = await signUp({ ...creds, alias: alias.trim() });
     if ('error' in made) {
       if (apiError(made.error)?.code === 'conflict') {
-        // Taken since it was checked: ask again, so the field says which.
-        for (const [kind, value] of [
-          ['email', email.trim()],
-          ['alias', alias.trim()],
-        ] as const) {
-          void dispatch(usersApi.endpoints.checkTaken.initiate({ case: kind, value }, { forceRefetch: true, subscribe: false }));
-        }
+        // Taken since it was checked: ask again, so the field says which,
+        // and take the person there.
+        const [emailTaken, aliasTaken] = await Promise.all(
+          (
+            [
+              ['email', email.trim()],
+              ['alias', alias.trim()],
+            ] as const
+          ).map(([kind, value]) =>
+            dispatch(usersApi.endpoints.checkTaken.initiate({ case: kind, value }, { forceRefetch: true, subscribe: false }))
+              .unwrap()
+              .then((r) => r.taken, () => false),
+          ),
+        );
+        (emailTaken && !aliasTaken ? emailRef : aliasRef).current?.focus();
       }
       return;
     }

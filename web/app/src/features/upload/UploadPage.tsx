@@ -113,7 +113,7 @@ export default function UploadPage() {
           aria-label={t('upload.step2')}
           ref={photoSection}
           tabIndex={-1}
-          sx={{ p: { xs: 1.5, sm: 3 }, outline: 'none' }}
+          sx={{ p: { xs: 1.5, sm: 3 }, '&:focus:not(:focus-visible)': { outline: 'none' } }}
         >
           <Typography variant="h6" component="h2" sx={{ mb: 2 }}>
             {t('upload.step2')}
