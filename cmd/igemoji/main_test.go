@@ -159,16 +159,24 @@ func (r resp) errCode(t *testing.T) string {
 
 func (a *app) do(method, path, token, contentType string, body io.Reader) resp {
 	a.t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	return a.doWith(method, path, h, body)
+}
+
+// doWith sends a request with the given headers, as they are.
+func (a *app) doWith(method, path string, h http.Header, body io.Reader) resp {
+	a.t.Helper()
 	req, err := http.NewRequest(method, a.base+path, body)
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
+	req.Header = h
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
@@ -464,15 +472,7 @@ func TestTokens(t *testing.T) {
 		{"garbage", "Bearer not.a.jwt", "Invalid"},
 		{"basic auth", "Basic dXNlcjpwYXNz", "Bearer"},
 	} {
-		req, _ := http.NewRequest("GET", a.base+"/api/v1/users/me", nil)
-		req.Header.Set("Authorization", tt.header)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		r := resp{res.StatusCode, res.Header, b}
+		r := a.doWith("GET", "/api/v1/users/me", http.Header{"Authorization": {tt.header}}, nil)
 		wantError(t, tt.name, r, 401, moji.EUNAUTHORIZED)
 		if msg := r.json(t)["error"].(map[string]any)["message"].(string); !strings.Contains(msg, tt.wantMsg) {
 			t.Errorf("%s: message %q should contain %q", tt.name, msg, tt.wantMsg)

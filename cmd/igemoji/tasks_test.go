@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -282,17 +281,10 @@ func TestTaskJourney(t *testing.T) {
 			}
 			shared := a.do("GET", "/s/"+slug+"/image", "", "", nil)
 			wantStatus(t, "shared image", shared, 200)
-			req, _ := http.NewRequest("GET", a.base+"/s/"+slug, nil)
-			req.Header.Set("Accept-Language", "ko")
-			if res, err := http.DefaultClient.Do(req); err != nil {
-				t.Fatal(err)
-			} else {
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if !strings.Contains(string(body), `<html lang="ko">`) || !strings.Contains(string(body), `property="og:locale" content="ko_KR"`) || !strings.Contains(string(body), "IGE MOJI에서 직접 만들어 보세요") ||
-					res.Header.Get("Vary") != "Accept-Language" {
-					t.Errorf("share page in Korean: got Vary %q and\n%s", res.Header.Get("Vary"), body)
-				}
+			ko := a.doWith("GET", "/s/"+slug, http.Header{"Accept-Language": {"ko"}}, nil)
+			if body := string(ko.body); !strings.Contains(body, `<html lang="ko">`) || !strings.Contains(body, `property="og:locale" content="ko_KR"`) ||
+				!strings.Contains(body, "IGE MOJI에서 직접 만들어 보세요") || ko.header.Get("Vary") != "Accept-Language" {
+				t.Errorf("share page in Korean: got Vary %q and\n%s", ko.header.Get("Vary"), body)
 			}
 			// Unsharing must end the link at once, also where it was seen:
 			// caches ask every time, and a still-shared image costs a 304.
@@ -308,15 +300,8 @@ func TestTaskJourney(t *testing.T) {
 			if etag == "" || strings.Contains(etag, v.ID) {
 				t.Errorf("shared image: got ETag %q, want one that does not name the task", etag)
 			}
-			req, _ = http.NewRequest("GET", a.base+"/s/"+slug+"/image", nil)
-			req.Header.Set("If-None-Match", etag)
-			if res, err := http.DefaultClient.Do(req); err != nil {
-				t.Errorf("shared image revalidated: %v", err)
-			} else {
-				res.Body.Close()
-				if res.StatusCode != 304 {
-					t.Errorf("shared image revalidated: got %d, want 304", res.StatusCode)
-				}
+			if r := a.doWith("GET", "/s/"+slug+"/image", http.Header{"If-None-Match": {etag}}, nil); r.status != 304 {
+				t.Errorf("shared image revalidated: got %d, want 304", r.status)
 			}
 			wantStatus(t, "unshare", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID+"/share", tok, "", nil), 204)
 			// People open share links in a browser: a link that no longer
@@ -329,18 +314,11 @@ func TestTaskJourney(t *testing.T) {
 				{"ko-KR,ko;q=abc", "공유가 중지되었습니다"}, // one bad weight spoils not the rest
 				{"en-US,ko;q=0.9", "no longer shared"},
 			} {
-				req, _ := http.NewRequest("GET", a.base+"/s/"+slug, nil)
-				req.Header.Set("Accept-Language", tt.lang)
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if res.StatusCode != 404 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") ||
-					!strings.Contains(string(body), tt.want) || !strings.Contains(string(body), `href="/"`) {
+				r := a.doWith("GET", "/s/"+slug, http.Header{"Accept-Language": {tt.lang}}, nil)
+				if r.status != 404 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") ||
+					!strings.Contains(string(r.body), tt.want) || !strings.Contains(string(r.body), `href="/"`) {
 					t.Errorf("unshared page, Accept-Language %q: got %d %s %q, want 404 HTML saying %q with a way home",
-						tt.lang, res.StatusCode, res.Header.Get("Content-Type"), body, tt.want)
+						tt.lang, r.status, r.header.Get("Content-Type"), r.body, tt.want)
 				}
 			}
 			wantError(t, "unshared image", a.do("GET", "/s/"+slug+"/image", "", "", nil), 404, moji.ENOTFOUND)
