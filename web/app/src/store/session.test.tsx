@@ -12,6 +12,17 @@ function Where() {
   return <output data-testid="where">{pathname + search}</output>;
 }
 
+/** The app at route for a logged-in alice, with where it has got to in the test id "where". */
+function renderLoggedIn(route: string) {
+  return renderApp(
+    <>
+      <AppRoutes />
+      <Where />
+    </>,
+    { route, store: testStore({ auth: loggedIn() }) },
+  );
+}
+
 describe('loadSession', () => {
   it('keeps a live session and drops an expired or corrupt one', () => {
     const s = { token: 't', user: alice, expiresAt: 2_000 };
@@ -55,14 +66,7 @@ describe('an expired token', () => {
       return json({ error: { code: 'not_found', message: '' } }, 404);
     });
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(loggedIn().session));
-    const store = testStore({ auth: loggedIn() });
-    renderApp(
-      <>
-        <AppRoutes />
-        <Where />
-      </>,
-      { route: '/me?tab=results', store },
-    );
+    const { store } = renderLoggedIn('/me?tab=results');
 
     const dialog = await screen.findByRole('dialog', { name: 'Your session has ended' });
     expect(screen.getByTestId('where')).toHaveTextContent('/me?tab=results');
@@ -82,13 +86,7 @@ describe('an expired token', () => {
 
   it('declined on a page that needs an account, sends the person to log in', async () => {
     mockFetch(() => json({ error: { code: 'unauthorized', message: 'Your session has expired; please log in again.' } }, 401));
-    renderApp(
-      <>
-        <AppRoutes />
-        <Where />
-      </>,
-      { route: '/me', store: testStore({ auth: loggedIn() }) },
-    );
+    renderLoggedIn('/me');
     const dialog = await screen.findByRole('dialog', { name: 'Your session has ended' });
     await userEvent.setup().click(within(dialog).getByRole('button', { name: 'Not now' }));
     await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent('/login?next=%2Fme'));
@@ -104,13 +102,7 @@ describe('an expired token', () => {
       if (url.pathname === '/api/v1/faces/ranking') return json({ items: [] });
       return json({ error: { code: 'not_found', message: '' } }, 404);
     });
-    renderApp(
-      <>
-        <AppRoutes />
-        <Where />
-      </>,
-      { route: '/', store: testStore({ auth: loggedIn() }) },
-    );
+    renderLoggedIn('/');
     const dialog = await screen.findByRole('dialog', { name: 'Your session has ended' });
     await userEvent.setup().click(within(dialog).getByRole('button', { name: 'Not now' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
@@ -139,13 +131,7 @@ describe('logging out', () => {
       if (url.pathname === '/api/v1/faces/ranking') return json({ items: [], window_days: 7 });
       return json({ error: { code: 'not_found', message: '' } }, 404);
     });
-    const { store } = renderApp(
-      <>
-        <AppRoutes />
-        <Where />
-      </>,
-      { route: '/me', store: testStore({ auth: loggedIn() }) },
-    );
+    const { store } = renderLoggedIn('/me');
     const user = userEvent.setup();
     await user.click(await screen.findByRole('button', { name: 'Log out' }));
     await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent(/^\/$/));
