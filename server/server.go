@@ -129,7 +129,7 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 			return s.db.Ranking(ctx, s.db.Now().Add(-RankingWindow), RankingSize)
 		},
 		Task: func(ctx context.Context, id string) (*moji.Task, error) {
-			if !validID(id) {
+			if !moji.ValidTaskID(id) {
 				return nil, errNoTask
 			}
 			return s.db.Task(ctx, id)

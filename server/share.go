@@ -70,8 +70,9 @@ type shareText struct {
 }
 
 // shareTexts are in the web client's languages; the page follows the
-// visitor's Accept-Language, since whoever opens a link is rarely the
-// person who shared it.
+// visitor's own choice in the app (the langCookie it sets), else their
+// Accept-Language, since whoever opens a link is rarely the person who
+// shared it.
 var shareTexts = []shareText{
 	{
 		Lang: "en", Locale: "en_US", Title: "IGE MOJI — what's this?", Alt: "A photo with an emoji on every face",
@@ -91,8 +92,19 @@ var shareTexts = []shareText{
 
 var shareLangs = language.NewMatcher([]language.Tag{language.English, language.Korean})
 
+// langCookie holds the language picked in the web client (LANG_COOKIE in
+// web/app/src/i18n/lang.ts).
+const langCookie = "igemoji_lang"
+
 // shareTextFor picks the visitor's language, English when none matches.
 func shareTextFor(r *http.Request) shareText {
+	if c, err := r.Cookie(langCookie); err == nil {
+		for _, tx := range shareTexts {
+			if c.Value == tx.Lang {
+				return tx
+			}
+		}
+	}
 	header := r.Header.Get("Accept-Language")
 	tags, _, err := language.ParseAcceptLanguage(header)
 	if err != nil {
@@ -123,7 +135,7 @@ func (s *Server) setSharePageHeaders(w http.ResponseWriter, base string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
-	h.Set("Vary", "Accept-Language")
+	h.Set("Vary", "Accept-Language, Cookie")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' "+base+"; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors

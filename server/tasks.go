@@ -300,7 +300,7 @@ func (s *Server) handleUnshareTask(w http.ResponseWriter, r *http.Request) {
 // "not found", so ids cannot be probed.
 func (s *Server) ownTask(r *http.Request) (*moji.Task, error) {
 	id := chi.URLParam(r, "id")
-	if !validID(id) {
+	if !moji.ValidTaskID(id) {
 		return nil, errNoTask
 	}
 	t, err := s.db.Task(r.Context(), id)
@@ -456,14 +456,6 @@ func newID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func validID(id string) bool {
-	if len(id) != 32 {
-		return false
-	}
-	_, err := hex.DecodeString(id)
-	return err == nil && strings.ToLower(id) == id
 }
 
 // newSlug is a share slug: 128 random bits, URL-safe base64 (22 chars).

@@ -8,13 +8,27 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+
+	"github.com/igemoji/igemoji/shared/moji"
 )
 
 // clientRoutes are the client's routes, as in web/app/src/App.tsx
-// (TestClientRoutesMatchApp keeps the two alike); ":name" is any one
-// segment. They match regardless of case, as react-router's do.
+// (TestClientRoutesMatchApp keeps the two alike); ":name" is one segment
+// that routeParams[name] accepts. They match regardless of case, as
+// react-router's do.
 var clientRoutes = []string{"", "templates/new", "templates/:id", "upload", "results/:taskId", "login", "signup", "me"}
+
+// routeParams says which segments can name something, so that
+// /templates/abc is answered 404 like any other path that names nothing.
+var routeParams = map[string]func(string) bool{
+	"id": func(s string) bool { // a template id: a positive integer, as the client's Number() reads it
+		n, err := strconv.ParseInt(s, 10, 64)
+		return err == nil && n > 0 && s[0] != '+'
+	},
+	"taskId": moji.ValidTaskID,
+}
 
 // clientRoute reports whether p (cleaned, without its leading slash) is
 // one of clientRoutes.
@@ -27,7 +41,11 @@ func clientRoute(p string) bool {
 		}
 		ok := true
 		for i, w := range want {
-			ok = ok && (strings.EqualFold(w, segs[i]) || strings.HasPrefix(w, ":") && segs[i] != "")
+			if name, param := strings.CutPrefix(w, ":"); param {
+				ok = ok && routeParams[name](segs[i])
+			} else {
+				ok = ok && strings.EqualFold(w, segs[i])
+			}
 		}
 		if ok {
 			return true

@@ -22,11 +22,19 @@ func TestHandler(t *testing.T) {
 		{"/index.html", 301, false, ""}, // the file server's canonical redirect to /
 		{"/templates/3", 200, true, "no-cache"},
 		{"/me", 200, true, "no-cache"},
-		{"/results/0123abcd", 200, true, "no-cache"},
+		{"/results/0123456789abcdef0123456789abcdef", 200, true, "no-cache"},
 		{"/templates/new", 200, true, "no-cache"},
 		// Not the client's: its "not found" page, said with the status.
 		{"/nope", 404, true, "no-cache"},
 		{"/templates/3/extra", 404, true, "no-cache"},
+		// A segment that can name nothing.
+		{"/templates/abc", 404, true, "no-cache"},
+		{"/templates/0", 404, true, "no-cache"},
+		{"/templates/-3", 404, true, "no-cache"},
+		{"/templates/+3", 404, true, "no-cache"},
+		{"/templates/99999999999999999999", 404, true, "no-cache"},
+		{"/results/0123abcd", 404, true, "no-cache"},
+		{"/results/0123456789ABCDEF0123456789ABCDEF", 404, true, "no-cache"},
 		{"/me/", 200, true, "no-cache"},   // cleaned to /me
 		{"/Login", 200, true, "no-cache"}, // the client's routes ignore case
 		{"/missing.js", 404, false, ""},
@@ -68,6 +76,13 @@ func TestClientRoutesMatchApp(t *testing.T) {
 	for _, m := range paths {
 		if m[1] != "*" {
 			got = append(got, m[1])
+		}
+	}
+	for _, route := range got {
+		for _, seg := range strings.Split(route, "/") {
+			if name, ok := strings.CutPrefix(seg, ":"); ok && routeParams[name] == nil {
+				t.Errorf("route %q: no routeParams[%q] says what the segment may be", route, name)
+			}
 		}
 	}
 	want := slices.Clone(clientRoutes)

@@ -283,7 +283,7 @@ func TestTaskJourney(t *testing.T) {
 			wantStatus(t, "shared image", shared, 200)
 			ko := a.doWith("GET", "/s/"+slug, http.Header{"Accept-Language": {"ko"}}, nil)
 			if body := string(ko.body); !strings.Contains(body, `<html lang="ko">`) || !strings.Contains(body, `property="og:locale" content="ko_KR"`) ||
-				!strings.Contains(body, "IGE MOJI에서 직접 만들어 보세요") || ko.header.Get("Vary") != "Accept-Language" {
+				!strings.Contains(body, "IGE MOJI에서 직접 만들어 보세요") || ko.header.Get("Vary") != "Accept-Language, Cookie" {
 				t.Errorf("share page in Korean: got Vary %q and\n%s", ko.header.Get("Vary"), body)
 			}
 			// Unsharing must end the link at once, also where it was seen:
@@ -306,19 +306,24 @@ func TestTaskJourney(t *testing.T) {
 			wantStatus(t, "unshare", a.do("DELETE", "/api/v1/faces/tasks/"+v.ID+"/share", tok, "", nil), 204)
 			// People open share links in a browser: a link that no longer
 			// works is a page in their language, not a JSON error.
-			for _, tt := range []struct{ lang, want string }{
-				{"", "no longer shared"},
-				{"ko-KR,ko;q=0.9,en;q=0.8", "공유가 중지되었습니다"},
-				{"fr-CH, fr;q=0.9", "no longer shared"},
-				{"not a language header", "no longer shared"},
-				{"ko-KR,ko;q=abc", "공유가 중지되었습니다"}, // one bad weight spoils not the rest
-				{"en-US,ko;q=0.9", "no longer shared"},
+			// The language picked in the app (its cookie) comes first.
+			for _, tt := range []struct{ lang, cookie, want string }{
+				{"", "", "no longer shared"},
+				{"ko-KR,ko;q=0.9,en;q=0.8", "", "공유가 중지되었습니다"},
+				{"fr-CH, fr;q=0.9", "", "no longer shared"},
+				{"not a language header", "", "no longer shared"},
+				{"ko-KR,ko;q=abc", "", "공유가 중지되었습니다"}, // one bad weight spoils not the rest
+				{"en-US,ko;q=0.9", "", "no longer shared"},
+				{"en-US", "igemoji_lang=ko", "공유가 중지되었습니다"},
+				{"ko", "igemoji_lang=en", "no longer shared"},
+				{"ko", "igemoji_lang=fr", "공유가 중지되었습니다"}, // not one of ours: the header decides
+				{"", "other=1; igemoji_lang=ko", "공유가 중지되었습니다"},
 			} {
-				r := a.doWith("GET", "/s/"+slug, http.Header{"Accept-Language": {tt.lang}}, nil)
+				r := a.doWith("GET", "/s/"+slug, http.Header{"Accept-Language": {tt.lang}, "Cookie": {tt.cookie}}, nil)
 				if r.status != 404 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") ||
 					!strings.Contains(string(r.body), tt.want) || !strings.Contains(string(r.body), `href="/"`) {
-					t.Errorf("unshared page, Accept-Language %q: got %d %s %q, want 404 HTML saying %q with a way home",
-						tt.lang, r.status, r.header.Get("Content-Type"), r.body, tt.want)
+					t.Errorf("unshared page, Accept-Language %q, Cookie %q: got %d %s %q, want 404 HTML saying %q with a way home",
+						tt.lang, tt.cookie, r.status, r.header.Get("Content-Type"), r.body, tt.want)
 				}
 			}
 			wantError(t, "unshared image", a.do("GET", "/s/"+slug+"/image", "", "", nil), 404, moji.ENOTFOUND)

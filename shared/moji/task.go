@@ -5,6 +5,20 @@ import (
 	"time"
 )
 
+// ValidTaskID reports whether id has a task id's form: 32 lower-case hex
+// digits (128 random bits).
+func ValidTaskID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // TaskState is where a task is in its life.
 type TaskState string
 

@@ -8,7 +8,7 @@ import { json, mockFetch, renderApp } from '../../test/utils';
 import en from './en';
 import { translate } from './index';
 import ko from './ko';
-import { detectLang, LANG_KEY } from './lang';
+import { detectLang, LANG_COOKIE, LANG_KEY } from './lang';
 
 describe('dictionaries', () => {
   it('have the same keys and no empty message', () => {
@@ -60,11 +60,14 @@ describe('the language switch', () => {
     expect(within(screen.getByRole('group', { name: '언어' })).getByRole('button', { name: '한국어' })).toHaveAttribute('aria-pressed', 'true');
     expect(document.documentElement.lang).toBe('ko');
     expect(localStorage.getItem(LANG_KEY)).toBe('ko');
+    // The server reads the cookie for the pages it writes (a shared link's).
+    expect(document.cookie).toContain(`${LANG_COOKIE}=ko`);
     expect(document.title).toBe('갤러리 · IGE MOJI');
 
     await user.click(screen.getByRole('button', { name: 'English' }));
     expect(screen.getByText('No templates yet.')).toBeInTheDocument();
     expect(document.documentElement.lang).toBe('en');
+    expect(document.cookie).toContain(`${LANG_COOKIE}=en`);
   });
 });
 

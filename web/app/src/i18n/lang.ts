@@ -4,6 +4,8 @@ export const LANGS = ['en', 'ko'] as const;
 export type Lang = (typeof LANGS)[number];
 
 export const LANG_KEY = 'igemoji.lang';
+/** The same choice as a cookie, so that pages the server writes (a shared link's) follow it too. */
+export const LANG_COOKIE = 'igemoji_lang';
 
 export function isLang(v: unknown): v is Lang {
   return typeof v === 'string' && (LANGS as readonly string[]).includes(v);
@@ -35,6 +37,12 @@ export function rememberLang(lang: Lang): void {
     globalThis.localStorage?.setItem(LANG_KEY, lang);
   } catch {
     // storage disabled: not remembered, still applied
+  }
+  try {
+    const secure = globalThis.location?.protocol === 'https:' ? '; Secure' : '';
+    globalThis.document.cookie = `${LANG_COOKIE}=${lang}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+  } catch {
+    // no document (tests) or cookies disabled: the server goes by Accept-Language
   }
 }
 
