@@ -68,6 +68,11 @@ test('sign up, emojify a group photo, share, find it on My page, delete, log out
     }
     await nav.getByRole('link', { name: 'My page' }).waitFor();
     await nav.getByRole('button', { name: 'Log out' }).waitFor();
+    // Who is logged in shows beside the wide nav at every width that has it.
+    for (const width of [900, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.getByRole('banner').getByText(me.alias, { exact: true }).waitFor({ state: 'visible' });
+    }
 
     // --- Pick a template from the gallery.
     await page.goto(server.base + '/');

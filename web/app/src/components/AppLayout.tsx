@@ -182,18 +182,31 @@ export function AppLayout() {
             sx={{ color: 'inherit', textDecoration: 'none', fontWeight: 800, whiteSpace: 'nowrap' }}
           >
             IGE MOJI
-            <Box component="span" lang="ko" sx={{ display: { xs: 'none', sm: 'inline' }, ml: 1, fontWeight: 400, fontSize: '0.9rem' }}>
+            {/* Between md and lg the wide nav and who is logged in need its room. */}
+            <Box component="span" lang="ko" sx={{ display: { xs: 'none', sm: 'inline', md: 'none', lg: 'inline' }, ml: 1, fontWeight: 400, fontSize: '0.9rem' }}>
               이게 모지?
             </Box>
           </Typography>
           <Box sx={{ flexGrow: 1 }} />
           {user && (
-            // Read out at every width; shown where the header has room.
-            <Typography variant="body2" sx={{ mr: { lg: 1 } }}>
+            // Read out at every width; shown beside the wide nav (the
+            // phone menu says it), cut short with its whole in a tooltip.
+            <Typography variant="body2" sx={{ mr: { md: 1 }, minWidth: 0 }}>
               <Box component="span" sx={visuallyHidden}>
                 {t('nav.loggedInAs', { alias: user.alias })}
               </Box>
-              <Box component="span" aria-hidden sx={{ display: { xs: 'none', lg: 'inline' } }}>
+              <Box
+                component="span"
+                aria-hidden
+                title={user.alias}
+                sx={{
+                  display: { xs: 'none', md: 'block' },
+                  maxWidth: { md: '9em', lg: '16em' },
+                  overflow: 'hidden',
+                  textOverflow: 'ellipsis',
+                  whiteSpace: 'nowrap',
+                }}
+              >
                 {user.alias}
               </Box>
             </Typography>
