@@ -225,7 +225,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 	}
 	for first := true; ; first = false {
-		ch, err := h.cfg.Bus.Subscribe(ctx)
+		ch, err := h.cfg.Bus.Subscribe(ctx, hubEvents...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -263,6 +263,11 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 }
 
+// hubEvents are the events the hub relays. Not task.deleted, which is for
+// workers: other tabs on a deleted task learn of it at their next read of
+// the task (404).
+var hubEvents = []string{moji.EventTaskProgress, moji.EventTaskDone, moji.EventTaskFailed, moji.EventRankingUpdated}
+
 // route hands an event to the clients it concerns. It never blocks.
 func (h *Hub) route(e moji.Event) {
 	switch e.Type {
@@ -273,9 +278,6 @@ func (h *Hub) route(e moji.Event) {
 		}
 	case moji.EventRankingUpdated:
 		h.markRankingDirty()
-	case moji.EventTaskDeleted:
-		// For workers. Other tabs on the task learn of it at their next
-		// read of the task (404).
 	default:
 		h.log.Debug("websocket hub: unknown event", "type", e.Type)
 	}

@@ -63,8 +63,8 @@ type notifyBus struct {
 	subscribed chan struct{}
 }
 
-func (b *notifyBus) Subscribe(ctx context.Context) (<-chan moji.Event, error) {
-	ch, err := b.Bus.Subscribe(ctx)
+func (b *notifyBus) Subscribe(ctx context.Context, types ...string) (<-chan moji.Event, error) {
+	ch, err := b.Bus.Subscribe(ctx, types...)
 	select {
 	case b.subscribed <- struct{}{}:
 	default:
@@ -677,7 +677,7 @@ type flakyBus struct {
 
 func (b *flakyBus) Publish(context.Context, moji.Event) error { return nil }
 
-func (b *flakyBus) Subscribe(context.Context) (<-chan moji.Event, error) {
+func (b *flakyBus) Subscribe(context.Context, ...string) (<-chan moji.Event, error) {
 	b.mu.Lock()
 	b.tries++
 	first := b.tries == 1

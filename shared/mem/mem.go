@@ -6,6 +6,7 @@ package mem
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -83,7 +84,7 @@ func (q *Queue) Len(context.Context) (int64, error) {
 // clients can always poll.
 type Bus struct {
 	mu   sync.Mutex
-	subs map[chan moji.Event]struct{}
+	subs map[chan moji.Event][]string // the types asked for; nil: all
 	buf  int
 }
 
@@ -94,14 +95,17 @@ func NewBus(buf int) *Bus {
 	if buf <= 0 {
 		buf = 256
 	}
-	return &Bus{subs: map[chan moji.Event]struct{}{}, buf: buf}
+	return &Bus{subs: map[chan moji.Event][]string{}, buf: buf}
 }
 
 // Publish hands e to every subscriber that has room; it never blocks.
 func (b *Bus) Publish(_ context.Context, e moji.Event) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for ch := range b.subs {
+	for ch, types := range b.subs {
+		if types != nil && !slices.Contains(types, e.Type) {
+			continue
+		}
 		select {
 		case ch <- e:
 		default:
@@ -110,11 +114,15 @@ func (b *Bus) Publish(_ context.Context, e moji.Event) error {
 	return nil
 }
 
-// Subscribe returns the events published from now on until ctx ends.
-func (b *Bus) Subscribe(ctx context.Context) (<-chan moji.Event, error) {
+// Subscribe returns the events of the given types (all when none is
+// given) published from now on until ctx ends.
+func (b *Bus) Subscribe(ctx context.Context, types ...string) (<-chan moji.Event, error) {
 	ch := make(chan moji.Event, b.buf)
 	b.mu.Lock()
-	b.subs[ch] = struct{}{}
+	if len(types) == 0 {
+		types = nil // every type
+	}
+	b.subs[ch] = slices.Clone(types)
 	b.mu.Unlock()
 	context.AfterFunc(ctx, func() {
 		b.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/igemoji/igemoji/shared/bustest"
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
@@ -62,6 +63,11 @@ func TestQueueReceiveWaitsAndCancels(t *testing.T) {
 	if _, err := q.Receive(ctx, "w"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Receive on an empty queue: got %v, want the context's error", err)
 	}
+}
+
+func TestBusTypes(t *testing.T) {
+	b := NewBus(0)
+	bustest.Types(t, b, b)
 }
 
 func TestBusFansOutWithoutBlocking(t *testing.T) {

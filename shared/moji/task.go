@@ -153,7 +153,9 @@ type Queue interface {
 // polling); publishers never block on slow subscribers.
 type Bus interface {
 	Publish(ctx context.Context, e Event) error
-	// Subscribe returns a channel of every event published from now on,
-	// closed when ctx ends or the subscription breaks.
-	Subscribe(ctx context.Context) (<-chan Event, error)
+	// Subscribe returns a channel of the events of the given types (of
+	// every type when none is given) published from now on, closed when
+	// ctx ends or the subscription breaks. A worker asks for deletions
+	// only, and so is not sent every other worker's progress.
+	Subscribe(ctx context.Context, types ...string) (<-chan Event, error)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,12 +56,12 @@ func (b bus) Publish(ctx context.Context, e moji.Event) error {
 		return fmt.Errorf("redis: publish: %w", err)
 	}
 	if ctx.Done() == nil { // never cancelled: go-redis' own timeouts bound it
-		return b.publish(ctx, payload)
+		return b.publish(ctx, e.Type, payload)
 	}
 	// go-redis honours ctx deadlines but not plain cancellation; the
 	// goroutine finishes on its own within go-redis' timeouts.
 	errc := make(chan error, 1)
-	go func() { errc <- b.publish(ctx, payload) }()
+	go func() { errc <- b.publish(ctx, e.Type, payload) }()
 	select {
 	case err := <-errc:
 		return err
@@ -69,29 +70,58 @@ func (b bus) Publish(ctx context.Context, e moji.Event) error {
 	}
 }
 
-func (b bus) publish(ctx context.Context, payload []byte) error {
-	if err := b.c.rdb.Publish(ctx, b.c.channel, payload).Err(); err != nil {
+// globEscape quotes the characters that Redis' PSUBSCRIBE patterns treat
+// as special, so that a key prefix is matched as written.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (b bus) publish(ctx context.Context, typ string, payload []byte) error {
+	if err := b.c.rdb.Publish(ctx, b.c.channel+typ, payload).Err(); err != nil {
 		return fmt.Errorf("redis: publish: %w", ctxErr(ctx, err))
 	}
 	return nil
 }
 
-// Subscribe returns a channel of the events published from now on (the
-// subscription is confirmed before it returns), closed when ctx ends or
-// the Client is closed.
+// Subscribe returns a channel of the events of the given types (every
+// type when none is given) published from now on (the subscription is
+// confirmed before it returns), closed when ctx ends or the Client is
+// closed. Each type has its own Redis channel, so that Redis sends a
+// subscriber only what it asked for.
 //
 // A subscriber that falls more than SubscribeBuffer events behind loses
 // the newest ones (counted by DroppedEvents) rather than stalling the
 // connection's reader. When Redis restarts, go-redis reconnects and
 // subscribes again; events published while it was away are lost, which the
 // bus allows (clients poll).
-func (b bus) Subscribe(ctx context.Context) (<-chan moji.Event, error) {
+func (b bus) Subscribe(ctx context.Context, types ...string) (<-chan moji.Event, error) {
 	c := b.c
-	ps := c.rdb.Subscribe(ctx, c.channel)
-	// The first reply confirms the subscription (or reports why not).
-	if _, err := ps.ReceiveTimeout(ctx, subscribeTimeout); err != nil {
-		ps.Close()
-		return nil, fmt.Errorf("redis: subscribe: %w", ctxErr(ctx, err))
+	var ps *goredis.PubSub
+	confirmations := 1
+	if len(types) == 0 {
+		ps = c.rdb.PSubscribe(ctx, globEscape(c.channel)+"*")
+	} else {
+		channels := make([]string, len(types))
+		for i, t := range types {
+			channels[i] = c.channel + t
+		}
+		ps = c.rdb.Subscribe(ctx, channels...)
+		confirmations = len(channels)
+	}
+	// Redis confirms each channel (or reports why not) before it sends
+	// any message on them.
+	for range confirmations {
+		if _, err := ps.ReceiveTimeout(ctx, subscribeTimeout); err != nil {
+			ps.Close()
+			return nil, fmt.Errorf("redis: subscribe: %w", ctxErr(ctx, err))
+		}
 	}
 	// go-redis' own goroutine reads the connection, answers its health
 	// checks and reconnects; it blocks only on in, which ours drains at

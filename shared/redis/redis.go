@@ -91,7 +91,7 @@ type Client struct {
 
 	stream  string // task entries
 	dead    string // dead letters
-	channel string // events
+	channel string // events: one pub/sub channel per type, channel+type
 
 	dropped atomic.Uint64
 
@@ -124,7 +124,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Client, error) {
 		log:     opt.Logger,
 		stream:  opt.Prefix + "tasks",
 		dead:    opt.Prefix + "tasks:dead",
-		channel: opt.Prefix + "events",
+		channel: opt.Prefix + "events:",
 	}
 	c.closed, c.closeSubs = context.WithCancel(context.Background())
 	if err := c.Ping(ctx); err != nil {
@@ -162,7 +162,8 @@ func (c *Client) Close() error {
 // consumer group "workers".
 func (c *Client) Queue() moji.Queue { return queue{c} }
 
-// Bus returns the event bus: the pub/sub channel <prefix>events.
+// Bus returns the event bus: a pub/sub channel per event type,
+// <prefix>events:<type> (e.g. igemoji:events:task.done).
 func (c *Client) Bus() moji.Bus { return bus{c} }
 
 // DroppedEvents counts the events that subscribers of this client lost

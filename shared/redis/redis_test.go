@@ -16,6 +16,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/igemoji/igemoji/shared/bustest"
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/redis"
 	"github.com/igemoji/igemoji/shared/redis/redistest"
@@ -489,6 +490,26 @@ func TestBusAcrossClients(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("channel not closed after ctx ended")
+	}
+}
+
+func TestBusTypes(t *testing.T) {
+	// A prefix with a pattern's special characters is matched as written:
+	// a subscription to every type under "x*:" must not catch "x-y:"'s.
+	base := redistest.Prefix(t)
+	pub, opt := shared(t, redis.Options{Prefix: base + "x*:"})
+	sub := open(t, redistest.URL(t), opt)
+	other := open(t, redistest.URL(t), redis.Options{Prefix: base + "x-y:"})
+	all, err := sub.Bus().Subscribe(timeout(t, 20*time.Second))
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	if err := other.Bus().Publish(timeout(t, time.Second), moji.Event{Type: "stranger"}); err != nil {
+		t.Fatalf("Publish (other prefix): %v", err)
+	}
+	bustest.Types(t, pub.Bus(), sub.Bus())
+	if e, ok := recvEvent(t, all, 2*time.Second); !ok || e.Type != moji.EventTaskProgress {
+		t.Errorf("first event under %q: got %+v, want task.progress (not the other prefix's)", opt.Prefix, e)
 	}
 }
 

@@ -101,7 +101,7 @@ func New(cfg Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, q moji.Qu
 func (r *Runner) watch(ctx context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		events, err := r.bus.Subscribe(ctx)
+		events, err := r.bus.Subscribe(ctx, moji.EventTaskDeleted)
 		if err != nil {
 			r.log.Warn("event bus: a task deleted while it runs is stopped at its next heartbeat until it is back", "err", err, "retry_in", backoff)
 		} else {
