@@ -119,8 +119,9 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 		photoPixels: newPixelBudget(2 * int64(picture.PhotoLimits.MaxPixels)),
 		// bcrypt and image decoding are CPU- and memory-heavy: bound how
 		// many run at once so a burst cannot exhaust the machine.
-		hashing: make(chan struct{}, 2*runtime.NumCPU()),
-		imaging: make(chan struct{}, runtime.NumCPU()),
+		// GOMAXPROCS, not NumCPU: in a container it is the CPU quota.
+		hashing: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		imaging: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	s.hub = NewHub(HubConfig{
 		Log: log,

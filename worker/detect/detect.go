@@ -216,7 +216,7 @@ func New(libPath, modelPath string, opts Options) (*Detector, error) {
 		minScore = opts.MinScore
 	}
 	if opts.Threads <= 0 {
-		opts.Threads = runtime.NumCPU()
+		opts.Threads = runtime.GOMAXPROCS(0) // the container's CPU quota, where NumCPU is the host's
 	}
 	if opts.Sessions <= 0 {
 		opts.Sessions = min(opts.Threads, 8)

@@ -134,7 +134,7 @@ func Open(cfg Config) (*Pipeline, error) {
 	}
 	threads := cfg.Threads
 	if threads <= 0 {
-		threads = runtime.NumCPU()
+		threads = runtime.GOMAXPROCS(0) // the container's CPU quota, where NumCPU is the host's
 	}
 	p := &Pipeline{cfg: cfg}
 	if p.det, err = detect.New(cfg.LibPath, blaze, detect.Options{Threads: threads, Staging: cfg.SmallFaces, Confirm: front}); err != nil {
