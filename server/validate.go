@@ -22,6 +22,7 @@ const (
 	minAliasLen    = 2
 	maxAliasLen    = 30
 	maxNameLen     = 40
+	maxMarksInRow  = 3 // combining marks on one letter: Devanagari or Vietnamese need no more
 )
 
 func cleanEmail(s string) (string, error) {
@@ -33,7 +34,7 @@ func cleanEmail(s string) (string, error) {
 		return "", moji.Errorf(moji.EINVALID, "Email is longer than %d characters.", maxEmailLen)
 	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || hasBadRunes(s) {
+	if err != nil || a.Address != s || a.Name != "" || hasBadRunes(s) || strings.IndexFunc(s, invisible) >= 0 {
 		return "", moji.Errorf(moji.EINVALID, "Email is not a valid address.")
 	}
 	_, domain, _ := strings.Cut(s, "@")
@@ -66,9 +67,21 @@ func cleanAlias(s string) (string, error) {
 	if n < minAliasLen || n > maxAliasLen {
 		return "", moji.Errorf(moji.EINVALID, "Alias must be %d to %d characters.", minAliasLen, maxAliasLen)
 	}
+	// Invisible marks (a variation selector, a combining grapheme joiner)
+	// would make "admin" and "ad͏min" two aliases that look the same.
+	if strings.IndexFunc(s, invisible) >= 0 {
+		return "", moji.Errorf(moji.EINVALID, "Alias may not hold invisible characters.")
+	}
+	marks := 0 // in a row
 	for i, r := range s {
-		ok := (unicode.IsLetter(r) && !blankLetter(r)) || unicode.IsDigit(r) ||
-			(i > 0 && (unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r))) ||
+		mark := unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)
+		if !mark {
+			marks = 0
+		} else if marks++; marks > maxMarksInRow {
+			return "", moji.Errorf(moji.EINVALID, "Alias may not stack more than %d marks on one letter.", maxMarksInRow)
+		}
+		ok := unicode.IsLetter(r) || unicode.IsDigit(r) ||
+			(i > 0 && mark) ||
 			(i > 0 && i < len(s)-1 && (r == '.' || r == '_' || r == '-'))
 		if !ok {
 			return "", moji.Errorf(moji.EINVALID, "Alias may hold only letters, digits and . _ - (not at the ends).")
@@ -157,12 +170,19 @@ func cleanName(s string) (string, error) {
 	return s, nil
 }
 
-// hasVisible reports whether s shows anything: a letter, digit, symbol
-// (emoji) or punctuation, not only spaces, zero-width formatting characters
-// or combining marks.
+// invisible reports whether r shows nothing by itself (about Unicode's
+// default ignorable code points): zero-width spaces and joiners, soft
+// hyphens, variation selectors, the Hangul fillers, …
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
 // blankLetter reports the letters that show nothing: the Hangul fillers.
 func blankLetter(r rune) bool { return r == 0x115F || r == 0x1160 || r == 0x3164 || r == 0xFFA0 }
 
+// hasVisible reports whether s shows anything: a letter, digit, symbol
+// (emoji) or punctuation, not only spaces, zero-width formatting characters
+// or combining marks.
 func hasVisible(s string) bool {
 	for _, r := range s {
 		if blankLetter(r) || r == 0x2800 { // and blank Braille, a symbol that shows nothing

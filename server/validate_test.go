@@ -38,6 +38,15 @@ func TestCleanAlias(t *testing.T) {
 		{"ꓮꓱꓡ", "ꓮꓱꓡ"},      // one script, whichever
 		{"admin\u3164", ""}, // a Hangul filler shows nothing
 		{"\u3164\u3164", ""},
+		// Invisible marks would make a second "admin" (look-alike check
+		// compares what shows, and these show nothing).
+		{"ad\u034fmin", ""},                      // combining grapheme joiner
+		{"admin\ufe0f", ""},                      // variation selector 16
+		{"bo\U000E0100b", ""},                    // variation selector 17
+		{"\u1780\u17b4\u1781", ""},               // a Khmer inherent vowel, shown as nothing
+		{"a\u0301\u0301\u0301\u0301\u0301b", ""}, // five marks (four once á is composed)
+		{"nguye\u0323\u0302n", "nguyện"},         // Vietnamese: two marks, composed
+		{"\u0915\u094d\u0937\u093f", "क्षि"},     // Devanagari: marks on letters
 	} {
 		got, err := cleanAlias(tt.in)
 		if tt.want == "" {
@@ -48,6 +57,32 @@ func TestCleanAlias(t *testing.T) {
 		}
 		if err != nil || got != tt.want {
 			t.Errorf("cleanAlias(%q): got %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestCleanEmail(t *testing.T) {
+	for _, tt := range []struct {
+		in, want string // want "": refused
+	}{
+		{" kim@example.com ", "kim@example.com"},
+		{"김@예시.한국", "김@예시.한국"},
+		{"alice\u200b@example.com", ""}, // zero-width space
+		{"alice@exam\u00adple.com", ""}, // soft hyphen
+		{"bob\ufe0f@example.com", ""},   // variation selector
+		{"eve@example.com\u202e", ""},   // direction override
+		{"no-at.example.com", ""},
+		{"a@localhost", ""},
+	} {
+		got, err := cleanEmail(tt.in)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("cleanEmail(%q): got %q, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("cleanEmail(%q): got %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
 }

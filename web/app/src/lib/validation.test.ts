@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAlias, isPassword } from './validation';
+import { isAlias, isEmail, isPassword } from './validation';
 
 describe('isAlias', () => {
   // The same cases as the server's TestCleanAlias, for the scripts rule.
@@ -23,8 +23,25 @@ describe('isAlias', () => {
     ['µa', false], // NFKC: Greek μ + Latin, as the server sees it
     ['नमस्ते', true], // vowel signs after letters
     ['ㅋㅋㅋ', true],
+    ['ad\u034fmin', false], // invisible: combining grapheme joiner
+    ['admin\ufe0f', false], // variation selector 16
+    ['bo\u{E0100}b', false], // variation selector 17
+    ['a\u0301\u0301\u0301\u0301\u0301b', false], // four marks on á
+    ['nguye\u0323\u0302n', true],
   ])('%s → %s', (alias, want) => {
     expect(isAlias(alias)).toBe(want);
+  });
+});
+
+describe('isEmail', () => {
+  it.each([
+    ['kim@example.com', true],
+    ['김@예시.한국', true],
+    ['alice\u200b@example.com', false], // zero-width space
+    ['alice@exam\u00adple.com', false], // soft hyphen
+    ['a@localhost', false],
+  ])('%s → %s', (email, want) => {
+    expect(isEmail(email)).toBe(want);
   });
 });
 

@@ -11,8 +11,13 @@ export const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
 
 const utf8 = new TextEncoder();
 
+// Characters that show nothing by themselves (zero-width spaces and joiners,
+// soft hyphens, variation selectors, Hangul fillers): the server refuses them
+// in emails and aliases, where they would make two look the same.
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
 export function isEmail(v: string): boolean {
-  return v.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/u.test(v);
+  return v.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/u.test(v) && !INVISIBLE.test(v);
 }
 
 /**
@@ -27,7 +32,8 @@ export function isAlias(v: string): boolean {
     chars.length >= 2 &&
     chars.length <= 30 &&
     /^[\p{L}\p{Nd}](?:[\p{L}\p{Nd}\p{Mn}\p{Mc}._-]*[\p{L}\p{Nd}\p{Mn}\p{Mc}])?$/u.test(folded) &&
-    !/[\u115F\u1160\u3164\uFFA0]/u.test(folded) && // Hangul fillers: letters that show nothing
+    !INVISIBLE.test(folded) &&
+    !/[\p{Mn}\p{Mc}]{4}/u.test(folded) && // at most 3 marks on one letter
     oneWritingSystem(folded)
   );
 }
