@@ -115,7 +115,9 @@ func readTemplateForm(w http.ResponseWriter, r *http.Request) (string, map[moji.
 	if err != nil || mt != "multipart/form-data" {
 		return "", nil, moji.Errorf(moji.EUNSUPPORTED, "Send the template as multipart/form-data.")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, int64(maxTemplateBody))
+	if err := limitBody(w, r, int64(maxTemplateBody)); err != nil {
+		return "", nil, err
+	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return "", nil, moji.Errorf(moji.EINVALID, "Malformed multipart body.")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"os"
 	"reflect"
@@ -51,8 +52,13 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var body errorBody
 	body.Error.Code, body.Error.Message = code, msg
-	if code == moji.EUNAUTHORIZED {
+	switch code {
+	case moji.EUNAUTHORIZED:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="igemoji"`)
+	case moji.EUNAVAILABLE: // busy or a dependency away: both pass soon
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "5")
+		}
 	}
 	writeJSON(w, status, body)
 }
@@ -90,7 +96,11 @@ func (s *Server) resolve(r *http.Request, err error) (status int, code, msg stri
 // retryAfter is a rate-limit error that tells the client when to come back.
 func (s *Server) retryAfter(w http.ResponseWriter, r *http.Request, secs int, msg string) {
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	s.error(w, r, moji.Errorf(moji.ERATELIMIT, "%s Try again in %d seconds.", msg, secs))
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	s.error(w, r, moji.Errorf(moji.ERATELIMIT, "%s Try again in %d %s.", msg, secs, unit))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -109,7 +119,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // win silently and turn invalid UTF-8 into U+FFFD: a password sent that
 // way would not be the one the client meant.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if err := jsonBody(r); err != nil {
+		return err
+	}
+	if err := limitBody(w, r, maxJSONBody); err != nil {
+		return err
+	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		if rf := readFailure(err); rf != nil {
@@ -120,6 +135,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if !utf8.Valid(data) {
 		return moji.Errorf(moji.EINVALID, "Request body is not valid UTF-8.")
+	}
+	// null, [] or "x" would decode into v as nothing, and be told that
+	// its fields are missing.
+	if b := bytes.TrimLeft(data, " \t\r\n"); len(b) > 0 && b[0] != '{' {
+		return moji.Errorf(moji.EINVALID, "Request body must be a JSON object.")
 	}
 	// Unknown keys are left to checkKeys, which also sees their spelling.
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -231,6 +251,37 @@ func fieldNames(v any) map[string]bool {
 
 // readFailure is the client's error when reading a request body failed for
 // the body's own reasons (too large, stopped arriving); nil for others.
+// limitBody holds r's body to max bytes, refusing at once one whose
+// declared length is already over (rather than reading it first).
+func limitBody(w http.ResponseWriter, r *http.Request, max int64) error {
+	if r.ContentLength > max {
+		return readFailure(&http.MaxBytesError{Limit: max})
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	return nil
+}
+
+// jsonBody refuses a body that says it is something else than JSON: a
+// compressed one, or a form, XML, … Form-urlencoded and text/plain pass,
+// as what curl -d and a plain fetch send.
+func jsonBody(r *http.Request) error {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return moji.Errorf(moji.EUNSUPPORTED, "Send the body uncompressed (no Content-Encoding).")
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"),
+		mt == "text/plain", mt == "application/x-www-form-urlencoded":
+		return nil
+	}
+	return moji.Errorf(moji.EUNSUPPORTED, "Send the body as JSON (Content-Type: application/json).")
+}
+
 func readFailure(err error) error {
 	var mbe *http.MaxBytesError
 	switch {

@@ -237,8 +237,10 @@ func (h *Hub) Run(ctx context.Context) error {
 			continue
 		}
 		if !first {
+			// Events may have been missed: catch up from the database.
 			h.log.Info("websocket hub: subscribed to the event bus again")
-			h.markRankingDirty() // events may have been missed
+			h.markRankingDirty()
+			wg.Go(func() { h.resyncTasks(ctx) })
 		}
 	events:
 		for {
@@ -322,6 +324,37 @@ func (h *Hub) routeTask(e moji.Event) {
 		}
 		if final { // nothing more will come: free the subscription
 			c.forgetTask(e.TaskID)
+		}
+	}
+}
+
+// resyncTasks tells the clients following a task its state as the
+// database has it, after the hub has subscribed to the bus again: a
+// task.done missed in the gap would otherwise leave its page waiting. It
+// may race a live event; the clients keep the further one, and a final
+// event ends the following either way.
+func (h *Hub) resyncTasks(ctx context.Context) {
+	if h.cfg.Task == nil {
+		return
+	}
+	h.mu.Lock()
+	ids := make([]string, 0, len(h.byTask))
+	for id := range h.byTask {
+		ids = append(ids, id)
+	}
+	h.mu.Unlock()
+	for _, id := range ids {
+		lctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
+		t, err := h.cfg.Task(lctx, id)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil || t == nil {
+			continue // deleted, or the database away: their next read tells them
+		}
+		if e, ok := taskStateEvent(id, t); ok {
+			h.routeTask(e) // no OwnerID: to the task's followers only
 		}
 	}
 }

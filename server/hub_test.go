@@ -717,6 +717,42 @@ func TestHubRunResubscribes(t *testing.T) {
 	}
 }
 
+// A task that finishes while the hub's bus subscription is broken: its
+// task.done is lost with the subscription, so the hub reads the task
+// again once subscribed anew, and its follower is told.
+func TestHubCatchesUpAfterResubscribing(t *testing.T) {
+	bus := &flakyBus{subs: make(chan chan moji.Event, 4)}
+	var done atomic.Bool
+	th := newTestHub(t, HubConfig{Bus: bus, Task: func(_ context.Context, id string) (*moji.Task, error) {
+		if done.Load() {
+			return &moji.Task{ID: id, State: moji.TaskDone, Stage: moji.StageDone, Percent: 100, Result: &moji.Result{ImageKey: "r/x.png"}}, nil
+		}
+		return &moji.Task{ID: id, State: moji.TaskRunning, Stage: moji.StageReading, Percent: 40}, nil
+	}})
+	next := func() chan moji.Event {
+		t.Helper()
+		select {
+		case ch := <-bus.subs:
+			return ch
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not subscribe")
+			return nil
+		}
+	}
+	ch := next()
+	c := th.dial(t, 0)
+	subscribeTask(t, th, c, "anon-x")
+	if m := readMsg(t, c); m.Type != moji.EventTaskProgress || m.Percent != 40 {
+		t.Fatalf("on subscribing: got %s, want its progress", m.raw)
+	}
+	done.Store(true) // finished while the bus was away
+	close(ch)
+	next()
+	if m := readMsg(t, c); m.Type != moji.EventTaskDone || m.TaskID != "anon-x" {
+		t.Errorf("after resubscribing: got %s, want task.done for anon-x", m.raw)
+	}
+}
+
 func TestHubOrigins(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -167,7 +167,9 @@ func readTaskForm(w http.ResponseWriter, r *http.Request) (int64, []byte, error)
 	if err != nil || mt != "multipart/form-data" {
 		return 0, nil, moji.Errorf(moji.EUNSUPPORTED, "Send the photo as multipart/form-data with fields image and template_id.")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxPhotoBody)
+	if err := limitBody(w, r, maxPhotoBody); err != nil {
+		return 0, nil, err
+	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return 0, nil, moji.Errorf(moji.EINVALID, "Malformed multipart body.")

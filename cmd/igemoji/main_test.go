@@ -386,6 +386,41 @@ func TestAccounts(t *testing.T) {
 		}
 		wantError(t, "huge body", a.do("POST", "/api/v1/users/", "", "application/json",
 			strings.NewReader(`{"email":"`+strings.Repeat("a", 100<<10)+`"}`)), 413, moji.ETOOLARGE)
+		// null would decode as an object with every field missing.
+		if r := a.do("POST", "/api/v1/users/auth", "", "application/json", strings.NewReader("null")); !strings.Contains(string(r.body), "must be a JSON object") {
+			t.Errorf("null body: got %d %s, want 400 saying it must be a JSON object", r.status, r.body)
+		}
+		signup := `{"email":"ct@example.com","password":"correct horse","alias":"ctype"}`
+		for _, tt := range []struct {
+			name   string
+			header http.Header
+			status int
+		}{
+			{"XML", http.Header{"Content-Type": {"application/xml"}}, 415},
+			{"a form", http.Header{"Content-Type": {"multipart/form-data; boundary=x"}}, 415},
+			{"gzip", http.Header{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}, 415},
+			{"curl -d", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, 201},
+		} {
+			if r := a.doWith("POST", "/api/v1/users/", tt.header, strings.NewReader(signup)); r.status != tt.status {
+				t.Errorf("sign-up sent as %s: got %d %s, want %d", tt.name, r.status, r.body, tt.status)
+			}
+		}
+		// A body declared larger than allowed is refused before it is sent.
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", a.base+"/api/v1/users/auth", pr)
+		req.ContentLength = 1 << 30
+		req.Header.Set("Content-Type", "application/json")
+		// The body never comes; if the server waits for it, it ends in 5 s
+		// (a client timeout would wait for the body's writer).
+		stop := time.AfterFunc(5*time.Second, func() { pw.CloseWithError(errors.New("no answer within 5 s")) })
+		res, err := http.DefaultClient.Do(req)
+		stop.Stop()
+		pw.Close()
+		if err != nil {
+			t.Errorf("declared 1 GiB body: %v, want an answer at once", err)
+		} else if res.Body.Close(); res.StatusCode != 413 {
+			t.Errorf("declared 1 GiB body: got %d, want 413", res.StatusCode)
+		}
 		wantError(t, "bad case", a.getJSON("/api/v1/users/?case=phone&value=1", ""), 400, moji.EINVALID)
 		bad := a.getJSON("/api/v1/users/?case=email&value=%ZZ", "")
 		wantError(t, "bad escape", bad, 400, moji.EINVALID)

@@ -71,7 +71,7 @@ func openBackend(ctx context.Context, name string, args []string, getenv func(st
 		return nil, err
 	}
 	if cfg.RedisURL != "" {
-		rc, err := redis.Open(openCtx, cfg.RedisURL, redis.Options{Visibility: 2 * cfg.TaskLease})
+		rc, err := redis.Open(openCtx, cfg.RedisURL, redis.Options{Visibility: 2 * cfg.TaskLease, Logger: b.log})
 		if err != nil {
 			b.close()
 			return nil, err

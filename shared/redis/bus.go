@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -98,9 +99,9 @@ func (b bus) publish(ctx context.Context, typ string, payload []byte) error {
 //
 // A subscriber that falls more than SubscribeBuffer events behind loses
 // the newest ones (counted by DroppedEvents) rather than stalling the
-// connection's reader. When Redis restarts, go-redis reconnects and
-// subscribes again; events published while it was away are lost, which the
-// bus allows (clients poll).
+// connection's reader. When the connection to Redis is lost, the channel
+// is closed once go-redis has it back (events of the gap are lost, which
+// the bus allows): the subscriber subscribes again and catches up.
 func (b bus) Subscribe(ctx context.Context, types ...string) (<-chan moji.Event, error) {
 	c := b.c
 	var ps *goredis.PubSub
@@ -108,6 +109,8 @@ func (b bus) Subscribe(ctx context.Context, types ...string) (<-chan moji.Event,
 	if len(types) == 0 {
 		ps = c.rdb.PSubscribe(ctx, globEscape(c.channel)+"*")
 	} else {
+		// Redis confirms each channel once, however often it is named.
+		types = slices.Compact(slices.Sorted(slices.Values(types)))
 		channels := make([]string, len(types))
 		for i, t := range types {
 			channels[i] = c.channel + t
@@ -125,8 +128,10 @@ func (b bus) Subscribe(ctx context.Context, types ...string) (<-chan moji.Event,
 	}
 	// go-redis' own goroutine reads the connection, answers its health
 	// checks and reconnects; it blocks only on in, which ours drains at
-	// once.
-	in := ps.Channel(goredis.WithChannelSize(SubscribeBuffer))
+	// once. The subscription replies come through too: one after those
+	// above means go-redis lost the connection and subscribed again, and
+	// events published meanwhile are gone.
+	in := ps.ChannelWithSubscriptions(goredis.WithChannelSize(SubscribeBuffer))
 	out := make(chan moji.Event, SubscribeBuffer)
 
 	var once sync.Once
@@ -139,7 +144,25 @@ func (b bus) Subscribe(ctx context.Context, types ...string) (<-chan moji.Event,
 		defer stopClient()
 		defer stopCtx()
 		var lastLog time.Time
-		for msg := range in { // closed by go-redis once ps is closed
+		for m := range in { // closed by go-redis once ps is closed
+			var msg *goredis.Message
+			switch m := m.(type) {
+			case *goredis.Subscription:
+				if m.Kind == "subscribe" || m.Kind == "psubscribe" {
+					// Closing tells the subscriber that it may have missed
+					// events (it subscribes again and catches up).
+					c.log.Warn("bus: the connection to Redis was lost and is back; events of the gap are missed")
+					closePS()
+					for range in { // until go-redis closes it
+					}
+					return
+				}
+				continue
+			case *goredis.Message:
+				msg = m
+			default:
+				continue
+			}
 			var w wireEvent
 			if err := json.Unmarshal([]byte(msg.Payload), &w); err != nil {
 				c.log.Warn("bus: undecodable event", "err", err)

@@ -113,11 +113,13 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Client, error) {
 	// hung Redis runs to its own timeouts (and retries) whatever the caller
 	// asked for.
 	ro.ContextTimeoutEnabled = true
+	if opt.Logger != nil {
+		// go-redis logs (dial failures, pool trouble) through one logger
+		// of its own for the whole process; send it to ours, so that it
+		// keeps the configured format (a JSON log stays JSON).
+		goredis.SetLogger(clientLog{opt.Logger})
+	}
 	opt = opt.withDefaults()
-	// go-redis logs (dial failures, pool trouble) through one logger of its
-	// own for the whole process; send it to ours, so that it keeps the
-	// configured format (a JSON log stays JSON).
-	goredis.SetLogger(clientLog{opt.Logger})
 	c := &Client{
 		rdb:     goredis.NewClient(ro),
 		opt:     opt,

@@ -214,6 +214,16 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 		return nil // deleted meanwhile
 	}
 	if err != nil {
+		// The entry is acknowledged whatever happens: put the task back
+		// now when the database was away (or we are stopping), rather
+		// than leave it to the reconciler's next round.
+		if store.Unreachable(err) || ctx.Err() != nil {
+			qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if qerr := r.queue.Enqueue(qctx, id); qerr != nil {
+				r.log.Warn("re-enqueue task; the reconciler will", "task", id, "err", qerr)
+			}
+		}
 		return err
 	}
 	switch outcome {
@@ -250,7 +260,7 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 			log.Warn("lease lost; another worker has the task")
 		}
 		if res != nil {
-			r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
+			r.dropResult(ctx, res.ImageKey)
 		}
 		return nil
 	}
@@ -280,8 +290,11 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 		r.dropPhoto(ctx, t)
 		return nil
 	}
-	// The picture is made: a short database outage must not throw it away
-	// and cost the photo an attempt.
+	// The picture is made: a short database outage, or the grace period
+	// ending now, must not throw it away and cost the photo an attempt.
+	stopping := ctx
+	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Lease/2)
+	defer cancelRecord()
 	err = retrying(ctx, r.cfg.Lease/2, store.Unreachable, func() error { return r.db.FinishTask(ctx, id, lease, res) }, func(err error) {
 		log.Warn("record result; trying again", "err", err)
 	})
@@ -298,7 +311,7 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 			log.Warn("lease lost and the task cannot be read; result kept", "err", cerr)
 			return nil
 		default:
-			r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
+			r.dropResult(ctx, res.ImageKey)
 			log.Warn("lease lost before the result was recorded; result discarded")
 			return nil
 		}
@@ -307,12 +320,12 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 		outage := store.Unreachable(err)
 		if !outage {
 			// A failed transaction wrote nothing: the picture is nobody's.
-			r.blobs.Delete(context.WithoutCancel(ctx), res.ImageKey)
+			r.dropResult(ctx, res.ImageKey)
 		}
 		// An outage is not the photo's fault: the attempt is given back (if
 		// the database answers by then; otherwise the lease lapses). Any
 		// other fault counts, so that a lasting one ends.
-		r.handBack(ctx, t, lease, outage)
+		r.handBack(ctx, t, lease, outage || stopping.Err() != nil)
 		return err
 	}
 	r.count("done")
@@ -438,7 +451,7 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 	key := "results/" + randomHex(16) + "." + ext
 	if err := r.blobs.Put(ctx, key, buf.Bytes()); err != nil {
 		// A write cut short (a deletion cancels it) may leave part of it.
-		r.blobs.Delete(context.WithoutCancel(ctx), key)
+		r.dropResult(ctx, key)
 		return nil, err
 	}
 	b := out.Bounds()
@@ -485,6 +498,14 @@ func (r *Runner) loadPhoto(ctx context.Context, key string) (picture.Photo, erro
 		return picture.Photo{}, err
 	}
 	return ph, nil
+}
+
+// dropResult deletes a picture that no task will show (the lease was
+// lost, or recording it failed).
+func (r *Runner) dropResult(ctx context.Context, key string) {
+	if err := r.blobs.Delete(context.WithoutCancel(ctx), key); err != nil {
+		r.log.Warn("delete a result nobody will see; it stays in storage", "key", key, "err", err)
+	}
 }
 
 // dropPhoto deletes the original once the task is finished, unless

@@ -166,6 +166,29 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 // A duplicate delivery of a finished task is settled without work.
+// A task that could not be claimed because the worker is stopping (or the
+// database is away) goes back on the queue: its entry is acknowledged
+// either way.
+func TestUnclaimedTaskIsQueuedAgain(t *testing.T) {
+	f := newFixture(t)
+	tk := f.task(t, []byte("not even a photo"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.r.Process(ctx, tk.ID); err == nil {
+		t.Fatal("Process while stopping: got nil, want an error")
+	}
+	if n, _ := f.r.queue.Len(context.Background()); n != 1 {
+		t.Fatalf("queue: got %d entries, want the task back", n)
+	}
+	d, err := f.r.queue.Receive(context.Background(), "w")
+	if err != nil || d.TaskID != tk.ID {
+		t.Errorf("queue: got %+v, %v; want %s", d, err, tk.ID)
+	}
+	if got, _ := f.db.Task(context.Background(), tk.ID); got.State != moji.TaskQueued || got.Attempts != 0 {
+		t.Errorf("task: got %s after %d attempts, want queued, untouched", got.State, got.Attempts)
+	}
+}
+
 func TestDuplicateDeliveryOfFinishedTask(t *testing.T) {
 	f := newFixture(t)
 	tk := f.task(t, []byte("x"))

@@ -13,9 +13,9 @@ const ID = '0fa557ab8ce97592e7f010c29ed99e7a';
 const result = { image_url: '/media/results/r.jpg?exp=1&sig=s', width: 640, height: 480, faces: [] };
 const task = (over: Partial<Task>): Task => makeTask(ID, over);
 
-function follow(store: AppStore, pollMs = 20) {
+function follow(store: AppStore, pollMs = 20, checkMs?: number) {
   const wrapper = ({ children }: { children: ReactNode }) => <Providers store={store}>{children}</Providers>;
-  return renderHook(() => useTaskProgress(ID, { pollMs }), { wrapper });
+  return renderHook(() => useTaskProgress(ID, { pollMs, checkMs }), { wrapper });
 }
 
 /** A server whose task answers with the given states, one per poll, the last repeating. */
@@ -80,6 +80,21 @@ describe('useTaskProgress', () => {
     expect(hook.current).toMatchObject({ state: 'done', finished: true, result });
     expect(ws.readyState).toBe(FakeWebSocket.CLOSED);
     await waitFor(() => expect(fetch).toHaveBeenCalledTimes(2)); // the cached task is brought up to date
+  });
+
+  // The bus is best effort: a task.done lost on the way (Redis away at the
+  // moment) must not leave the page waiting while the socket stays open.
+  it('reads the task now and then while the socket is open, in case an event was lost', async () => {
+    const fetch = serverWith(task({ state: 'running', stage: 'reading', percent: 40 }), task({ state: 'done', stage: 'done', percent: 100, result }));
+    const { result: hook } = follow(testStore(), 10, 60);
+    act(() => FakeWebSocket.last().serverOpens());
+    await waitFor(() => expect(hook.current).toMatchObject({ transport: 'socket', state: 'running', percent: 40 }));
+    // No event comes; the next check finds the task done.
+    await waitFor(() => expect(hook.current).toMatchObject({ state: 'done', finished: true, result }), { timeout: 2000 });
+    expect(hook.current.transport).toBe('socket');
+    const reads = fetch.mock.calls.length;
+    await sleep(150); // finished: no more checks
+    expect(fetch.mock.calls.length).toBe(reads);
   });
 
   // The socket's end can come before the first read is back; that read,

@@ -7,6 +7,8 @@ import { useAppDispatch, useAppSelector } from '../../store/hooks';
 import { initialProgress, isFinished, progressReducer, type ProgressState } from './taskProgress';
 
 export const DEFAULT_POLL_MS = 1500;
+/** While the socket is open: a slow read in case an event was lost on the way (the bus is best effort). */
+export const DEFAULT_CHECK_MS = 15_000;
 
 export interface TaskProgress extends ProgressState {
   finished: boolean;
@@ -17,11 +19,15 @@ export interface TaskProgress extends ProgressState {
  * when logged in, so the person's own tasks are allowed, and subscribing
  * to the task either way) and reads the task once over HTTP, since it may
  * have finished before the subscription. If the socket cannot open, or
- * closes before the end, it polls the task instead, on its own.
+ * closes before the end, it polls the task instead, on its own; while it is
+ * open, it still reads the task now and then, in case an event was lost.
  *
  * Give each task its own component (key={taskId}): the state starts afresh.
  */
-export function useTaskProgress(taskId: string, { pollMs = DEFAULT_POLL_MS }: { pollMs?: number } = {}): TaskProgress {
+export function useTaskProgress(
+  taskId: string,
+  { pollMs = DEFAULT_POLL_MS, checkMs = DEFAULT_CHECK_MS }: { pollMs?: number; checkMs?: number } = {},
+): TaskProgress {
   const [state, dispatch] = useReducer(progressReducer, initialProgress);
   const finished = isFinished(state);
   const appDispatch = useAppDispatch();
@@ -64,9 +70,11 @@ export function useTaskProgress(taskId: string, { pollMs = DEFAULT_POLL_MS }: { 
     };
   }, [taskId, token, appDispatch]);
 
-  // The HTTP side: one read at once, then every pollMs while polling.
+  // The HTTP side: one read at once, then every pollMs while polling, every
+  // checkMs while the socket is open.
   const polling = state.transport === 'polling' && !finished;
-  const { data: task, isError, refetch } = useGetTaskQuery(taskId, { pollingInterval: polling ? pollMs : 0, skipPollingIfUnfocused: false });
+  const interval = finished ? 0 : polling ? pollMs : checkMs;
+  const { data: task, isError, refetch } = useGetTaskQuery(taskId, { pollingInterval: interval, skipPollingIfUnfocused: false });
   useEffect(() => {
     if (task) dispatch({ type: 'task/snapshot', task });
   }, [task]);
