@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rivo/uniseg"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/igemoji/igemoji/shared/moji"
@@ -21,8 +22,9 @@ const (
 	maxPasswordLen = 72 // bcrypt reads no further
 	minAliasLen    = 2
 	maxAliasLen    = 30
-	maxNameLen     = 40
-	maxMarksInRow  = 3 // combining marks on one letter: Devanagari or Vietnamese need no more
+	maxNameLen     = 40  // characters as people count them: 👨‍👩‍👧‍👦 is one
+	maxNameRunes   = 200 // code points: the column's size
+	maxMarksInRow  = 3   // combining marks on one letter: Devanagari or Vietnamese need no more
 )
 
 func cleanEmail(s string) (string, error) {
@@ -158,8 +160,11 @@ func cleanName(s string) (string, error) {
 	if s == "" {
 		return "", moji.Errorf(moji.EINVALID, "Name is required.")
 	}
-	if utf8.RuneCountInString(s) > maxNameLen {
+	if uniseg.GraphemeClusterCount(s) > maxNameLen {
 		return "", moji.Errorf(moji.EINVALID, "Name must be at most %d characters.", maxNameLen)
+	}
+	if utf8.RuneCountInString(s) > maxNameRunes {
+		return "", moji.Errorf(moji.EINVALID, "Name is too long: its characters are made of more than %d Unicode code points.", maxNameRunes)
 	}
 	if !utf8.ValidString(s) || hasBadRunes(s) {
 		return "", moji.Errorf(moji.EINVALID, "Name holds control or direction-override characters.")

@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCleanAlias(t *testing.T) {
 	for _, tt := range []struct {
@@ -107,6 +110,12 @@ func TestCleanName(t *testing.T) {
 		{"abc\u202edef", false},       // right-to-left override
 		{"tab\there", false},          // control character
 		{string([]byte{0xff}), false}, // not UTF-8
+		// Length in characters as people count them.
+		{strings.Repeat("👨‍👩‍👧‍👦", 6), true}, // 6 characters, 42 code points
+		{strings.Repeat("🇰🇷", 21), true},     // 21 flags
+		{strings.Repeat("가", 40), true},
+		{strings.Repeat("가", 41), false},
+		{strings.Repeat("👨‍👩‍👧‍👦", 29), false}, // 29 characters, but 203 code points
 	} {
 		if _, err := cleanName(tt.in); (err == nil) != tt.ok {
 			t.Errorf("cleanName(%q): got error %v, want ok %v", tt.in, err, tt.ok)

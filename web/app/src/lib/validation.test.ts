@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAlias, isEmail, isPassword } from './validation';
+import { isAlias, isEmail, isPassword, isTemplateName } from './validation';
 
 describe('isAlias', () => {
   // The same cases as the server's TestCleanAlias, for the scripts rule.
@@ -42,6 +42,21 @@ describe('isEmail', () => {
     ['a@localhost', false],
   ])('%s → %s', (email, want) => {
     expect(isEmail(email)).toBe(want);
+  });
+});
+
+describe('isTemplateName', () => {
+  // The same cases as the server's TestCleanName, for length.
+  it.each([
+    ['Cats 🐱', true],
+    ['👨‍👩‍👧‍👦'.repeat(6), true], // 6 characters, 42 code points
+    ['🇰🇷'.repeat(21), true],
+    ['가'.repeat(40), true],
+    ['가'.repeat(41), false],
+    ['👨‍👩‍👧‍👦'.repeat(29), false], // 29 characters, 203 code points
+    ['   ', false],
+  ])('%s → %s', (name, want) => {
+    expect(isTemplateName(name)).toBe(want);
   });
 });
 

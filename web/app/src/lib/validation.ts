@@ -73,9 +73,25 @@ export function isImageType(type: string): boolean {
 }
 
 /** Template names: 1–40 characters, no control or bidi-override characters. */
+/** Code points in a name at most (the server's column); NAME_MAX counts characters as people do. */
+export const NAME_MAX_CODE_POINTS = 200;
+
+/** Characters as people count them: a family emoji or a flag is one. */
+export function characterCount(v: string): number {
+  if (typeof Intl.Segmenter !== 'function') return [...v].length;
+  let n = 0;
+  for (const _ of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(v)) n++;
+  return n;
+}
+
 export function isTemplateName(v: string): boolean {
-  const t = v.trim();
-  return t.length > 0 && [...t].length <= NAME_MAX && !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(t);
+  const t = v.normalize('NFC').trim();
+  return (
+    t.length > 0 &&
+    characterCount(t) <= NAME_MAX &&
+    [...t].length <= NAME_MAX_CODE_POINTS &&
+    !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(t)
+  );
 }
 
 /**

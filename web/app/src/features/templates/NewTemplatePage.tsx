@@ -11,7 +11,7 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
 import { useI18n } from '../../i18n';
 import { EXPRESSIONS } from '../../lib/expressions';
-import { decodes, isImageType, isTemplateName, NAME_MAX, TEMPLATE_IMAGE_MAX_BYTES } from '../../lib/validation';
+import { decodes, isImageType, isTemplateName, NAME_MAX, NAME_MAX_CODE_POINTS, TEMPLATE_IMAGE_MAX_BYTES } from '../../lib/validation';
 import { ImageSlot } from './ImageSlot';
 
 type Slots = Partial<Record<Expression, File>>;
@@ -83,7 +83,7 @@ export default function NewTemplatePage() {
         inputRef={nameField}
         error={submitted && !nameOk}
         helperText={submitted && !nameOk ? t('newTemplate.nameRule', { max: NAME_MAX }) : t('newTemplate.nameHelp', { max: NAME_MAX })}
-        slotProps={{ htmlInput: { maxLength: NAME_MAX * 2 } }}
+        slotProps={{ htmlInput: { maxLength: NAME_MAX_CODE_POINTS * 2 } }} // UTF-16 units: the rule itself is checked above
         sx={{ mb: 3, maxWidth: 480 }}
       />
       <Box sx={{ display: 'grid', gap: 2, gridTemplateColumns: 'repeat(auto-fill, minmax(150px, 1fr))', mb: 3 }}>
