@@ -94,12 +94,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\"."))
+		tok, err := bearerToken(h)
+		if err != nil {
+			s.error(w, r, err)
 			return
 		}
-		id, err := s.tokens.Verify(strings.TrimSpace(tok))
+		id, err := s.tokens.Verify(tok)
 		if err != nil {
 			s.error(w, r, err)
 			return
@@ -114,6 +114,15 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
 	})
+}
+
+// bearerToken is the token of an Authorization header.
+func bearerToken(h string) (string, error) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if tok = strings.TrimSpace(tok); !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", moji.Errorf(moji.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\".")
+	}
+	return tok, nil
 }
 
 // requireUser refuses anonymous requests.

@@ -278,10 +278,13 @@ func (s *Server) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// idParam is a template id as written in its links: /emojis/01 and
+// /emojis/+1 name nothing (one page, one address).
 func idParam(r *http.Request, name string) (int64, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, name), 10, 64)
-	if err != nil || id < 1 {
-		return 0, moji.Errorf(moji.ENOTFOUND, "No such %s.", "template")
+	raw := chi.URLParam(r, name)
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 || strconv.FormatInt(id, 10) != raw {
+		return 0, moji.Errorf(moji.ENOTFOUND, "Template not found.")
 	}
 	return id, nil
 }

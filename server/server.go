@@ -236,9 +236,10 @@ func (s *Server) apiRoutes(r chi.Router) {
 }
 
 // GET /api/v1/ws: the live channel. Browsers cannot set headers on a
-// WebSocket, so a logged-in client sends its token as ?token=; a bad one
-// is refused rather than silently treated as anonymous. The connection is
-// closed (4001 "token expired") when the token expires.
+// WebSocket, so a logged-in client sends its token as ?token= (other
+// clients may send the Authorization header); a bad one is refused rather
+// than silently treated as anonymous. The connection is closed (4001
+// "token expired") when the token expires.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	var uid int64
 	var expires time.Time
@@ -247,7 +248,14 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if tok := q.Get("token"); tok != "" {
+	tok := q.Get("token")
+	if h := r.Header.Get("Authorization"); h != "" && tok == "" {
+		if tok, err = bearerToken(h); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if tok != "" {
 		id, err := s.tokens.Verify(tok)
 		var claims jwt.RegisteredClaims
 		if err == nil {

@@ -269,7 +269,7 @@ func pageParam(s string) (int, error) {
 		return 1, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 1_000_000 {
+	if err != nil || n < 1 || n > 1_000_000 || strconv.Itoa(n) != s {
 		return 0, moji.Errorf(moji.EINVALID, "Page must be a whole number from 1.")
 	}
 	return n, nil

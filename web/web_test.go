@@ -57,6 +57,23 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// Pages and files are read, never written.
+func TestHandlerMethods(t *testing.T) {
+	h := Handler()
+	for _, m := range []string{http.MethodPost, http.MethodDelete, http.MethodPut} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(m, "/", nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
+			t.Errorf("%s /: got %d, Allow %q; want 405, Allow GET, HEAD", m, rec.Code, rec.Header().Get("Allow"))
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/me", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("HEAD /me: got %d, want 200", rec.Code)
+	}
+}
+
 // The server's list of client routes is the client's own.
 func TestClientRoutesMatchApp(t *testing.T) {
 	src, err := os.ReadFile("app/src/App.tsx")

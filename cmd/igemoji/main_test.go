@@ -620,6 +620,11 @@ func TestTemplates(t *testing.T) {
 		wantError(t, "page 0", a.getJSON("/api/v1/emojis/pages/0", ""), 400, moji.EINVALID)
 		wantError(t, "page x", a.getJSON("/api/v1/emojis/pages/x", ""), 400, moji.EINVALID)
 		wantError(t, "id x", a.getJSON("/api/v1/emojis/x", ""), 404, moji.ENOTFOUND)
+		// One address a page: ids and pages as the links write them.
+		wantError(t, "id 01", a.getJSON("/api/v1/emojis/01", ""), 404, moji.ENOTFOUND)
+		wantError(t, "id +1", a.getJSON("/api/v1/emojis/+1", ""), 404, moji.ENOTFOUND)
+		wantError(t, "page 01", a.getJSON("/api/v1/emojis/pages/01", ""), 400, moji.EINVALID)
+		wantError(t, "page +1", a.getJSON("/api/v1/emojis/pages/+1", ""), 400, moji.EINVALID)
 		if r := a.getJSON("/api/v1/emojis/pages/99", ""); r.status != 200 || len(r.json(t)["items"].([]any)) != 0 {
 			t.Fatalf("page past the end: got %d %s, want 200 with no items", r.status, r.body)
 		}

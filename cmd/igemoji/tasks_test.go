@@ -451,6 +451,12 @@ func TestTaskBadInput(t *testing.T) {
 	wantError(t, "bad task id", a.getJSON("/api/v1/faces/tasks/../../etc", tok), 404, moji.ENOTFOUND)
 	wantError(t, "unknown task id", a.getJSON("/api/v1/faces/tasks/"+strings.Repeat("a", 32), tok), 404, moji.ENOTFOUND)
 	wantError(t, "expired ws token", a.do("GET", "/api/v1/ws?token=nope", "", "", nil), 401, moji.EUNAUTHORIZED)
+	// Other clients may use the header; a bad one is not taken as anonymous.
+	wantError(t, "bad ws Authorization", a.do("GET", "/api/v1/ws", "garbage", "", nil), 401, moji.EUNAUTHORIZED)
+	if r := a.do("GET", "/api/v1/ws", tok, "", nil); r.status == 401 {
+		t.Errorf("ws with a good Authorization header: got %d %s, want it past the token check", r.status, r.body)
+	}
+	wantError(t, "ws Authorization not Bearer", a.doWith("GET", "/api/v1/ws", http.Header{"Authorization": {"Basic eDp5"}}, nil), 401, moji.EUNAUTHORIZED)
 	if files, _ := filepath.Glob(filepath.Join(data, "blobs", "uploads", "*")); len(files) != 0 {
 		t.Errorf("rejected uploads left files: %v", files)
 	}

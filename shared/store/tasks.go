@@ -150,7 +150,7 @@ func (db *DB) CreateTask(ctx context.Context, t *moji.Task) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM templates WHERE id = ? AND deleted_at IS NULL`+lock, t.TemplateID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return moji.Errorf(moji.ENOTFOUND, "No such template.")
+			return moji.Errorf(moji.ENOTFOUND, "Template not found.")
 		} else if err != nil {
 			return err
 		}

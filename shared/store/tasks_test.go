@@ -169,8 +169,8 @@ func TestCreateAndGetTask(t *testing.T) {
 			code    string
 			message string
 		}{
-			{"unknown template", moji.Task{ID: newTaskID(t), TemplateID: 999999}, moji.ENOTFOUND, "No such template."},
-			{"deleted template", moji.Task{ID: newTaskID(t), TemplateID: gone.ID}, moji.ENOTFOUND, "No such template."},
+			{"unknown template", moji.Task{ID: newTaskID(t), TemplateID: 999999}, moji.ENOTFOUND, "Template not found."},
+			{"deleted template", moji.Task{ID: newTaskID(t), TemplateID: gone.ID}, moji.ENOTFOUND, "Template not found."},
 			{"taken id", moji.Task{ID: taken.ID, TemplateID: tp.ID}, moji.ECONFLICT, ""},
 			{"no id", moji.Task{TemplateID: tp.ID}, moji.EINVALID, ""},
 		}
