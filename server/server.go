@@ -203,12 +203,24 @@ func (s *Server) Handler() http.Handler {
 
 	r.Route("/api/v1", func(r chi.Router) {
 		// The seed's paths end in a slash; accept both forms.
-		r.Use(middleware.StripSlashes)
+		r.Use(middleware.StripSlashes, s.wellFormedQuery)
 		// Long-lived: no request deadline; the token comes in the query.
 		r.Get("/ws", s.handleWS)
 		r.Group(s.apiRoutes)
 	})
 	return r
+}
+
+// wellFormedQuery refuses a query string that cannot be read (a bad
+// %-escape), on every API route alike, also where no parameter is read.
+func (s *Server) wellFormedQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := query(r); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) apiRoutes(r chi.Router) {

@@ -621,6 +621,8 @@ func TestTemplates(t *testing.T) {
 		wantError(t, "page x", a.getJSON("/api/v1/emojis/pages/x", ""), 400, moji.EINVALID)
 		wantError(t, "id x", a.getJSON("/api/v1/emojis/x", ""), 404, moji.ENOTFOUND)
 		// One address a page: ids and pages as the links write them.
+		wantError(t, "bad escape, no parameter read", a.getJSON("/api/v1/emojis/pages/1?x=%zz", ""), 400, moji.EINVALID)
+		wantError(t, "semicolon", a.getJSON("/api/v1/faces/ranking?;", ""), 400, moji.EINVALID)
 		wantError(t, "id 01", a.getJSON("/api/v1/emojis/01", ""), 404, moji.ENOTFOUND)
 		wantError(t, "id +1", a.getJSON("/api/v1/emojis/+1", ""), 404, moji.ENOTFOUND)
 		wantError(t, "page 01", a.getJSON("/api/v1/emojis/pages/01", ""), 400, moji.EINVALID)
