@@ -249,8 +249,6 @@ func fieldNames(v any) map[string]bool {
 	return names
 }
 
-// readFailure is the client's error when reading a request body failed for
-// the body's own reasons (too large, stopped arriving); nil for others.
 // limitBody holds r's body to max bytes, refusing at once one whose
 // declared length is already over (rather than reading it first).
 func limitBody(w http.ResponseWriter, r *http.Request, max int64) error {
@@ -282,6 +280,8 @@ func jsonBody(r *http.Request) error {
 	return moji.Errorf(moji.EUNSUPPORTED, "Send the body as JSON (Content-Type: application/json).")
 }
 
+// readFailure is the client's error when reading a request body failed for
+// the body's own reasons (too large, stopped arriving); nil for others.
 func readFailure(err error) error {
 	var mbe *http.MaxBytesError
 	switch {

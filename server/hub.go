@@ -224,6 +224,8 @@ func (h *Hub) Run(ctx context.Context) error {
 			return true
 		}
 	}
+	var resync pass
+	defer resync.stop()
 	for first := true; ; first = false {
 		ch, err := h.cfg.Bus.Subscribe(ctx, hubEvents...)
 		if err != nil {
@@ -240,7 +242,12 @@ func (h *Hub) Run(ctx context.Context) error {
 			// Events may have been missed: catch up from the database.
 			h.log.Info("websocket hub: subscribed to the event bus again")
 			h.markRankingDirty()
-			wg.Go(func() { h.resyncTasks(ctx) })
+			// One pass at a time: a bus that keeps dropping must not
+			// pile up passes over every followed task.
+			resync.stop()
+			rctx, cancel := context.WithCancel(ctx)
+			resync.cancel = cancel
+			wg.Go(func() { h.resyncTasks(rctx) })
 		}
 	events:
 		for {
@@ -325,6 +332,15 @@ func (h *Hub) routeTask(e moji.Event) {
 		if final { // nothing more will come: free the subscription
 			c.forgetTask(e.TaskID)
 		}
+	}
+}
+
+// pass is a cancellable piece of background work.
+type pass struct{ cancel context.CancelFunc }
+
+func (p *pass) stop() {
+	if p.cancel != nil {
+		p.cancel()
 	}
 }
 

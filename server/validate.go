@@ -24,7 +24,7 @@ const (
 	maxAliasLen    = 30
 	maxNameLen     = 40  // characters as people count them: 👨‍👩‍👧‍👦 is one
 	maxNameRunes   = 200 // code points: the column's size
-	maxMarksInRow  = 3   // combining marks on one letter: Devanagari or Vietnamese need no more
+	maxMarksInRow  = 4   // nonspacing marks stacked on one letter: Burmese and Tibetan use up to 3
 )
 
 func cleanEmail(s string) (string, error) {
@@ -74,10 +74,10 @@ func cleanAlias(s string) (string, error) {
 	if strings.IndexFunc(s, invisible) >= 0 {
 		return "", moji.Errorf(moji.EINVALID, "Alias may not hold invisible characters.")
 	}
-	marks := 0 // in a row
+	marks := 0 // nonspacing, in a row: spacing ones (Mc) take room of their own
 	for i, r := range s {
 		mark := unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)
-		if !mark {
+		if !unicode.Is(unicode.Mn, r) {
 			marks = 0
 		} else if marks++; marks > maxMarksInRow {
 			return "", moji.Errorf(moji.EINVALID, "Alias may not stack more than %d marks on one letter.", maxMarksInRow)
@@ -160,7 +160,7 @@ func cleanName(s string) (string, error) {
 	if s == "" {
 		return "", moji.Errorf(moji.EINVALID, "Name is required.")
 	}
-	if uniseg.GraphemeClusterCount(s) > maxNameLen {
+	if nameLength(s) > maxNameLen {
 		return "", moji.Errorf(moji.EINVALID, "Name must be at most %d characters.", maxNameLen)
 	}
 	if utf8.RuneCountInString(s) > maxNameRunes {
@@ -173,6 +173,52 @@ func cleanName(s string) (string, error) {
 		return "", moji.Errorf(moji.EINVALID, "Name must show at least one letter, digit or symbol.")
 	}
 	return s, nil
+}
+
+// nameLength counts characters as people do: grapheme clusters, with
+// Unicode 15.1's conjuncts (rule GB9c: क्ष is one), as browsers count them
+// and uniseg, which follows Unicode 15.0, does not yet.
+func nameLength(s string) int {
+	n := 0
+	var prev string
+	g := uniseg.NewGraphemes(s)
+	for g.Next() {
+		c := g.Str()
+		if n > 0 && joinsConjunct(prev, c) {
+			prev += c
+			continue
+		}
+		n++
+		prev = c
+	}
+	return n
+}
+
+// linkers are the viramas GB9c joins conjuncts by (Indic_Conjunct_Break
+// = Linker), with their scripts.
+var linkers = map[rune]*unicode.RangeTable{
+	0x094D: unicode.Devanagari, 0x09CD: unicode.Bengali, 0x0ACD: unicode.Gujarati,
+	0x0B4D: unicode.Oriya, 0x0C4D: unicode.Telugu, 0x0D4D: unicode.Malayalam,
+}
+
+// joinsConjunct reports whether next continues prev's conjunct: prev ends
+// in a linker (then perhaps other marks or a zero-width joiner) and next
+// starts with a letter of its script. It may join a little more than
+// GB9c (an independent vowel), never less: the server is not to be
+// stricter than the form.
+func joinsConjunct(prev, next string) bool {
+	first, _ := utf8.DecodeRuneInString(next)
+	for i := len(prev); i > 0; {
+		r, size := utf8.DecodeLastRuneInString(prev[:i])
+		i -= size
+		if script, ok := linkers[r]; ok {
+			return unicode.IsLetter(first) && unicode.Is(script, first)
+		}
+		if r != 0x200D && !unicode.Is(unicode.Mn, r) {
+			return false
+		}
+	}
+	return false
 }
 
 // invisible reports whether r shows nothing by itself (about Unicode's

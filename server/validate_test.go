@@ -43,13 +43,15 @@ func TestCleanAlias(t *testing.T) {
 		{"\u3164\u3164", ""},
 		// Invisible marks would make a second "admin" (look-alike check
 		// compares what shows, and these show nothing).
-		{"ad\u034fmin", ""},                      // combining grapheme joiner
-		{"admin\ufe0f", ""},                      // variation selector 16
-		{"bo\U000E0100b", ""},                    // variation selector 17
-		{"\u1780\u17b4\u1781", ""},               // a Khmer inherent vowel, shown as nothing
-		{"a\u0301\u0301\u0301\u0301\u0301b", ""}, // five marks (four once á is composed)
-		{"nguye\u0323\u0302n", "nguyện"},         // Vietnamese: two marks, composed
-		{"\u0915\u094d\u0937\u093f", "क्षि"},     // Devanagari: marks on letters
+		{"ad\u034fmin", ""},                            // combining grapheme joiner
+		{"admin\ufe0f", ""},                            // variation selector 16
+		{"bo\U000E0100b", ""},                          // variation selector 17
+		{"\u1780\u17b4\u1781", ""},                     // a Khmer inherent vowel, shown as nothing
+		{"a\u0301\u0301\u0301\u0301\u0301\u0301b", ""}, // six marks (five once á is composed)
+		{"မြို့သား", "မြို့သား"},                       // Burmese: a spacing mark and three others
+		{"བསྒྲུབས", "བསྒྲུབས"},                         // Tibetan: stacked consonants
+		{"nguye\u0323\u0302n", "nguyện"},               // Vietnamese: two marks, composed
+		{"\u0915\u094d\u0937\u093f", "क्षि"},           // Devanagari: marks on letters
 	} {
 		got, err := cleanAlias(tt.in)
 		if tt.want == "" {
@@ -116,6 +118,9 @@ func TestCleanName(t *testing.T) {
 		{strings.Repeat("가", 40), true},
 		{strings.Repeat("가", 41), false},
 		{strings.Repeat("👨‍👩‍👧‍👦", 29), false}, // 29 characters, but 203 code points
+		{strings.Repeat("क्ष", 40), true},      // conjuncts, one character each (Unicode 15.1), as browsers count
+		{strings.Repeat("क्ष", 41), false},
+		{strings.Repeat("क्\u200dष", 40), true}, // with a zero-width joiner
 	} {
 		if _, err := cleanName(tt.in); (err == nil) != tt.ok {
 			t.Errorf("cleanName(%q): got error %v, want ok %v", tt.in, err, tt.ok)

@@ -23,9 +23,9 @@ var clientRoutes = []string{"", "templates/new", "templates/:id", "upload", "res
 // routeParams says which segments can name something, so that
 // /templates/abc is answered 404 like any other path that names nothing.
 var routeParams = map[string]func(string) bool{
-	"id": func(s string) bool { // a template id: a positive integer, as the client's Number() reads it
+	"id": func(s string) bool { // a template id as its links write it, within what the client's Number() holds
 		n, err := strconv.ParseInt(s, 10, 64)
-		return err == nil && n > 0 && s[0] != '+'
+		return err == nil && n > 0 && n <= 1<<53-1 && strconv.FormatInt(n, 10) == s
 	},
 	"taskId": moji.ValidTaskID,
 }

@@ -32,6 +32,8 @@ func TestHandler(t *testing.T) {
 		{"/templates/0", 404, true, "no-cache"},
 		{"/templates/-3", 404, true, "no-cache"},
 		{"/templates/+3", 404, true, "no-cache"},
+		{"/templates/03", 404, true, "no-cache"},
+		{"/templates/9007199254740992", 404, true, "no-cache"}, // 2^53: Number() would read another id
 		{"/templates/99999999999999999999", 404, true, "no-cache"},
 		{"/results/0123abcd", 404, true, "no-cache"},
 		{"/results/0123456789ABCDEF0123456789ABCDEF", 404, true, "no-cache"},

@@ -292,9 +292,10 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	}
 	// The picture is made: a short database outage, or the grace period
 	// ending now, must not throw it away and cost the photo an attempt.
+	// No deadline of its own: retrying bounds the tries, the driver's
+	// timeouts each one, and both count a hung database as an outage.
 	stopping := ctx
-	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Lease/2)
-	defer cancelRecord()
+	ctx = context.WithoutCancel(ctx)
 	err = retrying(ctx, r.cfg.Lease/2, store.Unreachable, func() error { return r.db.FinishTask(ctx, id, lease, res) }, func(err error) {
 		log.Warn("record result; trying again", "err", err)
 	})

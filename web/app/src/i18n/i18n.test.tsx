@@ -36,9 +36,11 @@ describe('detectLang', () => {
     expect(detectLang('xx', ['fr-FR'])).toBe('en');
   });
 
-  it('is what a new store starts with', () => {
+  it('is what a new store starts with, and is written to the cookie as well', () => {
     localStorage.setItem(LANG_KEY, 'ko');
+    document.cookie = `${LANG_COOKIE}=; Max-Age=0; Path=/`;
     expect(makeStore().getState().lang.lang).toBe('ko');
+    expect(document.cookie).toContain(`${LANG_COOKIE}=ko`); // a choice made before the cookie existed
   });
 });
 

@@ -26,7 +26,9 @@ describe('isAlias', () => {
     ['ad\u034fmin', false], // invisible: combining grapheme joiner
     ['admin\ufe0f', false], // variation selector 16
     ['bo\u{E0100}b', false], // variation selector 17
-    ['a\u0301\u0301\u0301\u0301\u0301b', false], // four marks on á
+    ['a\u0301\u0301\u0301\u0301\u0301\u0301b', false], // five marks on á
+    ['မြို့သား', true], // Burmese: a spacing mark and three others
+    ['བསྒྲུབས', true], // Tibetan: stacked consonants
     ['nguye\u0323\u0302n', true],
   ])('%s → %s', (alias, want) => {
     expect(isAlias(alias)).toBe(want);
@@ -54,6 +56,8 @@ describe('isTemplateName', () => {
     ['가'.repeat(40), true],
     ['가'.repeat(41), false],
     ['👨‍👩‍👧‍👦'.repeat(29), false], // 29 characters, 203 code points
+    ['क्ष'.repeat(40), true], // conjuncts: one character each, as the server counts
+    ['क्ष'.repeat(41), false],
     ['   ', false],
   ])('%s → %s', (name, want) => {
     expect(isTemplateName(name)).toBe(want);

@@ -33,7 +33,7 @@ export function isAlias(v: string): boolean {
     chars.length <= 30 &&
     /^[\p{L}\p{Nd}](?:[\p{L}\p{Nd}\p{Mn}\p{Mc}._-]*[\p{L}\p{Nd}\p{Mn}\p{Mc}])?$/u.test(folded) &&
     !INVISIBLE.test(folded) &&
-    !/[\p{Mn}\p{Mc}]{4}/u.test(folded) && // at most 3 marks on one letter
+    !/\p{Mn}{5}/u.test(folded) && // at most 4 nonspacing marks on one letter
     oneWritingSystem(folded)
   );
 }
@@ -72,7 +72,6 @@ export function isImageType(type: string): boolean {
   return (IMAGE_TYPES as readonly string[]).includes(type);
 }
 
-/** Template names: 1–40 characters, no control or bidi-override characters. */
 /** Code points in a name at most (the server's column); NAME_MAX counts characters as people do. */
 export const NAME_MAX_CODE_POINTS = 200;
 
@@ -84,6 +83,7 @@ export function characterCount(v: string): number {
   return n;
 }
 
+/** Template names: 1–40 characters, no control or bidi-override characters. */
 export function isTemplateName(v: string): boolean {
   const t = v.normalize('NFC').trim();
   return (

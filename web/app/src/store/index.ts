@@ -1,7 +1,7 @@
 import { combineReducers, configureStore, createListenerMiddleware, type ThunkAction, type UnknownAction } from '@reduxjs/toolkit';
 import { setupListeners } from '@reduxjs/toolkit/query';
 import { api } from '../api/base';
-import langReducer, { detectLang, rememberLang, storedLang, type Lang } from '../i18n/lang';
+import langReducer, { detectLang, isLang, rememberLang, storedLang, type Lang } from '../i18n/lang';
 import authReducer, { loadSession, saveSession, type AuthState } from './authSlice';
 import uploadsReducer, { beforeDropped, beforeKept } from './uploadsSlice';
 
@@ -44,11 +44,15 @@ export function makeStore({ auth, lang }: StoreOptions = {}) {
     },
   });
 
+  // A choice made earlier is written again: the cookie too (choices made
+  // before it existed), good for another year.
+  const stored = storedLang();
+  if (lang === undefined && isLang(stored)) rememberLang(stored);
   const store = configureStore({
     reducer: rootReducer,
     preloadedState: {
       auth: auth ?? { session: loadSession(), expired: false, lastEmail: '' },
-      lang: { lang: lang ?? detectLang(storedLang()) },
+      lang: { lang: lang ?? detectLang(stored) },
     },
     middleware: (getDefault) => getDefault().prepend(listener.middleware).concat(api.middleware),
   });
