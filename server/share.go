@@ -23,6 +23,7 @@ var sharePage = template.Must(template.New("share").Parse(`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <meta name="description" content="{{.Description}}">
 <meta name="referrer" content="no-referrer">
 {{- if .ImageURL}}

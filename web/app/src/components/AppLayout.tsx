@@ -106,7 +106,11 @@ function NarrowNav({ onLogOut }: { onLogOut: () => void }) {
       </IconButton>
       <Menu id={menuId} anchorEl={anchor} open={!!anchor} onClose={close}>
         {/* The wide header shows who is logged in; on a phone, the menu does. */}
-        {user && <MenuItem disabled>{t('nav.loggedInAs', { alias: user.alias })}</MenuItem>}
+        {user && (
+          <MenuItem disabled sx={{ whiteSpace: 'normal', overflowWrap: 'anywhere', maxWidth: '80vw' }}>
+            {t('nav.loggedInAs', { alias: user.alias })}
+          </MenuItem>
+        )}
         {items.map((it) => (
           <MenuItem key={it.to} component={RouterLink} to={it.to} onClick={close}>
             {t(it.label)}

@@ -192,6 +192,7 @@ const en = {
   'signup.title': 'Sign up',
   'signup.submit': 'Create account',
   'signup.emailRule': 'An address you can read.',
+  'signup.invisible': 'This holds a character that shows nothing (such as a zero-width space): type it again without it.',
   'signup.aliasRule': '2–30 letters or digits of one alphabet (Latin with Korean, Japanese or Chinese is fine); . _ - allowed inside.',
   'signup.passwordRule': 'At least {min} characters, at most {max} bytes (a Korean letter takes 3).',
   'signup.checking': 'Checking…',

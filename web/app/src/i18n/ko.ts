@@ -193,6 +193,7 @@ const ko: Messages = {
   'signup.title': '회원가입',
   'signup.submit': '계정 만들기',
   'signup.emailRule': '실제로 받을 수 있는 주소.',
+  'signup.invisible': '보이지 않는 문자(폭 없는 공백 등)가 들어 있습니다. 그 문자 없이 다시 입력해 주세요.',
   'signup.aliasRule': '한 가지 문자(한글·한자·가나와 로마자는 섞어도 됨)의 글자나 숫자 2~30자. 중간에 . _ - 사용 가능.',
   'signup.passwordRule': '{min}자 이상, {max}바이트 이하 (한글 한 글자는 3바이트).',
   'signup.checking': '확인하는 중…',

@@ -16,6 +16,11 @@ const utf8 = new TextEncoder();
 // in emails and aliases, where they would make two look the same.
 const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
+/** Whether v holds a character that shows nothing: the form says so, since the field looks fine. */
+export function hasInvisible(v: string): boolean {
+  return INVISIBLE.test(v);
+}
+
 export function isEmail(v: string): boolean {
   return v.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/u.test(v) && !INVISIBLE.test(v);
 }

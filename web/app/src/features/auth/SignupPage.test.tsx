@@ -51,6 +51,18 @@ describe('SignupPage', () => {
     expect(screen.getByText('2–30 letters or digits of one alphabet (Latin with Korean, Japanese or Chinese is fine); . _ - allowed inside.')).toBeInTheDocument();
   });
 
+  it('says at once when a field holds a character that shows nothing', async () => {
+    const fetch = server();
+    renderApp(<AppRoutes />, { route: '/signup' });
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText(/Alias/), 'ad\u034fmin');
+    await user.type(screen.getByLabelText(/Email/), 'zw\u200bsp@example.com');
+    for (const label of [/Alias/, /Email/]) expect(screen.getByLabelText(label)).toHaveAttribute('aria-invalid', 'true');
+    expect(screen.getAllByText(/character that shows nothing/)).toHaveLength(2);
+    await sleep(600);
+    expect(checks(fetch, 'alias')).toHaveLength(0);
+  });
+
   it('signs up, logs in and returns where the person was going', async () => {
     const fetch = server();
     const { store } = renderApp(<AppRoutes />, { route: '/signup?next=%2F' });

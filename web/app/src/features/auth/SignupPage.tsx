@@ -9,7 +9,7 @@ import { useLogInMutation, useSignUpMutation, usersApi } from '../../api/users';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { useI18n, type MessageKey } from '../../i18n';
 import { safeNext } from '../../lib/navigation';
-import { isAlias, isEmail, isPassword, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../../lib/validation';
+import { hasInvisible, isAlias, isEmail, isPassword, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../../lib/validation';
 import { selectToken } from '../../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../../store/hooks';
 import { startSession } from '../../store/session';
@@ -36,6 +36,8 @@ function useFieldHelp(
 ) {
   const { t } = useI18n();
   if (!value.trim()) return { text: touched ? t('field.required') : t(rule), error: touched };
+  // The field looks right: say what is wrong at once.
+  if (hasInvisible(value)) return { text: t('signup.invisible'), error: true };
   if (!wellFormed) return { text: t(rule), error: touched };
   if (availability === 'idle') return { text: t(rule), error: false };
   if (availability === 'taken') return { text: t(taken), error: true };

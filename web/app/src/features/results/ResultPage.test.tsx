@@ -35,6 +35,13 @@ describe('boxPercent', () => {
 });
 
 describe('ResultPage', () => {
+  it('shows the not-found page for an id that cannot be a task, without asking the server', async () => {
+    const fetch = mockFetch(() => json({ error: { code: 'not_found', message: '' } }, 404));
+    renderApp(<AppRoutes />, { route: '/results/123' });
+    expect(await screen.findByRole('heading', { level: 1, name: 'Page not found' })).toBeInTheDocument();
+    expect(fetch.mock.calls.filter(([u]) => String(u).includes('/faces/tasks/'))).toHaveLength(0);
+  });
+
   it('shows the faces, downloads, shares (copying the link) and unshares', async () => {
     let shared = false;
     mockFetch(async (url, req) => {

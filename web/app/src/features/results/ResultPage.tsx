@@ -15,6 +15,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { DeleteIcon, DownloadIcon } from '../../components/icons';
 import { Loading } from '../../components/Loading';
+import NotFoundPage from '../../components/NotFoundPage';
 import { PageTitle } from '../../components/PageTitle';
 import { useI18n } from '../../i18n';
 import { loginPath } from '../../lib/navigation';
@@ -120,7 +121,9 @@ export default function ResultPage() {
   const { taskId = '' } = useParams();
   const { pathname } = useLocation();
   const user = useAppSelector(selectUser);
-  const { data: task, error, refetch } = useGetTaskQuery(taskId);
+  // A task id is 32 lower-case hex digits (the server's rule): anything else names nothing.
+  const valid = /^[0-9a-f]{32}$/.test(taskId);
+  const { data: task, error, refetch } = useGetTaskQuery(taskId, { skip: !valid });
   // The signed image link lasts an hour or two: on a failed load, ask for a fresh one (once).
   const retried = useRef(false);
   const onImageError = () => {
@@ -129,6 +132,7 @@ export default function ResultPage() {
     refetch();
   };
 
+  if (!valid) return <NotFoundPage />;
   if (error) {
     return errorStatus(error) === 404 ? (
       <>
