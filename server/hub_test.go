@@ -690,27 +690,29 @@ func (b *flakyBus) Subscribe(context.Context, ...string) (<-chan moji.Event, err
 	return ch, nil
 }
 
+// next is the subscription the hub makes next.
+func (b *flakyBus) next(t *testing.T) chan moji.Event {
+	t.Helper()
+	select {
+	case ch := <-b.subs:
+		return ch
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not subscribe")
+		return nil
+	}
+}
+
 func TestHubRunResubscribes(t *testing.T) {
 	bus := &flakyBus{subs: make(chan chan moji.Event, 4)}
 	th := newTestHub(t, HubConfig{Bus: bus})
 	c := th.dial(t, 1)
-	next := func() chan moji.Event {
-		t.Helper()
-		select {
-		case ch := <-bus.subs:
-			return ch
-		case <-time.After(5 * time.Second):
-			t.Fatal("Run did not subscribe")
-			return nil
-		}
-	}
-	ch := next() // after the failed first try
+	ch := bus.next(t) // after the failed first try
 	ch <- progress("u1-a", 1, 1)
 	if m := readMsg(t, c); m.Percent != 1 {
 		t.Errorf("got %s, want percent 1", m.raw)
 	}
 	close(ch) // the subscription breaks
-	ch = next()
+	ch = bus.next(t)
 	ch <- progress("u1-a", 1, 2)
 	if m := readMsg(t, c); m.Percent != 2 {
 		t.Errorf("after resubscribing: got %s, want percent 2", m.raw)
@@ -729,17 +731,7 @@ func TestHubCatchesUpAfterResubscribing(t *testing.T) {
 		}
 		return &moji.Task{ID: id, State: moji.TaskRunning, Stage: moji.StageReading, Percent: 40}, nil
 	}})
-	next := func() chan moji.Event {
-		t.Helper()
-		select {
-		case ch := <-bus.subs:
-			return ch
-		case <-time.After(5 * time.Second):
-			t.Fatal("Run did not subscribe")
-			return nil
-		}
-	}
-	ch := next()
+	ch := bus.next(t)
 	c := th.dial(t, 0)
 	subscribeTask(t, th, c, "anon-x")
 	if m := readMsg(t, c); m.Type != moji.EventTaskProgress || m.Percent != 40 {
@@ -747,7 +739,7 @@ func TestHubCatchesUpAfterResubscribing(t *testing.T) {
 	}
 	done.Store(true) // finished while the bus was away
 	close(ch)
-	next()
+	bus.next(t)
 	if m := readMsg(t, c); m.Type != moji.EventTaskDone || m.TaskID != "anon-x" {
 		t.Errorf("after resubscribing: got %s, want task.done for anon-x", m.raw)
 	}

@@ -482,13 +482,23 @@ func TestBusAcrossClients(t *testing.T) {
 	}
 
 	cancel()
-	select {
-	case _, ok := <-ch:
-		for ok {
-			_, ok = <-ch
+	waitClosed(t, ch, 2*time.Second, "after ctx ended")
+}
+
+// waitClosed drains ch until it is closed, failing if that takes longer
+// than d.
+func waitClosed(t *testing.T, ch <-chan moji.Event, d time.Duration, what string) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: the subscription's channel is still open after %v", what, d)
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("channel not closed after ctx ended")
 	}
 }
 
@@ -659,14 +669,7 @@ func TestRedisRestart(t *testing.T) {
 	// The subscription ends, so that its subscriber knows it may have
 	// missed events (the hub re-reads what it shows); subscribing again
 	// works, and what is published then arrives.
-	select {
-	case _, ok := <-events:
-		for ok {
-			_, ok = <-events
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the subscription did not end across the restart")
-	}
+	waitClosed(t, events, 10*time.Second, "across the restart")
 	events, err = server.Bus().Subscribe(ctx, moji.EventTaskProgress)
 	if err != nil {
 		t.Fatalf("Subscribe after restart: %v", err)
