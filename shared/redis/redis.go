@@ -113,6 +113,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Client, error) {
 	// hung Redis runs to its own timeouts (and retries) whatever the caller
 	// asked for.
 	ro.ContextTimeoutEnabled = true
+	ro.Dialer = dialer(ro)
 	if opt.Logger != nil {
 		// go-redis logs (dial failures, pool trouble) through one logger
 		// of its own for the whole process; send it to ours, so that it
