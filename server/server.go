@@ -206,6 +206,7 @@ func (s *Server) Handler() http.Handler {
 		r.Use(middleware.StripSlashes, s.wellFormedQuery)
 		// Long-lived: no request deadline; the token comes in the query.
 		r.Get("/ws", s.handleWS)
+		r.Get("/openapi.json", handleOpenAPI)
 		r.Group(s.apiRoutes)
 	})
 	return r

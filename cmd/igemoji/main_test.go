@@ -210,6 +210,7 @@ func wantError(t *testing.T, what string, r resp, status int, code string) {
 	if got := r.errCode(t); got != code {
 		t.Fatalf("%s: got error code %q, want %q; body %s", what, got, code, r.body)
 	}
+	conforms(t, what, "Error", r)
 }
 
 // signup creates an account and returns a token for it.
@@ -217,6 +218,7 @@ func (a *app) signup(email, alias string) string {
 	a.t.Helper()
 	r := a.postJSON("/api/v1/users/", "", map[string]string{"email": email, "password": "correct horse", "alias": alias})
 	wantStatus(a.t, "sign up "+email, r, http.StatusCreated)
+	conforms(a.t, "sign up", "User", r)
 	return a.login(email, "correct horse")
 }
 
@@ -224,6 +226,7 @@ func (a *app) login(email, password string) string {
 	a.t.Helper()
 	r := a.postJSON("/api/v1/users/auth", "", map[string]string{"email": email, "password": password})
 	wantStatus(a.t, "log in "+email, r, http.StatusOK)
+	conforms(a.t, "log in", "Auth", r)
 	m := r.json(a.t)
 	if m["token_type"] != "Bearer" || m["expires_in"].(float64) <= 0 {
 		a.t.Fatalf("log in: got %s", r.body)
@@ -524,6 +527,7 @@ func TestTemplates(t *testing.T) {
 		// The built-in templates were seeded at start.
 		p := a.getJSON("/api/v1/emojis/pages/1", "")
 		wantStatus(t, "gallery", p, 200)
+		conforms(t, "gallery", "TemplatePage", p)
 		var page struct {
 			Items []struct {
 				ID           int64             `json:"id"`
@@ -594,6 +598,7 @@ func TestTemplates(t *testing.T) {
 		}
 		mine := a.getJSON("/api/v1/users/mypage/templates", alice)
 		wantStatus(t, "my templates", mine, 200)
+		conforms(t, "my templates", "TemplatePage", mine)
 		if m := mine.json(t); m["total"].(float64) != 1 {
 			t.Fatalf("my templates: got %s, want 1", mine.body)
 		}

@@ -58,6 +58,7 @@ func (a *app) submit(token string, photo []byte, templateID string) taskView {
 	ct, body := photoForm(a.t, photo, templateID)
 	r := a.do("POST", "/api/v1/faces/tasks/", token, ct, body)
 	wantStatus(a.t, "submit task", r, http.StatusAccepted)
+	conforms(a.t, "submit task", "Task", r)
 	var v taskView
 	if err := json.Unmarshal(r.body, &v); err != nil || len(v.ID) != 32 || v.State != moji.TaskQueued {
 		a.t.Fatalf("submit: got %s, want a queued task with a 32-character id", r.body)
@@ -74,6 +75,7 @@ func (a *app) task(token, id string) (taskView, resp) {
 	r := a.getJSON("/api/v1/faces/tasks/"+id, token)
 	var v taskView
 	if r.status == http.StatusOK {
+		conforms(a.t, "task", "Task", r)
 		if err := json.Unmarshal(r.body, &v); err != nil {
 			a.t.Fatalf("task %s: %v: %s", id, err, r.body)
 		}
@@ -263,6 +265,7 @@ func TestTaskJourney(t *testing.T) {
 			// Sharing.
 			sr := a.do("POST", "/api/v1/faces/tasks/"+v.ID+"/share", tok, "", nil)
 			wantStatus(t, "share", sr, 200)
+			conforms(t, "share", "Share", sr)
 			shareURL := sr.json(t)["share_url"].(string)
 			slug := shareURL[strings.LastIndex(shareURL, "/")+1:]
 			if !strings.HasPrefix(shareURL, a.base+"/s/") || len(slug) < 22 {
@@ -330,7 +333,9 @@ func TestTaskJourney(t *testing.T) {
 
 			// My page.
 			for _, c := range []string{"results", "1"} {
-				mp := a.getJSON("/api/v1/users/mypage/"+c, tok).json(t)
+				mpr := a.getJSON("/api/v1/users/mypage/"+c, tok)
+				conforms(t, "my results", "TaskPage", mpr)
+				mp := mpr.json(t)
 				items := mp["items"].([]any)
 				if len(items) != 1 || items[0].(map[string]any)["task_id"] != v.ID || mp["total"].(float64) != 1 {
 					t.Errorf("mypage/%s: got %v, want the one result", c, mp)
@@ -341,7 +346,9 @@ func TestTaskJourney(t *testing.T) {
 			}
 
 			// Ranking: polled and pushed.
-			rk := a.getJSON("/api/v1/faces/ranking", "").json(t)
+			rkr := a.getJSON("/api/v1/faces/ranking", "")
+			conforms(t, "ranking", "Ranking", rkr)
+			rk := rkr.json(t)
 			if n := rankingUses(rk["items"].([]any), 1); n != 1 {
 				t.Errorf("ranking: got %d uses of template 1, want 1 (%v)", n, rk)
 			}
