@@ -5,6 +5,18 @@ import (
 	"testing"
 )
 
+// wantCleaned checks clean(in): want, or refused where want is "".
+func wantCleaned(t *testing.T, name string, clean func(string) (string, error), in, want string) {
+	t.Helper()
+	got, err := clean(in)
+	switch {
+	case want == "" && err == nil:
+		t.Errorf("%s(%q): got %q, want an error", name, in, got)
+	case want != "" && (err != nil || got != want):
+		t.Errorf("%s(%q): got %q, %v; want %q", name, in, got, err, want)
+	}
+}
+
 func TestCleanAlias(t *testing.T) {
 	for _, tt := range []struct {
 		in, want string // want "": refused
@@ -53,16 +65,7 @@ func TestCleanAlias(t *testing.T) {
 		{"nguye\u0323\u0302n", "nguyện"},               // Vietnamese: two marks, composed
 		{"\u0915\u094d\u0937\u093f", "क्षि"},           // Devanagari: marks on letters
 	} {
-		got, err := cleanAlias(tt.in)
-		if tt.want == "" {
-			if err == nil {
-				t.Errorf("cleanAlias(%q): got %q, want an error", tt.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("cleanAlias(%q): got %q, %v; want %q", tt.in, got, err, tt.want)
-		}
+		wantCleaned(t, "cleanAlias", cleanAlias, tt.in, tt.want)
 	}
 }
 
@@ -79,16 +82,7 @@ func TestCleanEmail(t *testing.T) {
 		{"no-at.example.com", ""},
 		{"a@localhost", ""},
 	} {
-		got, err := cleanEmail(tt.in)
-		if tt.want == "" {
-			if err == nil {
-				t.Errorf("cleanEmail(%q): got %q, want an error", tt.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("cleanEmail(%q): got %q, %v; want %q", tt.in, got, err, tt.want)
-		}
+		wantCleaned(t, "cleanEmail", cleanEmail, tt.in, tt.want)
 	}
 }
 
