@@ -218,11 +218,7 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 		// now when the database was away (or we are stopping), rather
 		// than leave it to the reconciler's next round.
 		if store.Unreachable(err) || ctx.Err() != nil {
-			qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if qerr := r.queue.Enqueue(qctx, id); qerr != nil {
-				r.log.Warn("re-enqueue task; the reconciler will", "task", id, "err", qerr)
-			}
+			r.requeue(ctx, id)
 		}
 		return err
 	}
@@ -371,8 +367,16 @@ func (r *Runner) handBack(ctx context.Context, t *moji.Task, lease string, refun
 		}
 		return
 	}
-	if err := r.queue.Enqueue(ctx, t.ID); err != nil {
-		r.log.Warn("re-enqueue task; the reconciler will", "task", t.ID, "err", err)
+	r.requeue(ctx, t.ID)
+}
+
+// requeue puts a task id back on the queue, also while stopping; failing
+// that, the reconciler will.
+func (r *Runner) requeue(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.queue.Enqueue(ctx, id); err != nil {
+		r.log.Warn("re-enqueue task; the reconciler will", "task", id, "err", err)
 	}
 }
 
