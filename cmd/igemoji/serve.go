@@ -55,11 +55,13 @@ func openBackend(ctx context.Context, name string, args []string, getenv func(st
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if b.db, err = store.Open(openCtx, cfg.DatabaseURL); err != nil {
+	// Not under openCtx: a migration may take longer (Open bounds the
+	// connecting itself).
+	if b.db, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	b.closers = append(b.closers, b.db.Close)
 	if cfg.S3 != nil {
 		b.blobs, err = s3.New(openCtx, *cfg.S3)

@@ -53,6 +53,10 @@ type DB struct {
 //
 //	sqlite:/path/to/igemoji.db   (or sqlite://relative/path.db)
 //	mysql://user:pass@host:3306/dbname
+//
+// Reaching the database must take under 30 seconds; migrating may take as
+// long as it needs (ctx ends it), and another instance's migration is waited
+// for.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
 	return open(ctx, rawURL, true)
 }
@@ -97,12 +101,15 @@ func open(ctx context.Context, rawURL string, migrate bool) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", d, err)
 	}
 	db := &DB{db: sqldb, dialect: d, Now: time.Now}
-	if err := sqldb.PingContext(ctx); err != nil {
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	err = sqldb.PingContext(pingCtx)
+	cancel()
+	if err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("connect to %s: %w", d, err)
 	}
 	if migrate {
-		err = db.migrate(ctx)
+		err = db.migrateWith(ctx, dsn)
 	} else {
 		err = db.checkSchema(ctx)
 	}
@@ -111,6 +118,29 @@ func open(ctx context.Context, rawURL string, migrate bool) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// connectTimeout bounds reaching the database at Open; migrating has no
+// deadline of its own.
+const connectTimeout = 30 * time.Second
+
+// migrateWith migrates through a connection of its own: on MySQL one
+// without the pool's read timeout, which a long index build would trip.
+func (db *DB) migrateWith(ctx context.Context, dsn string) error {
+	if db.dialect != MySQL {
+		return db.migrate(ctx, db.db)
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	cfg.ReadTimeout, cfg.WriteTimeout = 0, 0
+	mdb, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return err
+	}
+	defer mdb.Close()
+	return db.migrate(ctx, mdb)
 }
 
 // checkSchema reports whether every migration of this version is applied.
@@ -207,18 +237,27 @@ func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 
 // migrate applies the embedded migrations of this dialect that the
 // schema_migrations table does not list, each in its own transaction.
-// On MySQL, DDL commits implicitly, so a named lock keeps two instances that
-// start together from racing each other.
-func (db *DB) migrate(ctx context.Context) error {
-	conn, err := db.db.Conn(ctx)
+//
+// It is safe to run from several processes at once and to cut short at any
+// point. On MySQL, DDL commits implicitly, so a named lock keeps two
+// instances that start together from racing each other, and a migration cut
+// short between its statements is finished on the next start: a statement
+// whose table, column or index already exists counts as done. SQLite's DDL is
+// transactional and has no such lock: each migration's write transaction
+// checks again that no other process applied it meanwhile.
+//
+// Migrations run on their own connection without the pool's read timeout
+// (building an index on a big table takes longer) and without a deadline of
+// their own; ctx still cancels them.
+func (db *DB) migrate(ctx context.Context, mdb *sql.DB) error {
+	conn, err := mdb.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	if db.dialect == MySQL {
-		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('igemoji_migrate', 60)").Scan(&got); err != nil || got.Int64 != 1 {
-			return fmt.Errorf("migrate: could not take the migration lock: %v", err)
+		if err := migrationLock(ctx, conn); err != nil {
+			return err
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK('igemoji_migrate')")
 	}
@@ -228,21 +267,10 @@ func (db *DB) migrate(ctx context.Context) error {
 		applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	applied := map[int]bool{}
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	applied, err := appliedVersions(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return err
-		}
-		applied[v] = true
-	}
-	rows.Close()
-
 	dir := path.Join("migrations", string(db.dialect))
 	entries, err := fs.ReadDir(migrations, dir)
 	if err != nil {
@@ -266,22 +294,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		for _, stmt := range splitStatements(string(body)) {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			version, name, db.Now().UnixMilli()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", name, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := db.apply(ctx, conn, version, name, splitStatements(string(body))); err != nil {
 			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 	}
@@ -289,6 +302,93 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: alias look keys: %w", err)
 	}
 	return nil
+}
+
+// apply runs one migration and records it, in one transaction.
+func (db *DB) apply(ctx context.Context, conn *sql.Conn, version int, name string, stmts []string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Another process may have applied it since the list was read (SQLite;
+	// on MySQL the lock rules that out, and the check costs nothing).
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, stmt := range stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil && !(db.dialect == MySQL && alreadyDone(err)) {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+		version, name, db.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	// A list cut short by a dropped connection would re-run applied files.
+	return applied, rows.Err()
+}
+
+// migrationLock takes MySQL's named migration lock, waiting as long as
+// another instance holds it (its migration may be building an index on a
+// big table) up to lockWait, in short steps so that ctx can end the wait.
+func migrationLock(ctx context.Context, conn *sql.Conn) error {
+	deadline := time.Now().Add(lockWait)
+	for {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('igemoji_migrate', 5)").Scan(&got); err != nil {
+			return fmt.Errorf("migrate: could not take the migration lock: %w", err)
+		}
+		if got.Int64 == 1 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("migrate: another instance has held the migration lock for over %v; is its migration stuck?", lockWait)
+		}
+	}
+}
+
+// lockWait bounds the wait for another instance's migration.
+const lockWait = 30 * time.Minute
+
+// alreadyDone reports a MySQL error that says a statement's table, column,
+// index or key exists: the mark of a migration cut short after its first
+// statements (MySQL commits each DDL statement on its own), to be finished
+// rather than failed on.
+func alreadyDone(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case 1050, // ER_TABLE_EXISTS_ERROR
+		1060, // ER_DUP_FIELDNAME
+		1061, // ER_DUP_KEYNAME
+		1826: // ER_FK_DUP_NAME
+		return true
+	}
+	return false
 }
 
 // splitStatements splits a migration file on semicolons that end a line,

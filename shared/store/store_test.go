@@ -74,6 +74,94 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 }
 
+// Processes that start together on a new database (a server and a worker,
+// two servers) all come up: one migrates, the others find it done.
+func TestConcurrentOpens(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			u := storetest.URL(t, d)
+			const n = 24
+			errs := make(chan error, n)
+			for i := 0; i < n; i++ {
+				go func() {
+					db, err := store.Open(context.Background(), u)
+					if err == nil {
+						db.Close()
+					}
+					errs <- err
+				}()
+			}
+			for i := 0; i < n; i++ {
+				if err := <-errs; err != nil {
+					t.Errorf("open: got %v, want no error", err)
+				}
+			}
+		})
+	}
+}
+
+// MySQL commits each DDL statement on its own, so a start that stops in the
+// middle of a migration (a deadline, a crash) leaves part of it applied and
+// unrecorded; the next start must finish it, not fail on what exists.
+func TestMigrationCutShortIsFinished(t *testing.T) {
+	ctx := context.Background()
+	u := storetest.URL(t, store.MySQL)
+	db, err := store.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0003 stopped after its columns and first index.
+	must(t, db.Exec(ctx, `DROP INDEX users_alias_look_cased ON users`))
+	must(t, db.Exec(ctx, `DELETE FROM schema_migrations WHERE version = 3`))
+	db.Close()
+
+	if db, err = store.Open(ctx, u); err != nil {
+		t.Fatalf("open after a migration cut short: got %v, want no error", err)
+	}
+	defer db.Close()
+	for q, want := range map[string]int{
+		`SELECT COUNT(*) FROM schema_migrations WHERE version = 3`:                                                                                       1,
+		`SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name = 'users_alias_look_cased'`: 1,
+	} {
+		if n, err := db.Count(ctx, q); err != nil || n != want {
+			t.Errorf("%s: got %d, %v; want %d", q, n, err, want)
+		}
+	}
+}
+
+// A second instance waits for the first one's migration (which may build an
+// index on a big table) instead of giving up on the lock.
+func TestOpenWaitsForAnotherMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := storetest.URL(t, store.MySQL)
+	first, err := store.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	held := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- first.HoldMigrationLock(ctx, held, release) }()
+	<-held
+	const hold = 6 * time.Second // longer than one GET_LOCK step
+	time.AfterFunc(hold, func() { close(release) })
+	start := time.Now()
+	db, err := store.Open(ctx, u)
+	if err != nil {
+		t.Fatalf("open while another instance migrates: got %v, want no error", err)
+	}
+	db.Close()
+	if waited := time.Since(start); waited < hold {
+		t.Errorf("open returned after %v, while the lock was held for %v", waited, hold)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
 // OpenExisting, for tools, neither creates nor migrates a database.
 func TestOpenExisting(t *testing.T) {
 	ctx := context.Background()
