@@ -407,7 +407,7 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 			stageStart = time.Now()
 			// A new stage is written through, so that polling shows it
 			// too; a lost lease is noticed by the heartbeat.
-			if err := r.db.TaskProgress(ctx, t.ID, hb.lease, stage, percent, r.cfg.Lease); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+			if err := hb.write(ctx); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 				r.log.Warn("record progress", "task", t.ID, "err", err)
 			}
 		}
@@ -560,6 +560,24 @@ type heartbeat struct {
 	mu      sync.Mutex
 	stage   moji.Stage
 	percent int
+
+	// writing orders the writes of the stage: a renewal that read the
+	// stage before a change must not land after the change's own write and
+	// put the task back a stage.
+	writing sync.Mutex
+}
+
+// write records the current stage and renews the lease.
+func (h *heartbeat) write(ctx context.Context) error {
+	h.writing.Lock()
+	defer h.writing.Unlock()
+	h.mu.Lock()
+	stage, percent := h.stage, h.percent
+	h.mu.Unlock()
+	if stage == moji.StageDone {
+		return nil // FinishTask writes the end
+	}
+	return h.r.db.TaskProgress(ctx, h.id, h.lease, stage, percent, h.r.cfg.Lease)
 }
 
 // set records the stage and percent, returning the previous stage.
@@ -580,13 +598,7 @@ func (h *heartbeat) run(ctx context.Context, cancel context.CancelCauseFunc) {
 			return
 		case <-tick.C:
 		}
-		h.mu.Lock()
-		stage, percent := h.stage, h.percent
-		h.mu.Unlock()
-		if stage == moji.StageDone {
-			continue // FinishTask writes the end
-		}
-		err := h.r.db.TaskProgress(ctx, h.id, h.lease, stage, percent, h.r.cfg.Lease)
+		err := h.write(ctx)
 		if errors.Is(err, store.ErrLeaseLost) {
 			cancel(err)
 			return
