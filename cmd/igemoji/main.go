@@ -131,7 +131,8 @@ Usage:
                             time each stage of the pipeline, and its peak memory
   igemoji assets [--assets DIR]
                             build derived assets from the fetched npm packages
-                            (the built-in templates' PNGs); run by make assets
+                            (the built-in templates' PNGs, the converted models);
+                            run by make assets
   igemoji version           print the version
   igemoji help [COMMAND]    this text, or a command's flags (igemoji COMMAND --help)
 `

@@ -67,7 +67,7 @@ var Vars = []Var{
 	{"jwt-secret", "IGEMOJI_JWT_SECRET", "", "token signing secret, at least 32 bytes (required with MySQL; generated into DATA otherwise)"},
 	{"token-ttl", "IGEMOJI_TOKEN_TTL", "24h", "lifetime of an access token (1m to 720h)"},
 	{"body-timeout", "IGEMOJI_BODY_TIMEOUT", "15s", "a request body that stops arriving for this long is answered 408 (an upload may take up to 2m in all; 100ms to 2m)"},
-	{"assets", "IGEMOJI_ASSETS", "./.cache", "build-time assets (made by make assets): npm/ holds fetched packages, emoji/ the rendered built-in templates"},
+	{"assets", "IGEMOJI_ASSETS", "./.cache", "build-time assets (made by make assets): npm/ holds fetched packages, emoji/ the rendered built-in templates, models/ the converted models"},
 	{"bcrypt-cost", "IGEMOJI_BCRYPT_COST", "11", "password hashing work factor, 10 to 15 (tests may use 4)"},
 	{"trust-proxy", "IGEMOJI_TRUST_PROXY", "false", "take the client address from the last X-Forwarded-For entry, the one your proxy adds (only behind your own proxy)"},
 	{"log-level", "IGEMOJI_LOG_LEVEL", "info", "debug, info, warn or error"},
