@@ -400,7 +400,16 @@ func TestAnonymousTaskWithoutFaces(t *testing.T) {
 		img.Pix[i] = uint8(i * 7)
 	}
 	jpeg.Encode(&buf, img, nil)
-	v := a.submit("", buf.Bytes(), "2")
+	// A phone's photo names its colour space (Display P3): the result must
+	// keep it, or its colours show duller.
+	profile := make([]byte, 600)
+	profile[2], profile[3] = 600>>8, 600&0xff // its size
+	copy(profile[12:], "mntrRGB XYZ ")
+	copy(profile[36:], "acsp")
+	seg := []byte{0xff, 0xe2, byte((2 + 14 + len(profile)) >> 8), byte(2 + 14 + len(profile))}
+	seg = append(append(seg, "ICC_PROFILE\x00\x01\x01"...), profile...)
+	photo := append(append(append([]byte{}, buf.Bytes()[:2]...), seg...), buf.Bytes()[2:]...)
+	v := a.submit("", photo, "2")
 	ws := dialWS(t, a.base, "")
 	ws.send(map[string]string{"type": "subscribe", "topic": "task", "task_id": v.ID})
 	// The task may finish before the subscription lands; polling is the
@@ -408,6 +417,11 @@ func TestAnonymousTaskWithoutFaces(t *testing.T) {
 	got := a.waitTask("", v.ID, 60*time.Second)
 	if got.State != moji.TaskDone || got.Result == nil || len(got.Result.Faces) != 0 {
 		t.Fatalf("photo without faces: got %+v, want done with no faces", got)
+	}
+	res := a.do("GET", got.Result.ImageURL, "", "", nil)
+	wantStatus(t, "result image", res, 200)
+	if i := bytes.Index(res.body, []byte("ICC_PROFILE\x00\x01\x01")); i < 0 || !bytes.Equal(res.body[i+14:min(len(res.body), i+14+len(profile))], profile) {
+		t.Error("result image: the photo's colour profile is missing")
 	}
 	stranger := dialWS(t, a.base, "")
 	stranger.send(map[string]string{"type": "subscribe", "topic": "task", "task_id": strings.Repeat("0", 32)})

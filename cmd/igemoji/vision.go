@@ -53,21 +53,27 @@ func (v *visionFlags) open() (*vision.Pipeline, error) {
 // capped to maxSide.
 // Messages leave the path to the caller, which names the file.
 func loadPhoto(path string, maxSide int) (image.Image, error) {
+	ph, err := decodeFile(path, maxSide)
+	return ph.Image, err
+}
+
+// decodeFile is loadPhoto keeping what else the decoder found (the colour
+// profile, a half-size copy for the detector).
+func decodeFile(path string, maxSide int) (picture.Photo, error) {
 	// Stat first: opening a FIFO would wait for a writer for ever.
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
+		return picture.Photo{}, moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, moji.Errorf(moji.EINVALID, "not a regular file")
+		return picture.Photo{}, moji.Errorf(moji.EINVALID, "not a regular file")
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
+		return picture.Photo{}, moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
 	}
 	defer f.Close()
-	img, _, err := picture.DecodeCapped(f, picture.PhotoLimits, maxSide)
-	return img, err
+	return picture.DecodePhoto(f, picture.PhotoLimits, maxSide)
 }
 
 // cliMessage is err as a command-line user should read it: a moji.Error's
@@ -288,7 +294,8 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	img, err := loadPhoto(fs.Arg(0), vf.maxSide)
+	ph, err := decodeFile(fs.Arg(0), vf.maxSide)
+	img := ph.Image
 	if err != nil {
 		return fmt.Errorf("%s: %s", fs.Arg(0), cliMessage(err))
 	}
@@ -303,16 +310,12 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer p.Close()
 	start := time.Now()
-	faces, err := p.Analyze(ctx, img)
+	faces, _, err := p.AnalyzePhoto(ctx, ph, nil)
 	if err != nil {
 		return err
 	}
 	result := vision.Emojify(img, faces, emoji)
-	if ext == ".png" {
-		err = picture.EncodePhotoPNG(f, result)
-	} else {
-		_, err = picture.Encode(f, result, false)
-	}
+	_, err = picture.EncodeWithProfile(f, result, ext == ".png", ph.ICC)
 	if err == nil {
 		err = ctx.Err() // interrupted while encoding: keep the old file
 	}

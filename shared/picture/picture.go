@@ -10,7 +10,6 @@ package picture
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -68,7 +67,7 @@ const maxJPEGScans = 100
 
 // Decode reads at most lim.MaxBytes bytes from r and decodes them as a PNG,
 // JPEG or WebP image, returning the image and its format name ("png", "jpeg"
-// or "webp"). JPEG EXIF orientation is applied, so the image is upright.
+// or "webp"). EXIF orientation is applied, so the image is upright.
 //
 // Errors about the upload are *moji.Error: ETOOLARGE for too many bytes,
 // EUNSUPPORTED for anything that is not one of the three formats, EINVALID
@@ -103,6 +102,10 @@ type Photo struct {
 	// photo again. Only a colour JPEG that libjpeg decoded at full size,
 	// not turned and not capped, has one.
 	Half []uint8
+	// ICC is the photo's own RGB colour profile, or nil (sRGB): give it
+	// to EncodeWithProfile so that the result's colours show as the
+	// photo's did.
+	ICC []byte
 }
 
 // DecodePhoto is DecodeCapped that also asks for Photo.Half.
@@ -140,6 +143,7 @@ func decodePhoto(r io.Reader, lim Limits, maxSide int, wantHalf bool) (Photo, er
 	if err != nil {
 		return Photo{}, err
 	}
+	ph.ICC = colourProfile(ph.Format, data)
 	if capped := Cap(ph.Image, maxSide); capped != ph.Image {
 		ph.Image = turned(ph.Image, capped)
 		recycleHalf(ph.Half)
@@ -240,7 +244,7 @@ func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, er
 
 	var img image.Image
 	var half []uint8
-	denom, orientation := 1, 1
+	denom, turn := 1, orientation(format, data)
 	switch format {
 	case FormatPNG:
 		img, err = png.Decode(bytes.NewReader(data))
@@ -251,8 +255,7 @@ func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, er
 			}
 		}
 		// A photo to be turned or capped would drop its half: not made.
-		orientation = jpegOrientation(data)
-		wantHalf = wantHalf && orientation <= 1 && (maxSide <= 0 || max(cfg.Width, cfg.Height) <= maxSide)
+		wantHalf = wantHalf && turn <= 1 && (maxSide <= 0 || max(cfg.Width, cfg.Height) <= maxSide)
 		img, half, err = decodeJPEG(data, cfg.Width, cfg.Height, cfg.ColorModel == color.GrayModel, denom, wantHalf)
 	case FormatWebP:
 		img, err = webp.Decode(bytes.NewReader(data))
@@ -271,12 +274,10 @@ func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, er
 			return Photo{}, errCorrupt()
 		}
 	}
-	if format == FormatJPEG {
-		if o := orient(img, orientation); o != img {
-			img = turned(img, o)
-			recycleHalf(half)
-			half = nil
-		}
+	if o := orient(img, turn); o != img {
+		img = turned(img, o)
+		recycleHalf(half)
+		half = nil
 	}
 	return Photo{Image: img, Format: format, Half: half}, nil
 }
@@ -352,79 +353,6 @@ func formatBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// jpegOrientation returns the EXIF orientation (1..8) of a JPEG, or 0 when it
-// has none or the EXIF data is malformed. Every offset is checked, since the
-// segment comes from the upload.
-func jpegOrientation(data []byte) int {
-	const (
-		markerSOS  = 0xda
-		markerAPP1 = 0xe1
-		tagOrient  = 0x0112
-		typeShort  = 3
-	)
-	p := 2 // past SOI
-	for p+4 <= len(data) {
-		if data[p] != 0xff {
-			return 0
-		}
-		marker := data[p+1]
-		if marker == 0xff { // fill byte
-			p++
-			continue
-		}
-		if marker == markerSOS || (marker >= 0xd0 && marker <= 0xd9) {
-			return 0 // EXIF comes before the image data
-		}
-		segLen := int(binary.BigEndian.Uint16(data[p+2:]))
-		if segLen < 2 || p+2+segLen > len(data) {
-			return 0
-		}
-		seg := data[p+4 : p+2+segLen]
-		p += 2 + segLen
-		if marker != markerAPP1 || !bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
-			continue
-		}
-		tiff := seg[6:]
-		if len(tiff) < 8 {
-			return 0
-		}
-		var bo binary.ByteOrder
-		switch string(tiff[:4]) {
-		case "II*\x00":
-			bo = binary.LittleEndian
-		case "MM\x00*":
-			bo = binary.BigEndian
-		default:
-			return 0
-		}
-		ifd := int64(bo.Uint32(tiff[4:]))
-		if ifd < 8 || ifd+2 > int64(len(tiff)) {
-			return 0
-		}
-		count := int64(bo.Uint16(tiff[ifd:]))
-		for i := int64(0); i < count; i++ {
-			e := ifd + 2 + 12*i
-			if e+12 > int64(len(tiff)) {
-				return 0
-			}
-			entry := tiff[e : e+12]
-			if bo.Uint16(entry) != tagOrient {
-				continue
-			}
-			if bo.Uint16(entry[2:]) != typeShort || bo.Uint32(entry[4:]) != 1 {
-				return 0
-			}
-			o := int(bo.Uint16(entry[8:]))
-			if o < 1 || o > 8 {
-				return 0
-			}
-			return o
-		}
-		return 0
-	}
-	return 0
-}
-
 // orient turns img upright according to EXIF orientation o.
 func orient(img image.Image, o int) image.Image {
 	switch o {
@@ -496,10 +424,31 @@ func Cap(img image.Image, maxSide int) image.Image {
 // Encode writes a result image without metadata: PNG when keepAlpha (the
 // photo had transparency), JPEG at quality 90 otherwise.
 func Encode(w io.Writer, img image.Image, keepAlpha bool) (format string, err error) {
+	return EncodeWithProfile(w, img, keepAlpha, nil)
+}
+
+// EncodeWithProfile is Encode that embeds icc, the photo's colour profile
+// (Photo.ICC; nil for none), and no other metadata.
+func EncodeWithProfile(w io.Writer, img image.Image, keepAlpha bool, icc []byte) (format string, err error) {
+	format = "jpeg"
 	if keepAlpha {
-		return "png", EncodePhotoPNG(w, img)
+		format = "png"
 	}
-	return "jpeg", writeJPEG(w, img, 90)
+	out := w
+	var buf bytes.Buffer
+	if icc != nil {
+		out = &buf
+	}
+	if keepAlpha {
+		err = EncodePhotoPNG(out, img)
+	} else {
+		err = writeJPEG(out, img, 90)
+	}
+	if err != nil || icc == nil {
+		return format, err
+	}
+	_, err = w.Write(withProfile(format, buf.Bytes(), icc))
+	return format, err
 }
 
 var errEncode = errors.New("picture: JPEG encoding failed")

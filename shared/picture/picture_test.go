@@ -139,9 +139,8 @@ func webpSolid(w, h int, c color.NRGBA) []byte {
 	return b
 }
 
-// withOrientation inserts an EXIF APP1 segment holding orientation o right
-// after the SOI marker of a JPEG.
-func withOrientation(jpg []byte, o uint16) []byte {
+// exifTIFF is an EXIF (TIFF) block holding orientation o.
+func exifTIFF(o uint16) []byte {
 	tiff := []byte("MM\x00*")
 	tiff = binary.BigEndian.AppendUint32(tiff, 8) // IFD0 offset
 	tiff = binary.BigEndian.AppendUint16(tiff, 1) // one entry
@@ -150,8 +149,13 @@ func withOrientation(jpg []byte, o uint16) []byte {
 	tiff = binary.BigEndian.AppendUint32(tiff, 1) // count
 	tiff = binary.BigEndian.AppendUint16(tiff, o)
 	tiff = append(tiff, 0, 0)                     // value padding
-	tiff = binary.BigEndian.AppendUint32(tiff, 0) // no next IFD
-	payload := append([]byte("Exif\x00\x00"), tiff...)
+	return binary.BigEndian.AppendUint32(tiff, 0) // no next IFD
+}
+
+// withOrientation inserts an EXIF APP1 segment holding orientation o right
+// after the SOI marker of a JPEG.
+func withOrientation(jpg []byte, o uint16) []byte {
+	payload := append([]byte("Exif\x00\x00"), exifTIFF(o)...)
 	seg := []byte{0xff, 0xe1}
 	seg = binary.BigEndian.AppendUint16(seg, uint16(2+len(payload)))
 	seg = append(seg, payload...)
@@ -436,6 +440,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeJPEG(f, noise(16, 16)))
 	f.Add(withOrientation(encodeJPEG(f, noise(8, 8)), 6))
 	f.Add(webpSolid(3, 3, color.NRGBA{1, 2, 3, 4}))
+	f.Add(webpWith(webpSolid(3, 3, color.NRGBA{1, 2, 3, 4}), 3, 3, 0x28, webpChunk("ICCP", iccProfile(140, "RGB ")), webpChunk("EXIF", exifTIFF(6))))
+	f.Add(pngWith(encodePNG(f, noise(4, 4)), pngICCP(iccProfile(140, "RGB ")), pngChunk("eXIf", exifTIFF(5))))
+	f.Add(jpegWithICC(encodeJPEG(f, noise(8, 8)), iccProfile(300, "RGB "), 100))
 	f.Add(encodeGIF(f, noise(4, 4)))
 	f.Add(pngHeaderOnly(30000, 30000))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
@@ -474,6 +481,9 @@ func FuzzDecode(f *testing.F) {
 		case "png", "jpeg", "webp":
 		default:
 			t.Fatalf("got format %q, want png, jpeg or webp", format)
+		}
+		if icc := colourProfile(format, data); icc != nil && !rgbProfile(icc) {
+			t.Fatalf("got a profile of %d bytes that is not a valid RGB one", len(icc))
 		}
 		b := img.Bounds()
 		if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > lim.MaxSide || b.Dy() > lim.MaxSide || b.Dx()*b.Dy() > lim.MaxPixels {

@@ -446,7 +446,7 @@ func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Re
 	alpha := photoFormat != picture.FormatJPEG && picture.HasAlpha(img)
 	out := vision.EmojifyOwned(img, faces, emoji)
 	var buf bytes.Buffer
-	format, err := picture.Encode(&buf, out, alpha)
+	format, err := picture.EncodeWithProfile(&buf, out, alpha, ph.ICC)
 	if err != nil {
 		return nil, err
 	}
