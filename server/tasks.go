@@ -71,13 +71,14 @@ func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
 		if templateID, data, err = readTaskForm(w, r); err != nil {
 			return err
 		}
-		// The header first: its size and depth are the decode's memory
-		// (the budget counts 4-byte pixels; a 16-bit image's are twice that).
+		// The header first: it says what the decode's memory will be (the
+		// budget counts 4-byte pixels; a progressive or 16-bit image
+		// takes more of them).
 		h, err := picture.Probe(data, picture.PhotoLimits)
 		if err != nil {
 			return photoError(err)
 		}
-		return s.photoPixels.run(r.Context(), int64(h.Width)*int64(h.Height)*int64(h.BytesPerPixel)/4, func() error {
+		return s.photoPixels.run(r.Context(), h.DecodeBytes/4, func() error {
 			_, format, err = picture.Decode(bytes.NewReader(data), picture.PhotoLimits)
 			return photoError(err)
 		})

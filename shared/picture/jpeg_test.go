@@ -204,7 +204,7 @@ func BenchmarkJPEG(b *testing.B) {
 }
 
 // TestJPEGOddities: files image/jpeg reads though libjpeg warns about them
-// (some cameras and editors write such) still decode.
+// (some cameras and editors write such) still decode, through libjpeg.
 func TestJPEGOddities(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := Encode(&buf, gradient(64, 48), false); err != nil {
@@ -238,6 +238,11 @@ func TestJPEGOddities(t *testing.T) {
 			}
 			if b := img.Bounds(); b.Dx() != 64 || b.Dy() != 48 {
 				t.Errorf("got %v, want 64x48", b)
+			}
+			// Not handed to image/jpeg, which takes several times the
+			// memory (a *image.YCbCr is its output).
+			if _, ok := img.(*image.RGBA); JPEGCodec == "libjpeg-turbo" && !ok {
+				t.Errorf("got a %T, want libjpeg's *image.RGBA", img)
 			}
 		})
 	}

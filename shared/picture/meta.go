@@ -5,6 +5,8 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
+	"image"
+	"image/color"
 	"io"
 )
 
@@ -307,4 +309,88 @@ func withProfile(format string, enc, icc []byte) []byte {
 		return append(out, enc[afterIHDR:]...)
 	}
 	return enc
+}
+
+// jpegFrame is what a JPEG's frame header says about the memory its
+// decoding takes.
+type jpegFrame struct {
+	progressive bool
+	components  int
+	// samples is the bytes a pixel takes across the component planes at
+	// one byte a sample: 3 for 4:4:4 colour, 1.5 for 4:2:0, 1 for gray.
+	samples float64
+}
+
+// jpegFrameOf reads the first SOF segment; a zero jpegFrame when there is
+// none (the decoder will refuse the file).
+func jpegFrameOf(data []byte) jpegFrame {
+	var f jpegFrame
+	jpegSegments(data, func(marker byte, seg []byte) bool {
+		if marker < 0xc0 || marker > 0xcf || marker == 0xc4 || marker == 0xc8 || marker == 0xcc {
+			return true
+		}
+		// P, Y, X, Nf, then Nf times (C, HV, Tq).
+		if len(seg) < 6 {
+			return false
+		}
+		n := int(seg[5])
+		if n < 1 || len(seg) < 6+3*n {
+			return false
+		}
+		hmax, vmax := 1, 1
+		for i := 0; i < n; i++ {
+			hv := seg[6+3*i+1]
+			hmax, vmax = max(hmax, int(hv>>4)), max(vmax, int(hv&15))
+		}
+		for i := 0; i < n; i++ {
+			hv := seg[6+3*i+1]
+			f.samples += float64(int(hv>>4)*int(hv&15)) / float64(hmax*vmax)
+		}
+		f.components = n
+		// SOF2, SOF6, SOF10, SOF14: progressive.
+		f.progressive = marker&3 == 2
+		return false
+	})
+	return f
+}
+
+// decodeBytesPerPixel estimates the most memory decoding an image takes, per
+// pixel, from what its header says: the pixels decoded, and what the
+// decoder keeps besides (a progressive JPEG's coefficients: two bytes a
+// sample in libjpeg, four in image/jpeg).
+func decodeBytesPerPixel(format string, cfg image.Config, data []byte) float64 {
+	out := 4.0
+	switch cfg.ColorModel {
+	case color.RGBA64Model, color.NRGBA64Model, color.Gray16Model:
+		out = 8 // decoded at 16 bits a channel
+	case color.GrayModel:
+		if format == FormatJPEG {
+			out = 1
+		}
+	}
+	switch format {
+	case FormatJPEG:
+		f := jpegFrameOf(data)
+		if f.components == 4 {
+			// CMYK or YCCK: image/jpeg, after libjpeg's RGBA buffer was
+			// taken (it stays in the pool), into a 4-byte CMYK image.
+			b := 4 + f.samples
+			if f.progressive {
+				b += 4 * f.samples
+			}
+			return b
+		}
+		if f.progressive {
+			return out + 2*f.samples
+		}
+		// A baseline JPEG that libjpeg warned about goes to image/jpeg,
+		// whose planes come on top of the buffer libjpeg filled.
+		return out + f.samples
+	case FormatPNG:
+		// An interlaced PNG is decoded pass by pass, then merged.
+		if len(data) > 28 && data[28] == 1 {
+			return 2 * out
+		}
+	}
+	return out
 }

@@ -65,6 +65,10 @@ const (
 // bound a small file could cost minutes of CPU. Encoders write about 10.
 const maxJPEGScans = 100
 
+// maxProgressiveCMYK bounds a progressive CMYK (print) JPEG, which only
+// image/jpeg decodes, at about 24 bytes a pixel: 400 MB.
+const maxProgressiveCMYK = 16_000_000
+
 // Decode reads at most lim.MaxBytes bytes from r and decodes them as a PNG,
 // JPEG or WebP image, returning the image and its format name ("png", "jpeg"
 // or "webp"). EXIF orientation is applied, so the image is upright.
@@ -156,9 +160,10 @@ func decodePhoto(r io.Reader, lim Limits, maxSide int, wantHalf bool) (Photo, er
 type Header struct {
 	Format        string
 	Width, Height int
-	// BytesPerPixel is what decoding it holds a pixel: 8 for 16-bit
-	// images (decoded at 16 bits a channel), else 4.
-	BytesPerPixel int
+	// DecodeBytes estimates the most memory decoding it takes: 4 bytes a
+	// pixel for a plain 8-bit image, more for 16-bit channels, progressive
+	// JPEG (its coefficients), CMYK JPEG and interlaced PNG.
+	DecodeBytes int64
 }
 
 // Probe reads only the header of data: its format, dimensions and depth,
@@ -177,12 +182,9 @@ func Probe(data []byte, lim Limits) (h Header, err error) {
 	if err != nil {
 		return Header{}, err
 	}
-	h = Header{Format: format, Width: cfg.Width, Height: cfg.Height, BytesPerPixel: 4}
-	switch cfg.ColorModel {
-	case color.RGBA64Model, color.NRGBA64Model, color.Gray16Model:
-		h.BytesPerPixel = 8
-	}
-	return h, nil
+	px := float64(cfg.Width) * float64(cfg.Height)
+	return Header{Format: format, Width: cfg.Width, Height: cfg.Height,
+		DecodeBytes: int64(px * decodeBytesPerPixel(format, cfg, data))}, nil
 }
 
 // decodeSafely turns a panic in a decoder into EINVALID. The standard and
@@ -225,6 +227,12 @@ func header(data []byte, lim Limits) (string, image.Config, error) {
 	}
 	if err := checkSize(cfg.Width, cfg.Height, lim); err != nil {
 		return "", image.Config{}, err
+	}
+	if format == FormatJPEG && cfg.ColorModel == color.CMYKModel && jpegFrameOf(data).progressive &&
+		int64(cfg.Width)*int64(cfg.Height) > maxProgressiveCMYK {
+		// image/jpeg keeps 16 bytes of coefficients a pixel for these.
+		return "", image.Config{}, moji.Errorf(moji.EUNSUPPORTED,
+			"progressive CMYK JPEGs over %d megapixels are not supported; save it as a standard RGB JPEG", maxProgressiveCMYK/1_000_000)
 	}
 	if format == FormatJPEG && bytes.Count(data, []byte{0xff, 0xda}) > maxJPEGScans {
 		// Counting raw SOS markers may overcount (an EXIF thumbnail has its

@@ -510,12 +510,43 @@ func TestProbe(t *testing.T) {
 		want     Header
 		wantCode string
 	}{
-		{"png", encodePNG(t, noise(64, 48)), Header{FormatPNG, 64, 48, 4}, ""},
-		{"16-bit png: twice the memory", encodePNG(t, deep), Header{FormatPNG, 40, 30, 8}, ""},
-		{"jpeg", encodeJPEG(t, noise(30, 20)), Header{FormatJPEG, 30, 20, 4}, ""},
+		{"png", encodePNG(t, noise(64, 48)), Header{FormatPNG, 64, 48, 64 * 48 * 4}, ""},
+		{"16-bit png: twice the memory", encodePNG(t, deep), Header{FormatPNG, 40, 30, 40 * 30 * 8}, ""},
+		// 4:2:0: RGBA, and the planes image/jpeg would add if libjpeg warned.
+		{"jpeg", encodeJPEG(t, noise(30, 20)), Header{FormatJPEG, 30, 20, 30 * 20 * 5.5}, ""},
 		{"text", []byte("hello"), Header{}, moji.EUNSUPPORTED},
 		{"huge header, nothing decoded", pngHeaderOnly(30000, 30000), Header{}, moji.EINVALID},
 		{"signature only", []byte("\x89PNG\r\n\x1a\n"), Header{}, moji.EINVALID},
+	}
+	if prog, err := testJPEG(noise(32, 16), true); err == nil {
+		// libjpeg keeps two bytes a coefficient: 1.5 samples a pixel.
+		tests = append(tests, struct {
+			name     string
+			data     []byte
+			want     Header
+			wantCode string
+		}{"progressive jpeg", prog, Header{FormatJPEG, 32, 16, 32 * 16 * 7}, ""})
+	}
+	cmyk := image.NewCMYK(image.Rect(0, 0, 16, 16))
+	if base, err := testJPEG(cmyk, false); err == nil {
+		prog, _ := testJPEG(cmyk, true)
+		// Claims 4096x4000 in its frame header: over the progressive
+		// CMYK bound, refused before any pixel is decoded.
+		big := bytes.Clone(prog)
+		if i := bytes.Index(big, []byte{0xff, 0xc2}); i > 0 {
+			binary.BigEndian.PutUint16(big[i+5:], 4000)
+			binary.BigEndian.PutUint16(big[i+7:], 4096)
+		}
+		tests = append(tests, []struct {
+			name     string
+			data     []byte
+			want     Header
+			wantCode string
+		}{
+			{"cmyk jpeg: libjpeg's buffer and a CMYK image", base, Header{FormatJPEG, 16, 16, 16 * 16 * 8}, ""},
+			{"progressive cmyk: four bytes a coefficient", prog, Header{FormatJPEG, 16, 16, 16 * 16 * 24}, ""},
+			{"progressive cmyk over 16 Mpx", big, Header{}, moji.EUNSUPPORTED},
+		}...)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

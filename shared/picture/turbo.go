@@ -15,6 +15,7 @@ package picture
 #include <setjmp.h>
 #include <stdint.h>
 #include <jpeglib.h>
+#include <jerror.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -32,9 +33,17 @@ static void igm_error_exit(j_common_ptr c) {
 
 // Warnings (level -1) are how libjpeg reports corrupt or truncated data it
 // went on decoding; counted so that such a file is refused, as image/jpeg
-// refuses it.
+// refuses it. Oddities that leave the pixels whole (junk between segments,
+// an unknown JFIF revision or Adobe transform code, a bad ICC marker) are
+// not counted: image/jpeg takes them too, and sending such a photo there
+// would cost it several times the memory.
 static void igm_emit(j_common_ptr c, int level) {
-	if (level < 0) ((struct igm_err *)c->err)->warnings++;
+	if (level >= 0) return;
+	switch (c->err->msg_code) {
+	case JWRN_EXTRANEOUS_DATA: case JWRN_JFIF_MAJOR: case JWRN_ADOBE_XFORM: case JWRN_BOGUS_ICC:
+		return;
+	}
+	((struct igm_err *)c->err)->warnings++;
 }
 
 static void igm_output(j_common_ptr c) {}
@@ -225,10 +234,18 @@ func decodeJPEG(data []byte, w, h int, gray bool, denom int, wantHalf bool) (img
 		(*C.uchar)(unsafe.Pointer(&pix[0])), hp, C.int(w), C.int(h), g, C.int(denom)) {
 	case C.IGM_OK:
 		return img, half, nil
-	case C.IGM_OTHER, C.IGM_WARN:
-		// libjpeg warns of oddities image/jpeg takes in its stride (junk
-		// between segments, an unknown JFIF version) as well as of real
-		// damage; image/jpeg then decides, and refuses truncated data.
+	case C.IGM_WARN:
+		if jpegFrameOf(data).progressive {
+			// image/jpeg would keep four bytes a coefficient to decide
+			// what libjpeg has called damaged.
+			Recycle(img)
+			recycleHalf(half)
+			return nil, nil, errCorrupt()
+		}
+		// libjpeg's other warnings are damage, mostly: image/jpeg
+		// decides, and refuses truncated data.
+		fallthrough
+	case C.IGM_OTHER:
 		Recycle(img)
 		recycleHalf(half)
 		img, err = jpeg.Decode(bytes.NewReader(data))
