@@ -84,10 +84,12 @@ func main() {
 		if err != nil {
 			return throw(err)
 		}
-		prepared := compose.Prepare(emoji)
-		for _, f := range faces {
-			compose.Paste(img, prepared, compose.Place(f.Box, f.Keypoints, f.Roll))
+		places := make([]compose.Placement, len(faces))
+		for i, f := range faces {
+			places[i] = compose.Place(f.Box, f.Keypoints, f.Roll)
 		}
+		// The photo's pixels, from a canvas too, are straight alpha.
+		compose.PasteStraight(img, compose.Prepare(emoji), places)
 		out := js.Global().Get("Object").New()
 		out.Set("faces", facesJS(faces))
 		buf := js.Global().Get("Uint8ClampedArray").New(len(img.Pix))

@@ -214,3 +214,36 @@ func Place(box [4]float64, k [face.NumKeypoints]face.Point, roll float64) Placem
 	}
 	return Placement{CX: cx, CY: cy, Size: size, Roll: roll}
 }
+
+// PasteStraight is Paste onto pixels with straight (not premultiplied)
+// alpha, as a browser canvas holds them; an opaque image is pasted on as
+// it is. Colours of nearly transparent pixels keep what 8 bits allow.
+func PasteStraight(dst *image.RGBA, emoji image.Image, places []Placement) {
+	pix := dst.Pix
+	opaque := true
+	for i := 3; i < len(pix); i += 4 {
+		if a := uint32(pix[i]); a != 255 {
+			opaque = false
+			for j := i - 3; j < i; j++ {
+				pix[j] = uint8((uint32(pix[j])*a + 127) / 255)
+			}
+		}
+	}
+	for _, p := range places {
+		Paste(dst, emoji, p)
+	}
+	if opaque {
+		return
+	}
+	for i := 3; i < len(pix); i += 4 {
+		switch a := uint32(pix[i]); a {
+		case 255:
+		case 0:
+			pix[i-3], pix[i-2], pix[i-1] = 0, 0, 0
+		default:
+			for j := i - 3; j < i; j++ {
+				pix[j] = uint8(min(255, (uint32(pix[j])*255+a/2)/a))
+			}
+		}
+	}
+}

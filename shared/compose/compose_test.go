@@ -154,3 +154,35 @@ func BenchmarkPaste(b *testing.B) {
 		Paste(dst, e, Placement{CX: 900, CY: 500, Size: 258, Roll: 0.5})
 	}
 }
+
+// A canvas's pixels are straight alpha: a half-transparent red emoji on a
+// transparent photo must read as red at half alpha, not darkened, and an
+// untouched pixel must keep its colour.
+func TestPasteStraight(t *testing.T) {
+	emoji := image.NewNRGBA(image.Rect(0, 0, 16, 16))
+	draw.Draw(emoji, emoji.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 128}), image.Point{}, draw.Src)
+	tests := []struct {
+		name       string
+		background color.RGBA // straight
+		centre     color.RGBA // straight, after the paste
+	}{
+		{"transparent photo", color.RGBA{0, 0, 0, 0}, color.RGBA{255, 0, 0, 128}},
+		{"half-transparent photo", color.RGBA{0, 0, 255, 128}, color.RGBA{170, 0, 85, 192}},
+		{"opaque photo", color.RGBA{0, 0, 255, 255}, color.RGBA{128, 0, 127, 255}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := image.NewRGBA(image.Rect(0, 0, 64, 64))
+			for i := 0; i < len(dst.Pix); i += 4 {
+				dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2], dst.Pix[i+3] = tt.background.R, tt.background.G, tt.background.B, tt.background.A
+			}
+			PasteStraight(dst, emoji, []Placement{{CX: 32, CY: 32, Size: 16}})
+			if got := dst.RGBAAt(32, 32); !near(got, tt.centre) {
+				t.Errorf("centre: got %v, want about %v", got, tt.centre)
+			}
+			if got := dst.RGBAAt(2, 2); tt.background.A != 0 && !near(got, tt.background) {
+				t.Errorf("outside the emoji: got %v, want about %v", got, tt.background)
+			}
+		})
+	}
+}

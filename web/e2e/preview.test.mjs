@@ -104,5 +104,28 @@ test('the photo is stripped of metadata and scaled down before upload', async ()
   });
   const sentBig = await upload({ name: 'big.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(big) });
   assert.deepEqual(jpegSize(sentBig), [2048, 1365], 'scaled down to 2048 px');
+
+  // A WebP or PNG with transparent pixels goes as PNG, which keeps them;
+  // an opaque one as JPEG, which is smaller.
+  const made = async (type, clear) => {
+    const bytes = await page.evaluate(async ([type, clear]) => {
+      const c = document.createElement('canvas');
+      c.width = 640;
+      c.height = 480;
+      const g = c.getContext('2d');
+      g.fillStyle = '#3a7';
+      g.fillRect(0, 0, 640, 480);
+      if (clear) g.clearRect(0, 0, 320, 480);
+      const blob = await new Promise((ok) => c.toBlob(ok, type, 0.9));
+      return Array.from(new Uint8Array(await blob.arrayBuffer()));
+    }, [type, clear]);
+    return Buffer.from(bytes);
+  };
+  // The upload is multipart: the photo's part names its type.
+  const isPNG = (b) => b.includes('Content-Type: image/png') && b.includes(Buffer.from('\x89PNG', 'latin1'));
+  const isJPEG = (b) => b.includes('Content-Type: image/jpeg');
+  assert.ok(isPNG(await upload({ name: 'clear.webp', mimeType: 'image/webp', buffer: await made('image/webp', true) })), 'a transparent WebP goes as PNG');
+  assert.ok(isPNG(await upload({ name: 'clear.png', mimeType: 'image/png', buffer: await made('image/png', true) })), 'a transparent PNG goes as PNG');
+  assert.ok(isJPEG(await upload({ name: 'opaque.png', mimeType: 'image/png', buffer: await made('image/png', false) })), 'an opaque PNG goes as JPEG');
   await page.close();
 });

@@ -106,14 +106,22 @@ export function emojiPixels(url: string): Promise<ImageData> {
   return p;
 }
 
+/** transparent reports whether any pixel drawn on g is not fully opaque. */
+function transparent(g: CanvasRenderingContext2D, w: number, h: number): boolean {
+  const px = g.getImageData(0, 0, w, h).data;
+  for (let i = 3; i < px.length; i += 4) if (px[i] !== 255) return true;
+  return false;
+}
+
 /** The longest side a photo is sent at (the server caps results at 4096). */
 export const UPLOAD_MAX_SIDE = 2048;
 
 /**
  * prepareUpload scales a photo down to maxSide and re-encodes it (JPEG, or
- * PNG for a PNG, which may be transparent), which also drops its metadata
- * (location, camera): less to send, nothing private to leak. The browser
- * applies the EXIF orientation while decoding. If the browser cannot, the
+ * PNG where a PNG or WebP has transparent pixels, which the result keeps),
+ * which also drops its metadata (location, camera): less to send, nothing
+ * private to leak. The browser applies the EXIF orientation while decoding
+ * and turns the colours into sRGB on the canvas. If the browser cannot, the
  * original file goes as it is; the server strips metadata from results anyway.
  */
 export async function prepareUpload(file: File, maxSide = UPLOAD_MAX_SIDE): Promise<File> {
@@ -123,9 +131,11 @@ export async function prepareUpload(file: File, maxSide = UPLOAD_MAX_SIDE): Prom
     const canvas = document.createElement('canvas');
     canvas.width = Math.max(1, Math.round(bmp.width * k));
     canvas.height = Math.max(1, Math.round(bmp.height * k));
-    canvas.getContext('2d')?.drawImage(bmp, 0, 0, canvas.width, canvas.height);
+    const g = canvas.getContext('2d');
+    g?.drawImage(bmp, 0, 0, canvas.width, canvas.height);
     bmp.close();
-    const png = file.type === 'image/png';
+    // Only PNG and WebP can be transparent; JPEG would turn it black.
+    const png = (file.type === 'image/png' || file.type === 'image/webp') && !!g && transparent(g, canvas.width, canvas.height);
     const blob = await new Promise<Blob | null>((ok) => canvas.toBlob(ok, png ? 'image/png' : 'image/jpeg', 0.92));
     if (!blob) return file;
     const name = (file.name || 'photo').replace(/\.[^.]*$/, '') + (png ? '.png' : '.jpg');
