@@ -53,7 +53,10 @@ func Run(t *testing.T, b moji.Blobs) {
 		t.Errorf("1 MiB blob: got %d bytes back, want the same %d", len(got), len(big))
 	}
 
-	for _, k := range []string{"t/missing12345678.png", "../etc/passwd", "t/../../x12345678.png", "/abs/x12345678.png", "t/short.png", "T/0123456789abcdef.png", ""} {
+	for _, k := range []string{"t/missing12345678.png", "../etc/passwd", "t/../../x12345678.png", "/abs/x12345678.png", "t/short.png", "T/0123456789abcdef.png", "",
+		// Longer than a file name or an object key may be: not found,
+		// not an error of the store's.
+		strings.Repeat("a", 300) + "/0123456789abcdef.png", "a/b/c/d/0123456789abcdef.png"} {
 		if _, _, err := b.Open(ctx, k); moji.ErrorCode(err) != moji.ENOTFOUND {
 			t.Errorf("Open(%q): got %v, want not_found", k, err)
 		}

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/igemoji/igemoji/shared/moji"
 )
@@ -23,10 +25,27 @@ type Blobs struct{ dir string }
 
 var _ moji.Blobs = (*Blobs)(nil)
 
-// New returns blobs kept under dir, creating it.
+// tmpDir holds files being written, outside every key's reach (a key
+// cannot start with a dot), on the same file system for the rename.
+const tmpDir = ".tmp"
+
+// staleTemp is how old a file being written must be to count as left by a
+// process that died: servers and workers may share the directory, and a
+// live one's upload must not be removed under it.
+const staleTemp = time.Hour
+
+// New returns blobs kept under dir, creating it, and removes what a process
+// that died while writing left behind.
 func New(dir string) (*Blobs, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, tmpDir), 0o750); err != nil {
 		return nil, fmt.Errorf("blob directory: %w", err)
+	}
+	if entries, err := os.ReadDir(filepath.Join(dir, tmpDir)); err == nil {
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTemp {
+				os.Remove(filepath.Join(dir, tmpDir, e.Name()))
+			}
+		}
 	}
 	return &Blobs{dir: dir}, nil
 }
@@ -39,16 +58,18 @@ func (b *Blobs) path(key string) (string, error) {
 }
 
 // Put writes data to a temporary file and renames it into place, so a crash
-// never leaves a half-written blob under its key.
+// never leaves a half-written blob under its key; the file and then its
+// directory are synced, so that a blob a caller was told is stored survives
+// a power cut.
 func (b *Blobs) Put(ctx context.Context, key string, data []byte) error {
 	p, err := b.path(key)
 	if err != nil {
 		return fmt.Errorf("put %q: invalid key", key)
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+	if err := b.mkdirs(filepath.Dir(p)); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	f, err := os.CreateTemp(filepath.Join(b.dir, tmpDir), "put-*")
 	if err != nil {
 		return err
 	}
@@ -64,7 +85,35 @@ func (b *Blobs) Put(ctx context.Context, key string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), p)
+	if err := os.Rename(f.Name(), p); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+// mkdirs makes dir and the folders above it up to the blob directory,
+// syncing the parent of each one made, so that the folder is there after a
+// power cut too.
+func (b *Blobs) mkdirs(dir string) error {
+	if _, err := os.Stat(dir); err == nil || dir == b.dir {
+		return nil
+	}
+	if err := b.mkdirs(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Open opens the blob under key.
@@ -74,7 +123,7 @@ func (b *Blobs) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64,
 		return nil, 0, err
 	}
 	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG) {
 		return nil, 0, moji.Errorf(moji.ENOTFOUND, "File not found.")
 	} else if err != nil {
 		return nil, 0, err

@@ -124,8 +124,9 @@ func ErrorMessage(err error) string {
 }
 
 // blobKeyRE admits only keys the application makes (prefix/name.ext), so
-// a key can never climb out of a directory or a bucket's prefix.
-var blobKeyRE = regexp.MustCompile(`^[a-z0-9]+(/[a-z0-9]+)*/[A-Za-z0-9_-]{8,128}\.(png|jpg|webp)$`)
+// a key can never climb out of a directory or a bucket's prefix, nor be
+// longer than a file name or an object key may be.
+var blobKeyRE = regexp.MustCompile(`^[a-z0-9]{1,16}(/[a-z0-9]{1,16}){0,2}/[A-Za-z0-9_-]{8,128}\.(png|jpg|webp)$`)
 
 // ValidBlobKey reports whether key is a well-formed blob key.
 func ValidBlobKey(key string) bool { return blobKeyRE.MatchString(key) }

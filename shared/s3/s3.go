@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -142,7 +143,7 @@ func (b *Blobs) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64,
 	st, err := obj.Stat()
 	if err != nil {
 		obj.Close()
-		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+		if r := minio.ToErrorResponse(err); r.Code == "NoSuchKey" || r.StatusCode == http.StatusNotFound {
 			return nil, 0, moji.Errorf(moji.ENOTFOUND, "File not found.")
 		}
 		return nil, 0, fmt.Errorf("s3: stat %s: %w", key, err)
