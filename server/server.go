@@ -231,6 +231,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 		r.Post("/users", s.handleSignup)
 		r.Post("/users/auth", s.handleLogin)
 		r.With(s.requireUser).Get("/users/me", s.handleMe)
+		r.With(s.requireUser).Delete("/users/me", s.handleDeleteAccount)
 		r.With(s.requireUser).Get("/users/mypage/{case}", s.handleMyPage)
 
 		r.With(s.requireUser).Post("/emojis", s.handleCreateTemplate)

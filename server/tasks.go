@@ -252,21 +252,37 @@ func (s *Server) handleDeleteTask(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithoutCancel(r.Context())
 	if t.State == moji.TaskQueued || t.State == moji.TaskRunning {
-		// A worker running it stops now rather than at its next heartbeat.
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		if err := s.bus.Publish(pctx, moji.Event{Type: moji.EventTaskDeleted, TaskID: t.ID, OwnerID: t.OwnerID}); err != nil {
-			s.log.Warn("tell workers of a deleted task; its worker stops at its next heartbeat", "task", t.ID, "err", err)
-		}
-		cancel()
+		s.stopWorker(ctx, t)
 	}
-	for _, key := range []string{t.PhotoKey, resultKey(t)} {
-		if key != "" {
-			if err := s.blobs.Delete(ctx, key); err != nil {
-				s.log.Warn("delete task file", "task", t.ID, "key", key, "err", err)
-			}
-		}
-	}
+	s.deleteFiles(ctx, t.PhotoKey, resultKey(t))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// stopWorker tells the worker running deleted task t to stop now rather
+// than at its next heartbeat.
+func (s *Server) stopWorker(ctx context.Context, t *moji.Task) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.bus.Publish(ctx, moji.Event{Type: moji.EventTaskDeleted, TaskID: t.ID, OwnerID: t.OwnerID}); err != nil {
+		s.log.Warn("tell workers of a deleted task; its worker stops at its next heartbeat", "task", t.ID, "err", err)
+	}
+}
+
+// deleteFiles deletes files a deletion put in the trash, and takes each
+// out of it once gone; the sweep retries what fails.
+func (s *Server) deleteFiles(ctx context.Context, keys ...string) {
+	for _, key := range keys {
+		if key == "" {
+			continue
+		}
+		if err := s.blobs.Delete(ctx, key); err != nil {
+			s.log.Warn("delete a file; the sweep will try again", "key", key, "err", err)
+			continue
+		}
+		if err := s.db.Forget(ctx, key); err != nil {
+			s.log.Warn("take a deleted file out of the trash", "key", key, "err", err)
+		}
+	}
 }
 
 // POST /api/v1/faces/tasks/{id}/share → {"share_url"}.

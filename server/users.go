@@ -222,6 +222,66 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// DELETE /api/v1/users/me {"password"}: the account, its tasks and their
+// pictures, and its templates (gone from the gallery; results made with
+// them stay). The password is asked again, as for a log-in, and counts
+// towards the same limits.
+func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.Password == "" {
+		s.error(w, r, moji.Errorf(moji.EINVALID, "Enter your password to delete your account."))
+		return
+	}
+	u := userFrom(r.Context())
+	wrong := moji.Errorf(moji.EFORBIDDEN, "The password is incorrect.")
+	if len(in.Password) > maxPasswordLen {
+		s.error(w, r, wrong)
+		return
+	}
+	acct, addr := store.Key(u.Email), clientAddr(r)
+	if d := s.addrLimit.Reserve(addr); d > 0 {
+		s.retryAfter(w, r, seconds(d), "Too many wrong passwords.")
+		return
+	}
+	if d := s.accountLimit.Reserve(acct); d > 0 {
+		s.addrLimit.Undo(addr)
+		s.retryAfter(w, r, seconds(d), "Too many wrong passwords.")
+		return
+	}
+	var match bool
+	if err := withSlot(r.Context(), s.hashing, func() error {
+		match = bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(in.Password)) == nil
+		return nil
+	}); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if !match {
+		s.error(w, r, wrong)
+		return
+	}
+	s.accountLimit.Reset(acct)
+	s.addrLimit.Undo(addr)
+	live, keys, err := s.db.DeleteUser(r.Context(), u.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	for _, t := range live {
+		s.stopWorker(ctx, t)
+	}
+	s.deleteFiles(ctx, keys...)
+	s.log.Info("account deleted", "user", u.ID, "tasks_running", len(live), "files", len(keys))
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // GET /api/v1/users/me
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toUserJSON(userFrom(r.Context())))

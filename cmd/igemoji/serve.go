@@ -129,8 +129,9 @@ func (b *backend) startWorkers(ctx context.Context, wg *sync.WaitGroup, workers 
 		r.Run(ctx)
 	})
 	// With no retention the runner deletes each photo as it finishes; the
-	// sweep then catches the ones a crash or a storage error left behind.
-	wg.Go(func() { r.SweepPhotos(ctx, max(b.cfg.PhotoRetention, time.Minute)) })
+	// sweep then catches the ones a crash or a storage error left behind,
+	// and the files deletions could not delete.
+	wg.Go(func() { r.Sweep(ctx, max(b.cfg.PhotoRetention, time.Minute)) })
 	return nil
 }
 

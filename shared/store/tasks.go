@@ -570,9 +570,15 @@ func (db *DB) DeleteTask(ctx context.Context, id string) (*moji.Task, error) {
 		if deleted {
 			return notFound("Task")
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE tasks SET deleted_at = ?, share_slug = NULL, lease = '', lease_until = 0,
-			updated_at = ? WHERE id = ?`, now, now, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE tasks SET deleted_at = ?, share_slug = NULL, lease = '', lease_until = 0,
+			updated_at = ? WHERE id = ?`, now, now, id); err != nil {
+			return err
+		}
+		var result string
+		if t.Result != nil {
+			result = t.Result.ImageKey
+		}
+		return db.trash(ctx, tx, t.PhotoKey, result)
 	})
 	if err != nil {
 		return nil, err

@@ -609,18 +609,38 @@ func (h *heartbeat) run(ctx context.Context, cancel context.CancelCauseFunc) {
 	}
 }
 
+// emptyTrash deletes the files deletions left in the trash at least a
+// minute ago (younger ones are their deletion's own to delete).
+func (r *Runner) emptyTrash(ctx context.Context) {
+	keys, err := r.db.Trashed(ctx, r.db.Now().Add(-time.Minute), 500)
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("trash sweep", "err", err)
+	}
+	for _, key := range keys {
+		if err := r.blobs.Delete(ctx, key); err != nil {
+			r.log.Warn("delete a file from the trash", "key", key, "err", err)
+			continue
+		}
+		if err := r.db.Forget(ctx, key); err != nil {
+			r.log.Warn("take a deleted file out of the trash", "key", key, "err", err)
+		}
+	}
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand)
 	return hex.EncodeToString(b)
 }
 
-// SweepPhotos deletes uploaded originals kept past the retention period,
-// every minute until ctx ends.
-func (r *Runner) SweepPhotos(ctx context.Context, retention time.Duration) {
+// Sweep deletes uploaded originals kept past the retention period, and
+// the files in the trash that a deletion could not delete, every minute
+// until ctx ends.
+func (r *Runner) Sweep(ctx context.Context, retention time.Duration) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
+		r.emptyTrash(ctx)
 		ts, err := r.db.ExpiredPhotos(ctx, r.db.Now().Add(-retention), 500)
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("photo retention sweep", "err", err)

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store/storetest"
+)
+
+// Deleting an account, end to end: the password is asked again; the
+// account, its results and their pictures and its templates go; what
+// others made with its template stays.
+func TestDeleteAccount(t *testing.T) {
+	visionAssets(t)
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 320, 240)), nil) // no faces: quick
+	photo := buf.Bytes()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			a := startApp(t, d, "--workers", "1")
+			tok := a.signup("leaving@example.com", "leaving")
+			other := a.signup("staying@example.com", "staying")
+			r := a.createTemplate(tok, templateFields(t, "going away"))
+			wantStatus(t, "create template", r, http.StatusCreated)
+			tpl := fmt.Sprint(int64(r.json(t)["id"].(float64)))
+			mine := a.waitTask(tok, a.submit(tok, photo, "1").ID, 60*time.Second)
+			theirs := a.waitTask(other, a.submit(other, photo, tpl).ID, 60*time.Second)
+			if mine.State != moji.TaskDone || theirs.State != moji.TaskDone {
+				t.Fatalf("tasks: got %s and %s, want done", mine.State, theirs.State)
+			}
+			wantStatus(t, "my picture before", a.do("GET", mine.Result.ImageURL, "", "", nil), http.StatusOK)
+
+			del := func(token, body string) resp {
+				return a.do("DELETE", "/api/v1/users/me", token, "application/json", strings.NewReader(body))
+			}
+			wantError(t, "anonymous", del("", `{"password":"correct horse"}`), http.StatusUnauthorized, moji.EUNAUTHORIZED)
+			wantError(t, "no password", del(tok, `{}`), http.StatusBadRequest, moji.EINVALID)
+			wantError(t, "wrong password", del(tok, `{"password":"wrong horse"}`), http.StatusForbidden, moji.EFORBIDDEN)
+			wantError(t, "unknown field", del(tok, `{"password":"correct horse","force":true}`), http.StatusBadRequest, moji.EINVALID)
+			wantStatus(t, "still there after refusals", a.getJSON("/api/v1/users/me", tok), http.StatusOK)
+			wantStatus(t, "delete", del(tok, `{"password":"correct horse"}`), http.StatusNoContent)
+
+			wantError(t, "the token after", a.getJSON("/api/v1/users/me", tok), http.StatusUnauthorized, moji.EUNAUTHORIZED)
+			wantError(t, "log in after", a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "leaving@example.com", "password": "correct horse"}),
+				http.StatusUnauthorized, moji.EUNAUTHORIZED)
+			if _, r := a.task("", mine.ID); r.status != http.StatusNotFound {
+				t.Errorf("my task after: got %d, want 404", r.status)
+			}
+			if r := a.do("GET", mine.Result.ImageURL, "", "", nil); r.status != http.StatusNotFound {
+				t.Errorf("my picture after (its link still signed): got %d, want 404", r.status)
+			}
+			wantError(t, "my template after", a.getJSON("/api/v1/emojis/"+tpl, ""), http.StatusNotFound, moji.ENOTFOUND)
+			if g := a.getJSON("/api/v1/emojis/pages/1", ""); strings.Contains(string(g.body), "going away") {
+				t.Errorf("gallery after: still lists the template: %s", g.body)
+			}
+			// What someone else made with it stays theirs.
+			if v, r := a.task(other, theirs.ID); r.status != http.StatusOK || v.State != moji.TaskDone {
+				t.Errorf("their task: got %d %s, want 200 done", r.status, v.State)
+			}
+			wantStatus(t, "their picture", a.do("GET", theirs.Result.ImageURL, "", "", nil), http.StatusOK)
+			// The alias and the email are free again.
+			a.signup("leaving@example.com", "leaving")
+		})
+	}
+}
+

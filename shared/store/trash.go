@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/igemoji/igemoji/shared/moji"
+)
+
+// The blob trash: deleting a task or an account records the files to
+// delete in the same transaction, so that none is forgotten when the
+// deletion of the file itself fails or the process dies first.
+
+// trash records keys (empty ones skipped) for deletion, within tx.
+func (db *DB) trash(ctx context.Context, tx *sql.Tx, keys ...string) error {
+	insert := `INSERT OR IGNORE INTO blob_trash (blob_key, added_at) VALUES (?, ?)`
+	if db.dialect == MySQL {
+		insert = `INSERT IGNORE INTO blob_trash (blob_key, added_at) VALUES (?, ?)`
+	}
+	now := millis(db.now())
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, insert, k, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Trashed returns up to limit keys of files to delete, recorded before
+// addedBefore (a deletion still deleting its own files is left to it).
+func (db *DB) Trashed(ctx context.Context, addedBefore time.Time, limit int) ([]string, error) {
+	if limit < 1 {
+		return []string{}, nil
+	}
+	return db.ids(ctx, `SELECT blob_key FROM blob_trash WHERE added_at < ? ORDER BY added_at LIMIT ?`,
+		millis(addedBefore), limit)
+}
+
+// Forget removes key from the trash once its file is deleted.
+func (db *DB) Forget(ctx context.Context, key string) error {
+	_, err := db.db.ExecContext(ctx, `DELETE FROM blob_trash WHERE blob_key = ?`, key)
+	return err
+}
+
+// DeleteUser deletes account id: its tasks (their files go to the trash),
+// its templates (soft-deleted, as DeleteTemplate does: results made with
+// them keep their reference), and the account itself. It returns the tasks
+// that were queued or running, whose workers should be told to stop, and
+// every file key to delete.
+func (db *DB) DeleteUser(ctx context.Context, id int64) (live []*moji.Task, keys []string, err error) {
+	now := millis(db.now())
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`+db.forUpdate(), id).Scan(&one); err == sql.ErrNoRows {
+			return notFound("Account")
+		} else if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE owner_id = ?`+db.forUpdate(), id)
+		if err != nil {
+			return err
+		}
+		live, keys = nil, nil
+		for rows.Next() {
+			t, deleted, err := scanTask(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			keys = append(keys, t.PhotoKey)
+			if t.Result != nil {
+				keys = append(keys, t.Result.ImageKey)
+			}
+			if !deleted && (t.State == moji.TaskQueued || t.State == moji.TaskRunning) {
+				live = append(live, t)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := db.trash(ctx, tx, keys...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE templates SET deleted_at = ? WHERE creator_id = ? AND deleted_at IS NULL`, now, id); err != nil {
+			return err
+		}
+		// The tasks go with the account (ON DELETE CASCADE); the
+		// templates stay, without their creator.
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	nonEmpty := keys[:0]
+	for _, k := range keys {
+		if k != "" {
+			nonEmpty = append(nonEmpty, k)
+		}
+	}
+	return live, nonEmpty, nil
+}
