@@ -275,7 +275,11 @@ func (s *Server) deleteFiles(ctx context.Context, keys ...string) {
 		if key == "" {
 			continue
 		}
-		if err := s.blobs.Delete(ctx, key); err != nil {
+		// A stalled store must not hold the request: the sweep retries.
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := s.blobs.Delete(dctx, key)
+		cancel()
+		if err != nil {
 			s.log.Warn("delete a file; the sweep will try again", "key", key, "err", err)
 			continue
 		}

@@ -91,6 +91,7 @@ var errDeleted = fmt.Errorf("task deleted while it ran: %w", store.ErrLeaseLost)
 
 // New wires a runner; m may be nil.
 func New(cfg Config, log *slog.Logger, db *store.DB, blobs moji.Blobs, q moji.Queue, bus moji.Bus, p *vision.Pipeline, m *metrics.Metrics) *Runner {
+	blobs = newTimedBlobs(blobs)
 	return &Runner{cfg: cfg.withDefaults(), log: log, db: db, blobs: blobs, queue: q, bus: bus, vision: p, metrics: m,
 		emoji: newEmojiCache(db, blobs, 16), running: map[string]*context.CancelCauseFunc{}}
 }

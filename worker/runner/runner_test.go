@@ -314,3 +314,24 @@ func TestTrackSameTaskTwice(t *testing.T) {
 		t.Error("first claim, already ended: got it stopped again, want it left alone")
 	}
 }
+
+// stalledBlobs never answers until its caller gives up.
+type stalledBlobs struct{ moji.Blobs }
+
+func (stalledBlobs) Put(ctx context.Context, _ string, _ []byte) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A storage call that stalls ends at its deadline instead of holding its
+// task (whose heartbeat keeps the lease alive) for ever.
+func TestStalledStorageTimesOut(t *testing.T) {
+	b := timedBlobs{Blobs: stalledBlobs{}, call: 50 * time.Millisecond, rate: 1 << 20, read: time.Second}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := b.Put(ctx, "results/0123456789abcdef.jpg", make([]byte, 1<<19))
+	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		t.Fatalf("got %v after %v, want the call's own deadline to end it", err, time.Since(start))
+	}
+}
