@@ -270,10 +270,12 @@ func (s *Server) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if err := s.db.DeleteTemplate(r.Context(), id, userFrom(r.Context()).ID); err != nil {
+	keys, err := s.db.DeleteTemplate(r.Context(), id, userFrom(r.Context()).ID)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	s.deleteFiles(context.WithoutCancel(r.Context()), keys...)
 	s.log.Info("template deleted", "template_id", id, "user_id", userFrom(r.Context()).ID)
 	w.WriteHeader(http.StatusNoContent)
 }

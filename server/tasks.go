@@ -268,24 +268,12 @@ func (s *Server) stopWorker(ctx context.Context, t *moji.Task) {
 	}
 }
 
-// deleteFiles deletes files a deletion put in the trash, and takes each
-// out of it once gone; the sweep retries what fails.
+// deleteFiles deletes files a deletion put in the trash and takes each
+// out of it; the sweep retries what fails. A stalled store must not hold
+// the request: each file has 10 s.
 func (s *Server) deleteFiles(ctx context.Context, keys ...string) {
-	for _, key := range keys {
-		if key == "" {
-			continue
-		}
-		// A stalled store must not hold the request: the sweep retries.
-		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := s.blobs.Delete(dctx, key)
-		cancel()
-		if err != nil {
-			s.log.Warn("delete a file; the sweep will try again", "key", key, "err", err)
-			continue
-		}
-		if err := s.db.Forget(ctx, key); err != nil {
-			s.log.Warn("take a deleted file out of the trash", "key", key, "err", err)
-		}
+	for _, f := range s.db.DeleteFiles(ctx, s.blobs, 10*time.Second, keys...) {
+		s.log.Warn("delete a file; the sweep will try again", "key", f.Key, "err", f.Err)
 	}
 }
 

@@ -30,7 +30,10 @@ func TestDeleteAccount(t *testing.T) {
 			other := a.signup("staying@example.com", "staying")
 			r := a.createTemplate(tok, templateFields(t, "going away"))
 			wantStatus(t, "create template", r, http.StatusCreated)
-			tpl := fmt.Sprint(int64(r.json(t)["id"].(float64)))
+			created := r.json(t)
+			tpl := fmt.Sprint(int64(created["id"].(float64)))
+			face := created["images"].(map[string]any)["happy"].(string)
+			wantStatus(t, "my template's picture before", a.do("GET", face, "", "", nil), http.StatusOK)
 			mine := a.waitTask(tok, a.submit(tok, photo, "1").ID, 60*time.Second)
 			theirs := a.waitTask(other, a.submit(other, photo, tpl).ID, 60*time.Second)
 			if mine.State != moji.TaskDone || theirs.State != moji.TaskDone {
@@ -58,6 +61,7 @@ func TestDeleteAccount(t *testing.T) {
 				t.Errorf("my picture after (its link still signed): got %d, want 404", r.status)
 			}
 			wantError(t, "my template after", a.getJSON("/api/v1/emojis/"+tpl, ""), http.StatusNotFound, moji.ENOTFOUND)
+			wantStatus(t, "my template's picture after", a.do("GET", face, "", "", nil), http.StatusNotFound)
 			if g := a.getJSON("/api/v1/emojis/pages/1", ""); strings.Contains(string(g.body), "going away") {
 				t.Errorf("gallery after: still lists the template: %s", g.body)
 			}

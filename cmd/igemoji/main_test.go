@@ -616,7 +616,9 @@ func TestTemplates(t *testing.T) {
 		wantStatus(t, "delete by alice", a.do("DELETE", path, alice, "", nil), 204)
 		wantError(t, "get deleted", a.getJSON(path, ""), 404, moji.ENOTFOUND)
 		wantError(t, "delete again", a.do("DELETE", path, alice, "", nil), 404, moji.ENOTFOUND)
-		wantStatus(t, "deleted template's image stays", a.getJSON(imgs["sad"].(string), ""), 200)
+		// Its pictures go too (no other template shows them; results are
+		// pictures of their own).
+		wantStatus(t, "deleted template's image", a.getJSON(imgs["sad"].(string), ""), 404)
 		json.Unmarshal(a.getJSON("/api/v1/emojis/pages/1", "").body, &page)
 		if page.Total != 2 {
 			t.Fatalf("gallery after delete: got total %d, want 2", page.Total)

@@ -143,7 +143,7 @@ func TestCreateAndGetTask(t *testing.T) {
 		alice := mustCreateUser(t, db, "alice@example.com", "alice")
 		tp := mustCreateTemplate(t, db, "smileys", alice.ID)
 		gone := mustCreateTemplate(t, db, "gone", alice.ID)
-		if err := db.DeleteTemplate(ctx, gone.ID, alice.ID); err != nil {
+		if _, err := db.DeleteTemplate(ctx, gone.ID, alice.ID); err != nil {
 			t.Fatal(err)
 		}
 
@@ -668,7 +668,7 @@ func TestRanking(t *testing.T) {
 		use(builtin, 1)
 		// Unfinished tasks are no use.
 		mustCreateTask(t, db, 0, old.ID)
-		if err := db.DeleteTemplate(ctx, d.ID, alice.ID); err != nil {
+		if _, err := db.DeleteTemplate(ctx, d.ID, alice.ID); err != nil {
 			t.Fatal(err)
 		}
 

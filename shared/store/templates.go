@@ -130,22 +130,77 @@ func (db *DB) templatePage(ctx context.Context, page, size int, where string, ar
 }
 
 // DeleteTemplate soft-deletes template id on behalf of userID: ENOTFOUND if
-// there is no such live template, EFORBIDDEN if userID did not make it.
-func (db *DB) DeleteTemplate(ctx context.Context, id, userID int64) error {
-	res, err := db.db.ExecContext(ctx,
-		`UPDATE templates SET deleted_at = ? WHERE id = ? AND creator_id = ? AND deleted_at IS NULL`,
-		millis(db.Now()), id, userID)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 1 {
-		return nil
+// there is no such live template, EFORBIDDEN if userID did not make it. The
+// row stays (results name their template) but its images that no live
+// template shares go to the trash, and are returned for the caller to
+// delete: a deleted template's pictures must not stay public.
+func (db *DB) DeleteTemplate(ctx context.Context, id, userID int64) ([]string, error) {
+	var keys []string
+	var changed bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(ctx,
+			`UPDATE templates SET deleted_at = ? WHERE id = ? AND creator_id = ? AND deleted_at IS NULL`,
+			millis(db.Now()), id, userID))
+		if err != nil || n != 1 {
+			return err
+		}
+		changed = true
+		keys, err = db.unusedImages(ctx, tx, []int64{id})
+		if err != nil {
+			return err
+		}
+		return db.trash(ctx, tx, keys...)
+	})
+	if err != nil || changed {
+		return keys, err
 	}
 	// Nothing changed: tell apart "not there" from "not yours".
 	if _, err := db.TemplateByID(ctx, id); err != nil {
-		return err
+		return nil, err
 	}
-	return moji.Errorf(moji.EFORBIDDEN, "Only the creator can delete this template.")
+	return nil, moji.Errorf(moji.EFORBIDDEN, "Only the creator can delete this template.")
+}
+
+// imageInUse is the condition "a live template shows image ?" (seven
+// arguments, the same key).
+const imageInUse = `deleted_at IS NULL AND (img_neutral = ? OR img_happy = ? OR img_sad = ? OR img_angry = ?
+	OR img_surprised = ? OR img_fearful = ? OR img_disgusted = ?)`
+
+// unusedImages returns the image keys of templates ids (deleted by now)
+// that no live template uses: images are stored by content, so another
+// template, a built-in one too, may show the same file.
+func (db *DB) unusedImages(ctx context.Context, tx *sql.Tx, ids []int64) ([]string, error) {
+	seen := map[string]bool{}
+	var unused []string
+	for _, id := range ids {
+		var imgs [7]string
+		if err := tx.QueryRowContext(ctx, `SELECT `+imageCols+` FROM templates t WHERE t.id = ?`, id).Scan(
+			&imgs[0], &imgs[1], &imgs[2], &imgs[3], &imgs[4], &imgs[5], &imgs[6]); err != nil {
+			return nil, err
+		}
+		for _, k := range imgs {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			used, err := db.imageUsed(ctx, tx, k)
+			if err != nil {
+				return nil, err
+			}
+			if !used {
+				unused = append(unused, k)
+			}
+		}
+	}
+	return unused, nil
+}
+
+func (db *DB) imageUsed(ctx context.Context, q queryer, key string) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM templates WHERE `+imageInUse+` LIMIT 1`,
+		key, key, key, key, key, key, key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }

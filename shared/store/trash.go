@@ -40,15 +40,73 @@ func (db *DB) Trashed(ctx context.Context, addedBefore time.Time, limit int) ([]
 		millis(addedBefore), limit)
 }
 
+// FileError is a file DeleteFiles could not delete, left in the trash.
+type FileError struct {
+	Key string
+	Err error
+}
+
+// DeleteFiles deletes the files of trashed keys from blobs (each within
+// timeout, 0 for none) and takes them out of the trash, except that a
+// template image a live template shows again (made with the same picture
+// since) is only taken out. It returns what failed, left for a retry.
+func (db *DB) DeleteFiles(ctx context.Context, blobs moji.Blobs, timeout time.Duration, keys ...string) []FileError {
+	var failed []FileError
+	for _, key := range keys {
+		if key == "" {
+			continue
+		}
+		used, err := db.imageUsed(ctx, db.db, key)
+		if err == nil && !used {
+			err = deleteWithin(ctx, blobs, key, timeout)
+		}
+		if err == nil {
+			err = db.Forget(ctx, key)
+		}
+		if err != nil {
+			failed = append(failed, FileError{key, err})
+		}
+	}
+	return failed
+}
+
+func deleteWithin(ctx context.Context, blobs moji.Blobs, key string, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return blobs.Delete(ctx, key)
+}
+
 // Forget removes key from the trash once its file is deleted.
 func (db *DB) Forget(ctx context.Context, key string) error {
 	_, err := db.db.ExecContext(ctx, `DELETE FROM blob_trash WHERE blob_key = ?`, key)
 	return err
 }
 
+// idsIn returns the integer column q selects, within tx.
+func (db *DB) idsIn(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // DeleteUser deletes account id: its tasks (their files go to the trash),
 // its templates (soft-deleted, as DeleteTemplate does: results made with
-// them keep their reference), and the account itself. It returns the tasks
+// them keep their reference; their images no live template shares go to
+// the trash), and the account itself. It returns the tasks
 // that were queued or running, whose workers should be told to stop, and
 // every file key to delete.
 func (db *DB) DeleteUser(ctx context.Context, id int64) (live []*moji.Task, keys []string, err error) {
@@ -83,10 +141,19 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) (live []*moji.Task, keys
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if err := db.trash(ctx, tx, keys...); err != nil {
+		tpls, err := db.idsIn(ctx, tx, `SELECT id FROM templates WHERE creator_id = ? AND deleted_at IS NULL`, id)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE templates SET deleted_at = ? WHERE creator_id = ? AND deleted_at IS NULL`, now, id); err != nil {
+			return err
+		}
+		images, err := db.unusedImages(ctx, tx, tpls)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, images...)
+		if err := db.trash(ctx, tx, keys...); err != nil {
 			return err
 		}
 		// The tasks go with the account (ON DELETE CASCADE); the

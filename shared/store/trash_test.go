@@ -33,6 +33,9 @@ func TestDeleteUser(t *testing.T) {
 			t.Errorf("live tasks: got %v, want the queued one", live)
 		}
 		want := []string{done.PhotoKey, done.Result.ImageKey, queued.PhotoKey}
+		for _, img := range tpl.Images {
+			want = append(want, img)
+		}
 		slices.Sort(want)
 		slices.Sort(keys)
 		if !slices.Equal(keys, want) {
@@ -99,4 +102,57 @@ func TestDeleteTaskTrashesFiles(t *testing.T) {
 			t.Errorf("trash: got %v, %v; want %v", got, err, want)
 		}
 	})
+}
+
+// Template images are stored by content: deleting a template trashes only
+// the images no live template shows, and a file trashed while a new
+// template took the same picture is kept.
+func TestDeleteTemplateTrashesItsOwnImages(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := mustCreateUser(t, db, "a@example.com", "a")
+		mine := mustCreateTemplate(t, db, "mine", u.ID)
+		// Another template shows the same happy face.
+		shared := &moji.Template{Name: "copy", CreatorID: u.ID, Images: images("copy")}
+		shared.Images[moji.Happy] = mine.Images[moji.Happy]
+		if err := db.CreateTemplate(ctx, shared, ""); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := db.DeleteTemplate(ctx, mine.ID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 6 || slices.Contains(keys, mine.Images[moji.Happy]) {
+			t.Errorf("trashed: got %v, want the six images only it showed", keys)
+		}
+
+		// The shared one goes once both are deleted; meanwhile a new
+		// template took another of the trashed pictures.
+		again := &moji.Template{Name: "again", CreatorID: u.ID, Images: images("again")}
+		again.Images[moji.Sad] = mine.Images[moji.Sad]
+		if err := db.CreateTemplate(ctx, again, ""); err != nil {
+			t.Fatal(err)
+		}
+		blobs := &recordingBlobs{}
+		if failed := db.DeleteFiles(ctx, blobs, 0, keys...); len(failed) != 0 {
+			t.Fatalf("DeleteFiles: %v", failed)
+		}
+		if len(blobs.deleted) != 5 || slices.Contains(blobs.deleted, mine.Images[moji.Sad]) {
+			t.Errorf("deleted: got %v, want five, not the picture in use again", blobs.deleted)
+		}
+		if left, _ := db.Trashed(ctx, time.Now().Add(time.Hour), 10); len(left) != 0 {
+			t.Errorf("trash after: got %v, want empty", left)
+		}
+	})
+}
+
+// recordingBlobs deletes nothing but notes what it was asked to delete.
+type recordingBlobs struct {
+	moji.Blobs
+	deleted []string
+}
+
+func (b *recordingBlobs) Delete(_ context.Context, key string) error {
+	b.deleted = append(b.deleted, key)
+	return nil
 }

@@ -617,14 +617,8 @@ func (r *Runner) emptyTrash(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		r.log.Warn("trash sweep", "err", err)
 	}
-	for _, key := range keys {
-		if err := r.blobs.Delete(ctx, key); err != nil {
-			r.log.Warn("delete a file from the trash", "key", key, "err", err)
-			continue
-		}
-		if err := r.db.Forget(ctx, key); err != nil {
-			r.log.Warn("take a deleted file out of the trash", "key", key, "err", err)
-		}
+	for _, f := range r.db.DeleteFiles(ctx, r.blobs, 0, keys...) {
+		r.log.Warn("delete a file from the trash", "key", f.Key, "err", f.Err)
 	}
 }
 

@@ -103,7 +103,7 @@ func TestTaskFailures(t *testing.T) {
 		{name: "photo that will not decode", photo: []byte("\xff\xd8\xff not really a JPEG"), wantCode: "bad_photo"},
 		{name: "template deleted after submission", photo: []byte("x"), wantCode: "template_gone",
 			prepare: func(t *testing.T, f *fixture, tk *moji.Task) {
-				if err := f.db.DeleteTemplate(context.Background(), f.tmpl.ID, f.tmpl.CreatorID); err != nil {
+				if _, err := f.db.DeleteTemplate(context.Background(), f.tmpl.ID, f.tmpl.CreatorID); err != nil {
 					t.Fatal(err)
 				}
 			}},
