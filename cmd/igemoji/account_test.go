@@ -75,4 +75,3 @@ func TestDeleteAccount(t *testing.T) {
 		})
 	}
 }
-
