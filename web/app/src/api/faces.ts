@@ -23,6 +23,9 @@ export const facesApi = api.injectEndpoints({
     }),
     shareTask: build.mutation<ShareResponse, string>({
       query: (id) => ({ url: `faces/tasks/${encodeURIComponent(id)}/share`, method: 'POST' }),
+      // My results says which are shared. The task itself is patched below
+      // rather than read again.
+      invalidatesTags: (_res, err) => (err ? [] : [{ type: 'Task', id: MINE }]),
       async onQueryStarted(id, { dispatch, queryFulfilled }) {
         const { data } = await queryFulfilled.catch(() => ({ data: null }));
         if (data) {
@@ -36,6 +39,7 @@ export const facesApi = api.injectEndpoints({
     }),
     unshareTask: build.mutation<void, string>({
       query: (id) => ({ url: `faces/tasks/${encodeURIComponent(id)}/share`, method: 'DELETE' }),
+      invalidatesTags: (_res, err) => (err ? [] : [{ type: 'Task', id: MINE }]),
       async onQueryStarted(id, { dispatch, queryFulfilled }) {
         const ok = await queryFulfilled.then(
           () => true,

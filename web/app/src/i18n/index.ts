@@ -11,6 +11,12 @@ const dictionaries: Record<Lang, Messages> = { en, ko };
 
 export type Vars = Record<string, string | number>;
 
+/** A message kept as its key and values, translated when shown: a language switch then reaches it. */
+export interface KeyedMessage {
+  key: MessageKey;
+  vars?: Vars;
+}
+
 /** The message for key in lang, with {name} placeholders filled from vars. */
 export function translate(lang: Lang, key: MessageKey, vars?: Vars): string {
   const text = dictionaries[lang][key];

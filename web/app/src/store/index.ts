@@ -3,7 +3,7 @@ import { setupListeners } from '@reduxjs/toolkit/query';
 import { api } from '../api/base';
 import langReducer, { detectLang, isLang, rememberLang, storedLang, type Lang } from '../i18n/lang';
 import authReducer, { loadSession, saveSession, type AuthState } from './authSlice';
-import uploadsReducer, { beforeDropped, beforeKept } from './uploadsSlice';
+import uploadsReducer, { beforeCleared, beforeDropped, beforeKept } from './uploadsSlice';
 
 const rootReducer = combineReducers({
   [api.reducerPath]: api.reducer,
@@ -35,7 +35,7 @@ export function makeStore({ auth, lang }: StoreOptions = {}) {
   });
   // Object URLs hold the photo's bytes until revoked.
   listener.startListening({
-    predicate: (action) => beforeKept.match(action) || beforeDropped.match(action),
+    predicate: (action) => beforeKept.match(action) || beforeDropped.match(action) || beforeCleared.match(action),
     effect: (_action, { getState, getOriginalState }) => {
       const kept = new Set(Object.values(getState().uploads.before));
       for (const url of Object.values(getOriginalState().uploads.before)) {

@@ -1,11 +1,13 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useLocation } from 'react-router';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AppRoutes } from '../App';
 import { safeNext } from '../lib/navigation';
 import { alice, json, loggedIn, mockFetch, renderApp, testStore } from '../../test/utils';
-import { loadSession, SESSION_KEY } from './authSlice';
+import { loadSession, SESSION_KEY, sessionExpired } from './authSlice';
+import { endSession, startSession } from './session';
+import { beforeKept } from './uploadsSlice';
 
 function Where() {
   const { pathname, search } = useLocation();
@@ -151,5 +153,36 @@ describe('logging out', () => {
     expect(within(menu).getByText('Logged in as alice')).toBeInTheDocument();
     await waitFor(() => expect(within(menu).getByRole('menuitem', { name: 'Gallery' })).toHaveFocus());
     expect(within(menu).getByRole('menuitem', { name: 'Log out' })).toBeInTheDocument();
+  });
+});
+
+describe('the photos uploaded in this tab', () => {
+  const bob = { ...alice, id: 2, email: 'bob@example.com', alias: 'bob' };
+  const answer = (user = alice) => ({ access_token: 'tok', token_type: 'Bearer' as const, expires_in: 3600, user });
+
+  it('are forgotten and released when the session ends, and when someone else logs in', () => {
+    const revoke = vi.spyOn(URL, 'revokeObjectURL');
+    const store = testStore({ auth: loggedIn() });
+    store.dispatch(beforeKept({ taskId: 'a', url: 'blob:test/a' }));
+    store.dispatch(endSession());
+    expect(store.getState().uploads).toEqual({ before: {}, order: [] });
+    expect(revoke).toHaveBeenCalledWith('blob:test/a');
+
+    store.dispatch(beforeKept({ taskId: 'b', url: 'blob:test/b' }));
+    store.dispatch(startSession(answer(bob)));
+    expect(store.getState().uploads.before).toEqual({});
+    expect(revoke).toHaveBeenCalledWith('blob:test/b');
+  });
+
+  it('stay when the same person logs in again after the session ran out', () => {
+    const store = testStore({ auth: loggedIn() });
+    store.dispatch(beforeKept({ taskId: 'a', url: 'blob:test/a' }));
+    store.dispatch(sessionExpired());
+    store.dispatch(startSession(answer(alice)));
+    expect(store.getState().uploads.before).toEqual({ a: 'blob:test/a' });
+
+    store.dispatch(sessionExpired());
+    store.dispatch(startSession(answer(bob)));
+    expect(store.getState().uploads.before).toEqual({});
   });
 });

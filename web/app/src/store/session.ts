@@ -2,17 +2,27 @@ import { api } from '../api/base';
 import type { LoginResponse } from '../api/types';
 import { loggedIn, loggedOut } from './authSlice';
 import type { AppThunk } from './index';
+import { beforeCleared } from './uploadsSlice';
 
-/** Starts a session from the log-in answer; cached data of the previous identity is dropped. */
+/**
+ * Starts a session from the log-in answer; cached data of the previous
+ * identity is dropped, and so are the photos uploaded in this tab, unless
+ * the same account logs in again (after its session ran out: the page stays
+ * as it was, its "before" picture too).
+ */
 export const startSession =
   (res: LoginResponse, now = Date.now()): AppThunk =>
-  (dispatch) => {
+  (dispatch, getState) => {
+    const { session, lastEmail } = getState().auth;
+    const previous = session?.user.email ?? lastEmail;
+    if (!previous || previous !== res.user.email) dispatch(beforeCleared());
     dispatch(api.util.resetApiState());
     dispatch(loggedIn({ token: res.access_token, user: res.user, expiresAt: now + res.expires_in * 1000 }));
   };
 
-/** Log-out is the client forgetting its token (the server keeps no session). */
+/** Log-out is the client forgetting its token (the server keeps no session), and the photos of this tab. */
 export const endSession = (): AppThunk => (dispatch) => {
   dispatch(loggedOut());
+  dispatch(beforeCleared());
   dispatch(api.util.resetApiState());
 };

@@ -31,10 +31,14 @@ const uploadsSlice = createSlice({
       delete state.before[action.payload];
       state.order = state.order.filter((id) => id !== action.payload);
     },
+    /** A session ends or another begins: the photos were the previous person's. */
+    beforeCleared() {
+      return initialState;
+    },
   },
 });
 
-export const { beforeKept, beforeDropped } = uploadsSlice.actions;
+export const { beforeKept, beforeDropped, beforeCleared } = uploadsSlice.actions;
 export default uploadsSlice.reducer;
 
 export const selectBeforeUrl = (taskId: string) => (s: { uploads: UploadsState }) => s.uploads.before[taskId] ?? null;

@@ -1,5 +1,6 @@
 import { screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { useLocation } from 'react-router';
 import { describe, expect, it } from 'vitest';
 import { AppRoutes } from '../../App';
 import { alice, fetchedUrls, json, mockFetch, renderApp, sleep } from '../../../test/utils';
@@ -16,6 +17,11 @@ function server() {
     if (url.pathname === '/api/v1/faces/ranking') return json({ items: [], window_days: 7 });
     return json({ error: { code: 'not_found', message: '' } }, 404);
   });
+}
+
+function Where() {
+  const { pathname, search } = useLocation();
+  return <output data-testid="where">{pathname + search}</output>;
 }
 
 const checks = (fetch: ReturnType<typeof mockFetch>, kind: string) =>
@@ -116,5 +122,70 @@ describe('SignupPage', () => {
     expect(await screen.findByText('Taken, or too much like one that is.')).toBeInTheDocument();
     expect(screen.getByLabelText(/Alias/)).toHaveAttribute('aria-invalid', 'true');
     await waitFor(() => expect(screen.getByLabelText(/Alias/)).toHaveFocus());
+  });
+
+  it('sends the person to log in, email filled in, when the account was made but logging in failed', async () => {
+    let signups = 0;
+    mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/users' && req.method === 'GET') return json({ taken: false });
+      if (url.pathname === '/api/v1/users' && req.method === 'POST') {
+        signups++;
+        return json(alice, 201);
+      }
+      if (url.pathname === '/api/v1/users/auth') return json({ error: { code: 'rate_limited', message: 'Too many tries.' } }, 429);
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(
+      <>
+        <AppRoutes />
+        <Where />
+      </>,
+      { route: '/signup?next=%2Fme' },
+    );
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText(/Email/), 'alice@example.com');
+    await user.type(screen.getByLabelText(/Alias/), 'alice');
+    await user.type(screen.getByLabelText(/Password/), 'correct horse');
+    await user.click(screen.getByRole('button', { name: 'Create account' }));
+
+    expect(await screen.findByRole('heading', { level: 1, name: 'Log in' })).toBeInTheDocument();
+    expect(screen.getByTestId('where')).toHaveTextContent('/login?next=%2Fme');
+    expect(screen.getByText(/Your account has been made/)).toBeInTheDocument();
+    expect(screen.queryByText(/has just been taken/)).not.toBeInTheDocument();
+    expect(screen.getByLabelText(/Email/)).toHaveValue('alice@example.com');
+    expect(signups).toBe(1);
+  });
+
+  it('does not pull the person back when the log-in after a sign-up they left ends', async () => {
+    let answer: (r: Response) => void = () => {};
+    mockFetch((url, req) => {
+      if (url.pathname === '/api/v1/users' && req.method === 'GET') return json({ taken: false });
+      if (url.pathname === '/api/v1/users' && req.method === 'POST') return json(alice, 201);
+      if (url.pathname === '/api/v1/users/auth') return new Promise<Response>((ok) => (answer = ok));
+      if (url.pathname.startsWith('/api/v1/emojis/pages/')) return json({ items: [], page: 1, page_size: 12, total: 0 });
+      if (url.pathname === '/api/v1/faces/ranking') return json({ items: [], window_days: 7 });
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    const { store } = renderApp(
+      <>
+        <AppRoutes />
+        <Where />
+      </>,
+      { route: '/signup?next=%2Fme' },
+    );
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText(/Email/), 'alice@example.com');
+    await user.type(screen.getByLabelText(/Alias/), 'alice');
+    await user.type(screen.getByLabelText(/Password/), 'correct horse');
+    await user.click(screen.getByRole('button', { name: 'Create account' }));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Create account' })).toBeDisabled());
+
+    await user.click(screen.getByRole('link', { name: 'Gallery' }));
+    await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent(/^\/$/));
+    answer(json({ access_token: 'new-token', token_type: 'Bearer', expires_in: 3600, user: alice }));
+    // Logged in, and still where they went.
+    await waitFor(() => expect(store.getState().auth.session?.token).toBe('new-token'));
+    await sleep(100);
+    expect(screen.getByTestId('where')).toHaveTextContent(/^\/$/);
   });
 });

@@ -8,12 +8,14 @@ import { apiError } from '../../api/errors';
 import { useLogInMutation, useSignUpMutation, usersApi } from '../../api/users';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { useI18n, type MessageKey } from '../../i18n';
-import { safeNext } from '../../lib/navigation';
+import { useMountedRef } from '../../lib/hooks';
+import { loginPath, safeNext } from '../../lib/navigation';
 import { hasInvisible, isAlias, isEmail, isPassword, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS } from '../../lib/validation';
 import { selectToken } from '../../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../../store/hooks';
 import { startSession } from '../../store/session';
 import { AuthForm } from './AuthForm';
+import type { LoginState } from './LoginPage';
 import { useAvailability, type Availability } from './useAvailability';
 
 const AVAILABILITY_KEY: Record<Exclude<Availability, 'idle'>, MessageKey> = {
@@ -60,6 +62,7 @@ export default function SignupPage() {
   const emailRef = useRef<HTMLInputElement>(null);
   const aliasRef = useRef<HTMLInputElement>(null);
   const passwordRef = useRef<HTMLInputElement>(null);
+  const mounted = useMountedRef();
 
   const emailOk = isEmail(email.trim());
   const aliasOk = isAlias(alias.trim());
@@ -109,7 +112,12 @@ export default function SignupPage() {
     const res = await logIn(creds);
     if ('data' in res && res.data) {
       dispatch(startSession(res.data));
-      navigate(next, { replace: true });
+      // Not if the person went elsewhere meanwhile.
+      if (mounted.current) navigate(next, { replace: true });
+    } else if (mounted.current) {
+      // The account exists now: sending this form again would call it
+      // taken. The log-in page says it was made and has the email filled in.
+      navigate(loginPath(next), { replace: true, state: { accountMade: creds.email } satisfies LoginState });
     }
   };
 

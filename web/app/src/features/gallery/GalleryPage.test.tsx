@@ -79,4 +79,23 @@ describe('GalleryPage', () => {
     const alerts = await screen.findAllByRole('alert');
     expect(alerts[0]).toHaveTextContent('Cannot reach the server');
   });
+
+  // jsdom has no layout: the browser does the fitting (checked at 360 px in
+  // Chromium); here, that the whole name is there, in a box that cuts it.
+  it('lets a long name in the chart give way to its count, whole for the browser to cut', async () => {
+    const long = '귀여운 고양이 이모지 모음집 최고의 템플릿 😺😸😹';
+    mockFetch((url) => {
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: page1, page: 1, page_size: 12, total: 3 });
+      if (url.pathname === '/api/v1/faces/ranking') {
+        return json({ items: [{ rank: 1, uses: 12345, template: template(9, long) }], window_days: 7 });
+      }
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(<AppRoutes />);
+    const name = await screen.findByTestId('ranking-name');
+    expect(name).toHaveTextContent(`1. ${long}`);
+    expect(name).toHaveStyle({ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap', minWidth: '0' });
+    const count = within(name.parentElement!).getByText('12345 uses');
+    expect(count).toHaveStyle({ flexShrink: '0' });
+  });
 });

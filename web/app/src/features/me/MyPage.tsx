@@ -1,6 +1,7 @@
 import Box from '@mui/material/Box';
 import Tab from '@mui/material/Tab';
 import Tabs from '@mui/material/Tabs';
+import { useRef } from 'react';
 import { useSearchParams } from 'react-router';
 import { PageTitle } from '../../components/PageTitle';
 import { useI18n } from '../../i18n';
@@ -18,7 +19,9 @@ export default function MyPage() {
   const [params, setParams] = useSearchParams();
   const tab: TabName = params.get('tab') === 'templates' ? 'templates' : 'results';
   const page = pageParam(params.get('page'));
-  const go = (next: TabName, p = 1) => setParams(p === 1 ? { tab: next } : { tab: next, page: String(p) });
+  const go = (next: TabName, p = 1, replace = false) => setParams(p === 1 ? { tab: next } : { tab: next, page: String(p) }, { replace });
+  // Focus goes here when a deletion leaves the page without a card.
+  const panel = useRef<HTMLDivElement>(null);
 
   return (
     <>
@@ -29,8 +32,12 @@ export default function MyPage() {
           <Tab value="templates" label={t('me.templates')} id="tab-templates" aria-controls="panel-templates" />
         </Tabs>
       </Box>
-      <Box role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
-        {tab === 'results' ? <MyResults page={page} onPage={(p) => go('results', p)} /> : <MyTemplates page={page} onPage={(p) => go('templates', p)} />}
+      <Box role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} ref={panel} tabIndex={-1}>
+        {tab === 'results' ? (
+          <MyResults page={page} onPage={(p, replace) => go('results', p, replace)} panel={panel} />
+        ) : (
+          <MyTemplates page={page} onPage={(p, replace) => go('templates', p, replace)} panel={panel} />
+        )}
       </Box>
     </>
   );

@@ -5,7 +5,7 @@ import CardContent from '@mui/material/CardContent';
 import IconButton from '@mui/material/IconButton';
 import Link from '@mui/material/Link';
 import Typography from '@mui/material/Typography';
-import { useState } from 'react';
+import { useState, type RefObject } from 'react';
 import { Link as RouterLink } from 'react-router';
 import { useDeleteTaskMutation } from '../../api/faces';
 import type { Task } from '../../api/types';
@@ -15,12 +15,24 @@ import { ErrorAlert } from '../../components/ErrorAlert';
 import { DeleteIcon } from '../../components/icons';
 import { Loading } from '../../components/Loading';
 import { useI18n } from '../../i18n';
+import { useRefreshOnError } from '../../lib/hooks';
 import { useAppDispatch } from '../../store/hooks';
 import { beforeDropped } from '../../store/uploadsSlice';
 import { PagedList } from './PagedList';
+import { useDeleteFocus } from './useDeleteFocus';
 
-function ResultCard({ task, onDelete }: { task: Task; onDelete: () => void }) {
+interface ResultCardProps {
+  task: Task;
+  onDelete: () => void;
+  deleteRef: (el: HTMLElement | null) => void;
+  /** Reads the list again: its answer has freshly signed image links. */
+  onStaleImage: () => void;
+}
+
+function ResultCard({ task, onDelete, deleteRef, onStaleImage }: ResultCardProps) {
   const { t, tn, formatDateTime } = useI18n();
+  // The signed thumbnail link lasts an hour or two.
+  const onImageError = useRefreshOnError(onStaleImage);
   // With the time: results of one day would otherwise read alike.
   const when = formatDateTime(task.created_at);
   const faces = task.result?.faces.length ?? 0;
@@ -34,6 +46,7 @@ function ResultCard({ task, onDelete }: { task: Task; onDelete: () => void }) {
             src={task.result.image_url}
             alt=""
             loading="lazy"
+            onError={onImageError}
             sx={{ display: 'block', width: '100%', aspectRatio: '4 / 3', objectFit: 'cover' }}
           />
         )}
@@ -46,7 +59,7 @@ function ResultCard({ task, onDelete }: { task: Task; onDelete: () => void }) {
         </Typography>
       </CardContent>
       <CardActions sx={{ justifyContent: 'flex-end' }}>
-        <IconButton onClick={onDelete} aria-label={t('me.deleteResult', { date: when })} color="error">
+        <IconButton onClick={onDelete} ref={deleteRef} aria-label={t('me.deleteResult', { date: when })} color="error">
           <DeleteIcon />
         </IconButton>
       </CardActions>
@@ -54,20 +67,30 @@ function ResultCard({ task, onDelete }: { task: Task; onDelete: () => void }) {
   );
 }
 
-export function MyResults({ page, onPage }: { page: number; onPage: (p: number) => void }) {
+export interface MyListProps {
+  page: number;
+  onPage: (p: number, replace?: boolean) => void;
+  /** Where focus goes when a deletion leaves no card on the page. */
+  panel?: RefObject<HTMLElement | null>;
+}
+
+export function MyResults({ page, onPage, panel }: MyListProps) {
   const { t } = useI18n();
   const { data, error, refetch } = useGetMyResultsQuery(page);
   const [target, setTarget] = useState<Task | null>(null);
   const [remove, removal] = useDeleteTaskMutation();
   const dispatch = useAppDispatch();
+  const focus = useDeleteFocus(data?.items, (task) => task.task_id, !!target, panel);
 
   if (error) return <ErrorAlert error={error} onRetry={refetch} />;
   if (!data) return <Loading />;
 
   const confirm = async () => {
     if (!target) return;
+    focus.deleting(target.task_id);
     const res = await remove(target.task_id);
-    if (!('error' in res)) dispatch(beforeDropped(target.task_id));
+    if ('error' in res) focus.failed();
+    else dispatch(beforeDropped(target.task_id));
     setTarget(null);
   };
 
@@ -76,7 +99,13 @@ export function MyResults({ page, onPage }: { page: number; onPage: (p: number) 
       {removal.error && <ErrorAlert error={removal.error} />}
       <PagedList page={page} data={data} onPage={onPage} empty={t('me.noResults')}>
         {data.items.map((task) => (
-          <ResultCard key={task.task_id} task={task} onDelete={() => setTarget(task)} />
+          <ResultCard
+            key={task.task_id}
+            task={task}
+            onDelete={() => setTarget(task)}
+            deleteRef={focus.button(task.task_id)}
+            onStaleImage={refetch}
+          />
         ))}
       </PagedList>
       <ConfirmDialog

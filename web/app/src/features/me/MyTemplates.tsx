@@ -16,19 +16,25 @@ import { AddIcon, DeleteIcon } from '../../components/icons';
 import { Loading } from '../../components/Loading';
 import { useI18n } from '../../i18n';
 import { TemplateStrip } from '../templates/TemplateStrip';
+import type { MyListProps } from './MyResults';
 import { PagedList } from './PagedList';
+import { useDeleteFocus } from './useDeleteFocus';
 
-export function MyTemplates({ page, onPage }: { page: number; onPage: (p: number) => void }) {
+export function MyTemplates({ page, onPage, panel }: MyListProps) {
   const { t, formatDate } = useI18n();
   const { data, error, refetch } = useGetMyTemplatesQuery(page);
   const [target, setTarget] = useState<Template | null>(null);
   const [remove, removal] = useDeleteTemplateMutation();
+  const focus = useDeleteFocus(data?.items, (tpl) => tpl.id, !!target, panel);
 
   if (error) return <ErrorAlert error={error} onRetry={refetch} />;
   if (!data) return <Loading />;
 
   const confirm = async () => {
-    if (target) await remove(target.id);
+    if (target) {
+      focus.deleting(target.id);
+      if ('error' in (await remove(target.id))) focus.failed();
+    }
     setTarget(null);
   };
 
@@ -53,7 +59,12 @@ export function MyTemplates({ page, onPage }: { page: number; onPage: (p: number
               <TemplateStrip template={tpl} size={28} decorative />
             </CardContent>
             <CardActions sx={{ justifyContent: 'flex-end' }}>
-              <IconButton color="error" onClick={() => setTarget(tpl)} aria-label={t('me.deleteTemplate', { name: tpl.name })}>
+              <IconButton
+                color="error"
+                onClick={() => setTarget(tpl)}
+                ref={focus.button(tpl.id)}
+                aria-label={t('me.deleteTemplate', { name: tpl.name })}
+              >
                 <DeleteIcon />
               </IconButton>
             </CardActions>

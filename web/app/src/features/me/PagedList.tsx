@@ -1,14 +1,16 @@
 import Box from '@mui/material/Box';
 import Pagination from '@mui/material/Pagination';
 import Typography from '@mui/material/Typography';
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import type { Page } from '../../api/types';
+import { Loading } from '../../components/Loading';
 import { usePaginationLabels } from '../../components/usePaginationLabels';
 
 export interface PagedListProps {
   page: number;
   data: Page<unknown>;
-  onPage: (page: number) => void;
+  /** replace: the move is the list's own, not a step to go back to. */
+  onPage: (page: number, replace?: boolean) => void;
   empty: string;
   children: ReactNode;
 }
@@ -17,6 +19,14 @@ export interface PagedListProps {
 export function PagedList({ page, data, onPage, empty, children }: PagedListProps) {
   const labels = usePaginationLabels();
   const pages = Math.max(1, Math.ceil(data.total / data.page_size));
+  // Empty past the end while others have items (the last one of the last
+  // page deleted, an old link): the last page that has items. data.page,
+  // not page: the answer still shown while that page loads is this one.
+  const pastEnd = data.items.length === 0 && data.total > 0 && data.page > pages;
+  useEffect(() => {
+    if (pastEnd) onPage(pages, true);
+  }, [pastEnd, pages]); // onPage as it is then
+  if (pastEnd) return <Loading />;
   if (data.items.length === 0) return <Typography sx={{ py: 2 }}>{empty}</Typography>;
   return (
     <>

@@ -1,9 +1,9 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AppRoutes } from '../../App';
 import type { Task } from '../../api/types';
-import { json, mockFetch, renderApp } from '../../../test/utils';
+import { json, mockFetch, renderApp, sleep } from '../../../test/utils';
 import { boxPercent } from './FaceBoxes';
 
 const ID = 'feedfacefeedfacefeedfacefeedface';
@@ -85,5 +85,46 @@ describe('ResultPage', () => {
     mockFetch(() => json({ error: { code: 'not_found', message: 'No such task.' } }, 404));
     renderApp(<AppRoutes />, { route: `/results/${ID}` });
     expect(await screen.findByText(/does not exist, or it is not yours/)).toBeInTheDocument();
+  });
+
+  it('selects the link, with focus on it, when the clipboard is refused', async () => {
+    mockFetch(async (url, req) => {
+      if (url.pathname === `/api/v1/faces/tasks/${ID}/share` && req.method === 'POST') return json({ share_url: 'http://x/s/abc' });
+      if (url.pathname === `/api/v1/faces/tasks/${ID}`) return json(task);
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(<AppRoutes />, { route: `/results/${ID}` });
+    const user = userEvent.setup();
+    vi.spyOn(navigator.clipboard, 'writeText').mockRejectedValue(new DOMException('Write permission denied.', 'NotAllowedError'));
+
+    await user.click(await screen.findByRole('button', { name: 'Share' }));
+    const field = (await screen.findByRole('textbox', { name: 'Share link' })) as HTMLInputElement;
+    expect(await screen.findByText('The link is selected: copy it with Ctrl+C (⌘C).')).toBeInTheDocument();
+    await waitFor(() => expect(field).toHaveFocus());
+    expect([field.selectionStart, field.selectionEnd]).toEqual([0, 'http://x/s/abc'.length]);
+  });
+
+  it('asks for a fresh image link when the image fails to load, at most once in 30 seconds', async () => {
+    let reads = 0;
+    mockFetch(async (url) => {
+      if (url.pathname !== `/api/v1/faces/tasks/${ID}`) return json({ error: { code: 'not_found', message: '' } }, 404);
+      reads++;
+      return json({ ...task, result: { ...task.result!, image_url: `/media/results/abc.jpg?exp=${reads}&sig=s` } });
+    });
+    renderApp(<AppRoutes />, { route: `/results/${ID}` });
+    const image = await screen.findByRole('img', { name: /The photo with emoji/ });
+    expect(image).toHaveAttribute('src', expect.stringContaining('exp=1&'));
+
+    fireEvent.error(image); // the signed link ran out
+    await waitFor(() => expect(image).toHaveAttribute('src', expect.stringContaining('exp=2&')));
+    fireEvent.error(image); // still failing: no loop of reads
+    await sleep(100);
+    expect(reads).toBe(2);
+
+    // Hours on the page: the fresh link ran out too.
+    const later = Date.now() + 31_000;
+    vi.spyOn(Date, 'now').mockReturnValue(later);
+    fireEvent.error(image);
+    await waitFor(() => expect(image).toHaveAttribute('src', expect.stringContaining('exp=3&')));
   });
 });

@@ -6,7 +6,7 @@ import Paper from '@mui/material/Paper';
 import Stack from '@mui/material/Stack';
 import Switch from '@mui/material/Switch';
 import Typography from '@mui/material/Typography';
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import { Link as RouterLink, useLocation, useNavigate, useParams } from 'react-router';
 import { errorStatus } from '../../api/errors';
 import { useDeleteTaskMutation, useGetTaskQuery } from '../../api/faces';
@@ -18,6 +18,7 @@ import { Loading } from '../../components/Loading';
 import NotFoundPage from '../../components/NotFoundPage';
 import { PageTitle } from '../../components/PageTitle';
 import { useI18n } from '../../i18n';
+import { useRefreshOnError } from '../../lib/hooks';
 import { loginPath } from '../../lib/navigation';
 import { selectUser } from '../../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../../store/hooks';
@@ -124,13 +125,8 @@ export default function ResultPage() {
   // A task id is 32 lower-case hex digits (the server's rule): anything else names nothing.
   const valid = /^[0-9a-f]{32}$/.test(taskId);
   const { data: task, error, refetch } = useGetTaskQuery(taskId, { skip: !valid });
-  // The signed image link lasts an hour or two: on a failed load, ask for a fresh one (once).
-  const retried = useRef(false);
-  const onImageError = () => {
-    if (retried.current) return;
-    retried.current = true;
-    refetch();
-  };
+  // The signed image link lasts an hour or two: on a failed load, ask for a fresh one.
+  const onImageError = useRefreshOnError(refetch);
 
   if (!valid) return <NotFoundPage />;
   if (error) {

@@ -33,13 +33,23 @@ export function ShareControls({ task }: { task: Task }) {
     if (lost) (url ? copyButton : shareButton).current?.focus();
   }, [refocus, url]);
 
+  // No clipboard (no permission, or not a secure context): the link is
+  // selected for Ctrl+C, with focus on it, once its field is there: just
+  // after sharing it is not yet. After the effect above, so that it wins.
+  const [selectLink, setSelectLink] = useState(false);
+  useEffect(() => {
+    if (!selectLink || !url) return;
+    setSelectLink(false);
+    field.current?.focus();
+    field.current?.select();
+  }, [selectLink, url]);
+
   const copy = async (url: string) => {
     try {
       await navigator.clipboard.writeText(url);
       setStatus('share.copied');
     } catch {
-      // No clipboard permission (or not a secure context): select it for Ctrl+C.
-      field.current?.select();
+      setSelectLink(true);
       setStatus('share.copyManually');
     }
   };

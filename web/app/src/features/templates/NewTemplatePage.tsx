@@ -9,13 +9,15 @@ import { isUnauthorized } from '../../api/errors';
 import type { Expression } from '../../api/types';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
-import { useI18n } from '../../i18n';
+import { useI18n, type KeyedMessage } from '../../i18n';
 import { EXPRESSIONS } from '../../lib/expressions';
+import { useMountedRef } from '../../lib/hooks';
+import { useWindowDropGuard } from '../../lib/useFileDrop';
 import { decodes, isImageType, isTemplateName, NAME_MAX, NAME_MAX_CODE_POINTS, TEMPLATE_IMAGE_MAX_BYTES } from '../../lib/validation';
 import { ImageSlot } from './ImageSlot';
 
 type Slots = Partial<Record<Expression, File>>;
-type SlotErrors = Partial<Record<Expression, string>>;
+type SlotErrors = Partial<Record<Expression, KeyedMessage>>;
 
 export default function NewTemplatePage() {
   const { t } = useI18n();
@@ -27,18 +29,22 @@ export default function NewTemplatePage() {
   const nameField = useRef<HTMLInputElement>(null);
   const chooseButtons = useRef<Partial<Record<Expression, HTMLButtonElement | null>>>({});
   const [create, { isLoading, error }] = useCreateTemplateMutation();
+  const mounted = useMountedRef();
+  // Between the slots (and on this page anywhere else) a dropped file must
+  // not replace the page and the images chosen so far.
+  useWindowDropGuard();
 
   // Each slot's latest choice wins, even if an earlier one's check ends later.
   const picks = useRef<Partial<Record<Expression, number>>>({});
   const pick = async (e: Expression, f: File) => {
     const n = (picks.current[e] ?? 0) + 1;
     picks.current[e] = n;
-    const problem = !isImageType(f.type)
-      ? t('newTemplate.badType')
+    const problem: KeyedMessage | null = !isImageType(f.type)
+      ? { key: 'newTemplate.badType' }
       : f.size > TEMPLATE_IMAGE_MAX_BYTES
-        ? t('newTemplate.tooBig', { mb: TEMPLATE_IMAGE_MAX_BYTES >> 20 })
+        ? { key: 'newTemplate.tooBig', vars: { mb: TEMPLATE_IMAGE_MAX_BYTES >> 20 } }
         : !(await decodes(f))
-          ? t('newTemplate.notImage')
+          ? { key: 'newTemplate.notImage' }
           : null;
     if (picks.current[e] !== n) return;
     setSlotErrors((s) => ({ ...s, [e]: problem ?? undefined }));
@@ -64,11 +70,13 @@ export default function NewTemplatePage() {
     body.append('name', name.trim());
     for (const e of EXPRESSIONS) body.append(e, files[e] as File);
     const res = await create(body);
-    if ('data' in res && res.data) navigate(`/templates/${res.data.id}`);
+    // Not if the person went elsewhere while it was sent.
+    if ('data' in res && res.data && mounted.current) navigate(`/templates/${res.data.id}`);
   };
 
   const shownErrors: SlotErrors = { ...slotErrors };
-  if (submitted) for (const e of missing) shownErrors[e] ??= t('newTemplate.missing');
+  if (submitted) for (const e of missing) shownErrors[e] ??= { key: 'newTemplate.missing' };
+  const shown = (m: KeyedMessage | undefined) => (m ? t(m.key, m.vars) : null);
 
   return (
     <Box component="form" noValidate onSubmit={submit}>
@@ -92,7 +100,7 @@ export default function NewTemplatePage() {
             key={e}
             expression={e}
             file={files[e] ?? null}
-            error={shownErrors[e] ?? null}
+            error={shown(shownErrors[e])}
             errorIsNews={!!slotErrors[e]}
             chooseRef={(el) => {
               chooseButtons.current[e] = el;

@@ -1,10 +1,17 @@
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
+import Button from '@mui/material/Button';
 import LinearProgress from '@mui/material/LinearProgress';
 import Typography from '@mui/material/Typography';
 import { useEffect } from 'react';
+import { Link as RouterLink } from 'react-router';
+import { errorStatus } from '../../api/errors';
 import type { Stage } from '../../api/types';
+import { ErrorAlert } from '../../components/ErrorAlert';
 import { useI18n, type MessageKey } from '../../i18n';
+import { loginPath } from '../../lib/navigation';
+import { selectUser } from '../../store/authSlice';
+import { useAppSelector } from '../../store/hooks';
 import type { ProgressState } from './taskProgress';
 import { useTaskProgress, type TaskProgress } from './useTaskProgress';
 
@@ -64,9 +71,39 @@ export interface LiveTaskProgressProps {
 
 /** Follows taskId and shows it; key it by taskId. */
 export function LiveTaskProgress({ taskId, onFinished }: LiveTaskProgressProps) {
+  const { t } = useI18n();
+  const user = useAppSelector(selectUser);
   const progress = useTaskProgress(taskId);
   useEffect(() => {
     if (progress.finished) onFinished?.(progress);
   }, [progress.finished]); // once, when it finishes
-  return <TaskProgressView progress={progress} />;
+  // Without the socket the reads are all there is: if they fail, the bar
+  // would wait for ever. Most often the session ended (the socket closed
+  // 4001) and the task is not readable without it: then a way to log in,
+  // to its result page, which follows it on.
+  const readError = progress.finished || progress.transport === 'socket' ? null : progress.readError;
+  return (
+    <>
+      <TaskProgressView progress={progress} />
+      {readError &&
+        (errorStatus(readError) === 404 && !user ? (
+          <Alert
+            severity="warning"
+            role="alert"
+            sx={{ mt: 2 }}
+            action={
+              <Button component={RouterLink} to={loginPath(`/results/${taskId}`)} color="inherit" size="small">
+                {t('nav.login')}
+              </Button>
+            }
+          >
+            {t('progress.needLogin')}
+          </Alert>
+        ) : (
+          <Box sx={{ mt: 2 }}>
+            <ErrorAlert error={readError} />
+          </Box>
+        ))}
+    </>
+  );
 }

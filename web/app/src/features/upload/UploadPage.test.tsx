@@ -1,10 +1,10 @@
-import { act, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { AppRoutes } from '../../App';
 import type { Task } from '../../api/types';
 import { FakeWebSocket } from '../../../test/fakeWebSocket';
-import { json, makeTask, mockFetch, renderApp, template } from '../../../test/utils';
+import { json, loggedIn, makeTask, mockFetch, renderApp, template, testStore } from '../../../test/utils';
 
 const ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const result = {
@@ -147,5 +147,105 @@ describe('UploadPage', () => {
     await user.click(await screen.findByRole('button', { name: 'Choose another photo' }));
     await waitFor(() => expect(step2).toHaveFocus());
     expect(screen.getByRole('button', { name: 'Choose a photo' })).toBeInTheDocument();
+  });
+
+  it('is usable again when the send after a failed task is refused', async () => {
+    let posts = 0;
+    mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      if (url.pathname === '/api/v1/faces/tasks' && req.method === 'POST') {
+        if (++posts === 1) return json(queued, 202);
+        return json({ error: { code: 'rate_limited', message: 'Too many uploads; wait a minute.' } }, 429);
+      }
+      if (url.pathname === `/api/v1/faces/tasks/${ID}`) {
+        return json({ ...queued, state: 'failed', error: { code: 'bad_photo', message: 'Unreadable.' } });
+      }
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    FakeWebSocket.mode = 'fail';
+    renderApp(<AppRoutes />, { route: '/upload?template=1' });
+    const user = userEvent.setup();
+    await screen.findByRole('option', { name: 'Fluent Flat' });
+    await user.upload(screen.getByLabelText('Choose a photo'), new File(['pretend JPEG'], 'me.jpg', { type: 'image/jpeg' }));
+    await user.click(screen.getByRole('button', { name: 'Emojify!' }));
+    expect(await screen.findByText('This photo could not be read. Try another one.')).toBeInTheDocument();
+
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Emojify!' })).toBeEnabled());
+    await user.click(screen.getByRole('button', { name: 'Emojify!' }));
+    expect(await screen.findByText('Too many uploads; wait a minute.')).toBeInTheDocument();
+    expect(posts).toBe(2);
+    // Nothing is under way: the page is not locked.
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Emojify!' })).toBeEnabled());
+    expect(screen.getByRole('button', { name: 'Choose another photo' })).toBeEnabled();
+    expect(screen.getByRole('combobox', { name: 'Template' })).toBeEnabled();
+  });
+
+  it('says what is wrong with a photo in the language chosen since', async () => {
+    mockFetch(async (url) => {
+      if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(<AppRoutes />, { route: '/upload?template=1' });
+    const user = userEvent.setup();
+    await screen.findByRole('option', { name: 'Fluent Flat' });
+    const notes = new File(['hello'], 'notes.txt', { type: 'text/plain' });
+    fireEvent.drop(screen.getByTestId('dropzone'), { dataTransfer: { files: [notes], types: ['Files'] } });
+    expect(await screen.findByRole('alert')).toHaveTextContent('Use a JPEG, PNG or WebP photo.');
+    await user.click(within(screen.getByRole('group', { name: 'Language' })).getByRole('button', { name: '한국어' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('JPEG, PNG, WebP 사진을 사용하세요.');
+  });
+
+  it('keeps the page when a file is dropped beside the drop zone, and takes one dropped on it', async () => {
+    mockFetch(async (url) => {
+      if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(<AppRoutes />, { route: '/upload?template=1' });
+    await screen.findByRole('option', { name: 'Fluent Flat' });
+    const drag = { dataTransfer: { files: [new File(['pretend PNG'], 'me.png', { type: 'image/png' })], types: ['Files'] } };
+    // fireEvent answers false when the default (the browser opening the file) was cancelled.
+    const title = screen.getByRole('heading', { level: 1 });
+    expect(fireEvent.dragOver(title, drag)).toBe(false);
+    expect(fireEvent.drop(title, drag)).toBe(false);
+    // Text dragged about is not a file: left to the browser.
+    expect(fireEvent.drop(title, { dataTransfer: { files: [], types: ['text/plain'] } })).toBe(true);
+
+    expect(fireEvent.dragOver(screen.getByTestId('dropzone'), drag)).toBe(false);
+    fireEvent.drop(screen.getByTestId('dropzone'), drag);
+    const another = await screen.findByRole('button', { name: 'Choose another photo' });
+    // Once chosen, the photo's area is no drop zone: still no page lost.
+    expect(fireEvent.drop(another, drag)).toBe(false);
+  });
+
+  it('says so, with a way to log in, when the task can no longer be read after the session ended', async () => {
+    mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Fluent Flat')], page: 1, page_size: 12, total: 1 });
+      if (url.pathname === '/api/v1/faces/tasks' && req.method === 'POST') return json(queued, 202);
+      // The person's own task: not readable without their token.
+      if (url.pathname === `/api/v1/faces/tasks/${ID}`) {
+        return req.headers.get('Authorization') ? json(queued) : json({ error: { code: 'not_found', message: 'No such task.' } }, 404);
+      }
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    renderApp(<AppRoutes />, { route: '/upload?template=1', store: testStore({ auth: loggedIn() }) });
+    const user = userEvent.setup();
+    await screen.findByRole('option', { name: 'Fluent Flat' });
+    await user.upload(screen.getByLabelText('Choose a photo'), new File(['pretend JPEG'], 'me.jpg', { type: 'image/jpeg' }));
+    await user.click(screen.getByRole('button', { name: 'Emojify!' }));
+    await screen.findByRole('progressbar', { name: 'Progress' });
+    act(() => FakeWebSocket.last().serverOpens());
+    act(() => FakeWebSocket.last().serverCloses(4001)); // the token ran out
+
+    const dialog = await screen.findByRole('dialog', { name: 'Your session has ended' });
+    await user.click(within(dialog).getByRole('button', { name: 'Not now' }));
+    const alert = await screen.findByText(/The progress can no longer be read/);
+    expect(within(alert.closest('[role="alert"]') as HTMLElement).getByRole('link', { name: 'Log in' })).toHaveAttribute(
+      'href',
+      `/login?next=%2Fresults%2F${ID}`,
+    );
   });
 });

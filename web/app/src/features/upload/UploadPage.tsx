@@ -11,7 +11,8 @@ import { useGetTemplateQuery } from '../../api/emojis';
 import { useCreateTaskMutation } from '../../api/faces';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
-import { useI18n } from '../../i18n';
+import { useI18n, type KeyedMessage } from '../../i18n';
+import { useWindowDropGuard } from '../../lib/useFileDrop';
 import { decodes, isImageType, PHOTO_MAX_BYTES } from '../../lib/validation';
 import { useAppDispatch } from '../../store/hooks';
 import { beforeKept } from '../../store/uploadsSlice';
@@ -35,7 +36,7 @@ export default function UploadPage() {
   const templateId = templateParam(params.get('template'));
 
   const [photo, setPhoto] = useState<File | null>(null);
-  const [photoError, setPhotoError] = useState<string | null>(null);
+  const [photoError, setPhotoError] = useState<KeyedMessage | null>(null);
   const [camera, setCamera] = useState(false);
   const [taskId, setTaskId] = useState<string | null>(null);
   const [failed, setFailed] = useState(false);
@@ -57,17 +58,20 @@ export default function UploadPage() {
     shown.current = { photo, camera };
     if (document.activeElement === null || document.activeElement === document.body) photoSection.current?.focus();
   }, [photo, camera]);
+  // A file dropped beside the drop zone (or on it while busy) must not
+  // make the browser open it in place of the page.
+  useWindowDropGuard();
   // Each choice supersedes the one before, even if its check ends later.
   const choice = useRef(0);
 
   const choose = async (f: File) => {
     const n = ++choice.current;
     setCamera(false);
-    if (!isImageType(f.type)) return setPhotoError(t('upload.badType'));
-    if (f.size > PHOTO_MAX_BYTES) return setPhotoError(t('upload.tooBig', { mb: PHOTO_MAX_BYTES >> 20 }));
+    if (!isImageType(f.type)) return setPhotoError({ key: 'upload.badType' });
+    if (f.size > PHOTO_MAX_BYTES) return setPhotoError({ key: 'upload.tooBig', vars: { mb: PHOTO_MAX_BYTES >> 20 } });
     const ok = await decodes(f);
     if (n !== choice.current) return;
-    if (!ok) return setPhotoError(t('upload.notImage'));
+    if (!ok) return setPhotoError({ key: 'upload.notImage' });
     setPhotoError(null);
     setPhoto(f);
     setTaskId(null);
@@ -79,6 +83,9 @@ export default function UploadPage() {
     if (!photo || templateId === null || !template || sendingRef.current) return;
     sendingRef.current = true;
     setSending(true);
+    // The task before is over (failed): if this send is refused, nothing is
+    // under way and the page must not stay locked as if it were.
+    setTaskId(null);
     setFailed(false);
     try {
       // Scaled down and re-encoded in the browser: faster to send, and no
@@ -133,7 +140,7 @@ export default function UploadPage() {
           )}
           {photoError && (
             <Alert severity="error" role="alert" sx={{ mt: 2 }}>
-              {photoError}
+              {t(photoError.key, photoError.vars)}
             </Alert>
           )}
         </Paper>

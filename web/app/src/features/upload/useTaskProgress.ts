@@ -1,6 +1,7 @@
 import { useEffect, useReducer, useRef } from 'react';
 import { api, MINE } from '../../api/base';
 import { facesApi, useGetTaskQuery } from '../../api/faces';
+import type { QueryError } from '../../api/errors';
 import { CLOSE_TOKEN_EXPIRED, isTaskMessage, parseServerMessage, sendMessage, socketUrl } from '../../api/socket';
 import { selectToken, sessionExpired } from '../../store/authSlice';
 import { useAppDispatch, useAppSelector } from '../../store/hooks';
@@ -12,6 +13,8 @@ export const DEFAULT_CHECK_MS = 15_000;
 
 export interface TaskProgress extends ProgressState {
   finished: boolean;
+  /** Why the last read of the task failed, until one succeeds. */
+  readError: QueryError;
 }
 
 /**
@@ -74,7 +77,7 @@ export function useTaskProgress(
   // checkMs while the socket is open.
   const polling = state.transport === 'polling' && !finished;
   const interval = finished ? 0 : polling ? pollMs : checkMs;
-  const { data: task, isError, refetch } = useGetTaskQuery(taskId, { pollingInterval: interval, skipPollingIfUnfocused: false });
+  const { data: task, isError, error: readError, refetch } = useGetTaskQuery(taskId, { pollingInterval: interval, skipPollingIfUnfocused: false });
   useEffect(() => {
     if (task) dispatch({ type: 'task/snapshot', task });
   }, [task]);
@@ -107,5 +110,5 @@ export function useTaskProgress(
     appDispatch(api.util.invalidateTags([{ type: 'Task', id: MINE }]));
   }, [finished, firstReadBack]); // once, when it has finished and the first read is back (task, state and refetch as they are then)
 
-  return { ...state, finished: finished && firstReadBack };
+  return { ...state, finished: finished && firstReadBack, readError };
 }
