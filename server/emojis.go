@@ -94,7 +94,7 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range moji.Expressions {
-		if t.Images[e], err = s.putPNG(r.Context(), "t", pngs[e]); err != nil {
+		if t.Images[e], err = s.putPNG(r.Context(), moji.TemplateImagePrefix, pngs[e]); err != nil {
 			s.error(w, r, err)
 			return
 		}
@@ -102,6 +102,14 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 	if err := s.db.CreateTemplate(r.Context(), t, ""); err != nil {
 		s.error(w, r, err)
 		return
+	}
+	// A deletion of a template that showed one of the same pictures may
+	// have deleted its file between the store and the insert (the insert
+	// waited for it): stored again, now that the row keeps it.
+	for _, e := range moji.Expressions {
+		if _, err := s.putPNG(context.WithoutCancel(r.Context()), moji.TemplateImagePrefix, pngs[e]); err != nil {
+			s.log.Warn("store a template image again", "template_id", t.ID, "err", err)
+		}
 	}
 	s.log.Info("template created", "template_id", t.ID, "user_id", t.CreatorID)
 	w.Header().Set("Location", "/api/v1/emojis/"+strconv.FormatInt(t.ID, 10))
@@ -226,7 +234,7 @@ func normalizeEmoji(data []byte) ([]byte, error) {
 // file and a URL, once served, never changes meaning.
 func (s *Server) putPNG(ctx context.Context, prefix string, png []byte) (string, error) {
 	sum := sha256.Sum256(png)
-	key := prefix + "/" + hex.EncodeToString(sum[:]) + ".png"
+	key := prefix + hex.EncodeToString(sum[:]) + ".png"
 	if err := s.blobs.Put(ctx, key, png); err != nil {
 		return "", fmt.Errorf("store image: %w", err)
 	}
@@ -303,7 +311,7 @@ func (s *Server) SeedBuiltins(ctx context.Context, sets []builtin.Rendered) erro
 		}
 		t := &moji.Template{Name: set.Name, Images: map[moji.Expression]string{}}
 		for _, e := range moji.Expressions {
-			key, err := s.putPNG(ctx, "t", set.PNG[e])
+			key, err := s.putPNG(ctx, moji.TemplateImagePrefix, set.PNG[e])
 			if err != nil {
 				return err
 			}

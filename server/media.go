@@ -20,7 +20,7 @@ func mediaURL(key string) string { return "/media/" + key }
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	key := chi.URLParam(r, "*")
 	switch {
-	case strings.HasPrefix(key, "t/"):
+	case strings.HasPrefix(key, moji.TemplateImagePrefix):
 	case strings.HasPrefix(key, "results/"):
 		exp, ok := s.checkSigned(key, r)
 		if !ok {

@@ -269,10 +269,13 @@ func (s *Server) stopWorker(ctx context.Context, t *moji.Task) {
 }
 
 // deleteFiles deletes files a deletion put in the trash and takes each
-// out of it; the sweep retries what fails. A stalled store must not hold
-// the request: each file has 10 s.
+// out of it. A slow or stalled store must not hold the request (an account
+// may have thousands of files): what is not done in 10 s, or fails, is left
+// to the workers' sweep.
 func (s *Server) deleteFiles(ctx context.Context, keys ...string) {
-	for _, f := range s.db.DeleteFiles(ctx, s.blobs, 10*time.Second, keys...) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, f := range s.db.DeleteFiles(ctx, s.blobs, 5*time.Second, keys...) {
 		s.log.Warn("delete a file; the sweep will try again", "key", f.Key, "err", f.Err)
 	}
 }

@@ -123,6 +123,10 @@ func ErrorMessage(err error) string {
 	return "Internal error."
 }
 
+// TemplateImagePrefix begins the key of every template image (stored by
+// content, so that templates may share one).
+const TemplateImagePrefix = "t/"
+
 // blobKeyRE admits only keys the application makes (prefix/name.ext), so
 // a key can never climb out of a directory or a bucket's prefix, nor be
 // longer than a file name or an object key may be.

@@ -215,7 +215,8 @@ func jpegSegments(data []byte, fn func(marker byte, seg []byte) bool) {
 	p := 2 // past SOI
 	for p+4 <= len(data) {
 		if data[p] != 0xff {
-			return
+			p++ // junk between segments, which the decoders skip too
+			continue
 		}
 		marker := data[p+1]
 		if marker == 0xff { // fill byte
@@ -368,13 +369,21 @@ func decodeBytesPerPixel(format string, cfg image.Config, data []byte) float64 {
 			out = 1
 		}
 	}
+	if orientation(format, data) >= 2 {
+		out *= 2 // turned upright into a second image
+	}
 	switch format {
 	case FormatJPEG:
 		f := jpegFrameOf(data)
+		if f.components == 0 {
+			// A frame header the decoder finds and this walk does not:
+			// the worst case, a progressive CMYK one.
+			return out + 4 + 16
+		}
 		if f.components == 4 {
 			// CMYK or YCCK: image/jpeg, after libjpeg's RGBA buffer was
 			// taken (it stays in the pool), into a 4-byte CMYK image.
-			b := 4 + f.samples
+			b := out + f.samples
 			if f.progressive {
 				b += 4 * f.samples
 			}

@@ -512,6 +512,8 @@ func TestProbe(t *testing.T) {
 	}{
 		{"png", encodePNG(t, noise(64, 48)), Header{FormatPNG, 64, 48, 64 * 48 * 4}, ""},
 		{"16-bit png: twice the memory", encodePNG(t, deep), Header{FormatPNG, 40, 30, 40 * 30 * 8}, ""},
+		// Turned upright into a second image.
+		{"png to turn", pngWith(encodePNG(t, noise(64, 48)), pngChunk("eXIf", exifTIFF(6))), Header{FormatPNG, 64, 48, 64 * 48 * 8}, ""},
 		// 4:2:0: RGBA, and the planes image/jpeg would add if libjpeg warned.
 		{"jpeg", encodeJPEG(t, noise(30, 20)), Header{FormatJPEG, 30, 20, 30 * 20 * 5.5}, ""},
 		{"text", []byte("hello"), Header{}, moji.EUNSUPPORTED},
@@ -546,6 +548,8 @@ func TestProbe(t *testing.T) {
 			{"cmyk jpeg: libjpeg's buffer and a CMYK image", base, Header{FormatJPEG, 16, 16, 16 * 16 * 8}, ""},
 			{"progressive cmyk: four bytes a coefficient", prog, Header{FormatJPEG, 16, 16, 16 * 16 * 24}, ""},
 			{"progressive cmyk over 16 Mpx", big, Header{}, moji.EUNSUPPORTED},
+			// Junk before the frame header, which the decoders skip.
+			{"progressive cmyk over 16 Mpx, junk first", append(append(bytes.Clone(big[:2]), 0x00, 0x42), big[2:]...), Header{}, moji.EUNSUPPORTED},
 		}...)
 	}
 	for _, tt := range tests {

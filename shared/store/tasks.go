@@ -12,6 +12,8 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/igemoji/igemoji/shared/moji"
 )
 
@@ -92,8 +94,19 @@ func (db *DB) forUpdate() string {
 	return ""
 }
 
-// inTx runs fn in a transaction, committing when it returns nil.
+// inTx runs fn in a transaction, committing when it returns nil. InnoDB
+// may pick it as a deadlock's victim (or time out its lock wait): it is
+// rolled back whole, and run again, up to three times in all.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.tx(ctx, fn)
+		if attempt == 3 || !lockConflict(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -103,6 +116,12 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// lockConflict reports MySQL's deadlock (1213) and lock wait timeout (1205).
+func lockConflict(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
 }
 
 // task reads task id, deleted or not, through q.

@@ -62,16 +62,31 @@ func (db *DB) CreateTemplate(ctx context.Context, t *moji.Template, builtinKey s
 	}
 	now := db.Now().UTC().Truncate(1e6)
 	args = append(args, millis(now))
-	res, err := db.db.ExecContext(ctx, `INSERT INTO templates (name, creator_id, builtin_key,
-		img_neutral, img_happy, img_sad, img_angry, img_surprised, img_fearful, img_disgusted, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
-	if err != nil {
-		if _, ok := uniqueViolation(err); ok {
-			return moji.Errorf(moji.ECONFLICT, "Built-in template %q already exists.", builtinKey)
+	var id int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO templates (name, creator_id, builtin_key,
+			img_neutral, img_happy, img_sad, img_angry, img_surprised, img_fearful, img_disgusted, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		if err != nil {
+			if _, ok := uniqueViolation(err); ok {
+				return moji.Errorf(moji.ECONFLICT, "Built-in template %q already exists.", builtinKey)
+			}
+			return err
 		}
-		return err
-	}
-	id, err := res.LastInsertId()
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		// Its pictures may be in the trash, from a deleted template that
+		// showed the same ones: they are this template's now. A deletion
+		// of one under way holds its row, so this waits for it; the
+		// caller stores the pictures again after (see DeleteFiles).
+		for _, k := range args[3:10] {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM blob_trash WHERE blob_key = ?`, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -131,9 +146,9 @@ func (db *DB) templatePage(ctx context.Context, page, size int, where string, ar
 
 // DeleteTemplate soft-deletes template id on behalf of userID: ENOTFOUND if
 // there is no such live template, EFORBIDDEN if userID did not make it. The
-// row stays (results name their template) but its images that no live
-// template shares go to the trash, and are returned for the caller to
-// delete: a deleted template's pictures must not stay public.
+// row stays (results name their template) but its images go to the trash,
+// and are returned for the caller to delete (see DeleteFiles): a deleted
+// template's pictures must not stay public.
 func (db *DB) DeleteTemplate(ctx context.Context, id, userID int64) ([]string, error) {
 	var keys []string
 	var changed bool
@@ -145,7 +160,7 @@ func (db *DB) DeleteTemplate(ctx context.Context, id, userID int64) ([]string, e
 			return err
 		}
 		changed = true
-		keys, err = db.unusedImages(ctx, tx, []int64{id})
+		keys, err = db.templateImages(ctx, tx, []int64{id})
 		if err != nil {
 			return err
 		}
@@ -166,12 +181,14 @@ func (db *DB) DeleteTemplate(ctx context.Context, id, userID int64) ([]string, e
 const imageInUse = `deleted_at IS NULL AND (img_neutral = ? OR img_happy = ? OR img_sad = ? OR img_angry = ?
 	OR img_surprised = ? OR img_fearful = ? OR img_disgusted = ?)`
 
-// unusedImages returns the image keys of templates ids (deleted by now)
-// that no live template uses: images are stored by content, so another
-// template, a built-in one too, may show the same file.
-func (db *DB) unusedImages(ctx context.Context, tx *sql.Tx, ids []int64) ([]string, error) {
+// templateImages returns the distinct image keys of templates ids. All go
+// to the trash when they are deleted; whether another live template shows
+// one (images are stored by content: a built-in or a copy may share it) is
+// decided when the file is deleted, under the trash row's lock, since a
+// deletion running beside this one would not see it as deleted yet.
+func (db *DB) templateImages(ctx context.Context, tx *sql.Tx, ids []int64) ([]string, error) {
 	seen := map[string]bool{}
-	var unused []string
+	var keys []string
 	for _, id := range ids {
 		var imgs [7]string
 		if err := tx.QueryRowContext(ctx, `SELECT `+imageCols+` FROM templates t WHERE t.id = ?`, id).Scan(
@@ -179,20 +196,13 @@ func (db *DB) unusedImages(ctx context.Context, tx *sql.Tx, ids []int64) ([]stri
 			return nil, err
 		}
 		for _, k := range imgs {
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			used, err := db.imageUsed(ctx, tx, k)
-			if err != nil {
-				return nil, err
-			}
-			if !used {
-				unused = append(unused, k)
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
 			}
 		}
 	}
-	return unused, nil
+	return keys, nil
 }
 
 func (db *DB) imageUsed(ctx context.Context, q queryer, key string) (bool, error) {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/igemoji/igemoji/shared/moji"
@@ -47,22 +49,42 @@ type FileError struct {
 }
 
 // DeleteFiles deletes the files of trashed keys from blobs (each within
-// timeout, 0 for none) and takes them out of the trash, except that a
-// template image a live template shows again (made with the same picture
-// since) is only taken out. It returns what failed, left for a retry.
+// timeout, 0 for none) and takes them out of the trash; it stops when ctx
+// ends, leaving the rest to a later sweep. Each file is deleted holding its
+// trash row, and a template image that a live template shows (made with
+// the same picture: CreateTemplate takes the row out, waiting for this) is
+// kept. It returns what failed, left for a retry.
 func (db *DB) DeleteFiles(ctx context.Context, blobs moji.Blobs, timeout time.Duration, keys ...string) []FileError {
 	var failed []FileError
 	for _, key := range keys {
+		if ctx.Err() != nil {
+			break
+		}
 		if key == "" {
 			continue
 		}
-		used, err := db.imageUsed(ctx, db.db, key)
-		if err == nil && !used {
-			err = deleteWithin(ctx, blobs, key, timeout)
-		}
-		if err == nil {
-			err = db.Forget(ctx, key)
-		}
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			var k string
+			err := tx.QueryRowContext(ctx, `SELECT blob_key FROM blob_trash WHERE blob_key = ?`+db.forUpdate(), key).Scan(&k)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // deleted by another, or taken back by a new template
+			} else if err != nil {
+				return err
+			}
+			used := false
+			if strings.HasPrefix(key, moji.TemplateImagePrefix) {
+				if used, err = db.imageUsed(ctx, tx, key); err != nil {
+					return err
+				}
+			}
+			if !used {
+				if err := deleteWithin(ctx, blobs, key, timeout); err != nil {
+					return err
+				}
+			}
+			_, err = tx.ExecContext(ctx, `DELETE FROM blob_trash WHERE blob_key = ?`, key)
+			return err
+		})
 		if err != nil {
 			failed = append(failed, FileError{key, err})
 		}
@@ -105,8 +127,8 @@ func (db *DB) idsIn(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]i
 
 // DeleteUser deletes account id: its tasks (their files go to the trash),
 // its templates (soft-deleted, as DeleteTemplate does: results made with
-// them keep their reference; their images no live template shares go to
-// the trash), and the account itself. It returns the tasks
+// them keep their reference; their images go to the trash), and the
+// account itself. It returns the tasks
 // that were queued or running, whose workers should be told to stop, and
 // every file key to delete.
 func (db *DB) DeleteUser(ctx context.Context, id int64) (live []*moji.Task, keys []string, err error) {
@@ -148,7 +170,7 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) (live []*moji.Task, keys
 		if _, err := tx.ExecContext(ctx, `UPDATE templates SET deleted_at = ? WHERE creator_id = ? AND deleted_at IS NULL`, now, id); err != nil {
 			return err
 		}
-		images, err := db.unusedImages(ctx, tx, tpls)
+		images, err := db.templateImages(ctx, tx, tpls)
 		if err != nil {
 			return err
 		}

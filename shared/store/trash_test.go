@@ -2,12 +2,16 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/store"
+	"github.com/igemoji/igemoji/shared/store/storetest"
 )
 
 // Deleting an account takes its tasks (their files to the trash, the live
@@ -104,41 +108,46 @@ func TestDeleteTaskTrashesFiles(t *testing.T) {
 	})
 }
 
-// Template images are stored by content: deleting a template trashes only
-// the images no live template shows, and a file trashed while a new
-// template took the same picture is kept.
-func TestDeleteTemplateTrashesItsOwnImages(t *testing.T) {
+// Template images are stored by content: a deleted template's images all go
+// to the trash, but a file another live template shows is kept, and one a
+// new template took back from the trash is not deleted.
+func TestDeleteTemplateImages(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		u := mustCreateUser(t, db, "a@example.com", "a")
-		mine := mustCreateTemplate(t, db, "mine", u.ID)
-		// Another template shows the same happy face.
-		shared := &moji.Template{Name: "copy", CreatorID: u.ID, Images: images("copy")}
-		shared.Images[moji.Happy] = mine.Images[moji.Happy]
-		if err := db.CreateTemplate(ctx, shared, ""); err != nil {
-			t.Fatal(err)
+		template := func(name string, from *moji.Template, same moji.Expression) *moji.Template {
+			t.Helper()
+			tp := &moji.Template{Name: name, CreatorID: u.ID, Images: map[moji.Expression]string{}}
+			for e, k := range images(name) {
+				tp.Images[e] = moji.TemplateImagePrefix + k
+			}
+			if from != nil {
+				tp.Images[same] = from.Images[same]
+			}
+			if err := db.CreateTemplate(ctx, tp, ""); err != nil {
+				t.Fatal(err)
+			}
+			return tp
 		}
+		mine := template("mine", nil, "")
+		template("copy", mine, moji.Happy) // shows the same happy face
 		keys, err := db.DeleteTemplate(ctx, mine.ID, u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(keys) != 6 || slices.Contains(keys, mine.Images[moji.Happy]) {
-			t.Errorf("trashed: got %v, want the six images only it showed", keys)
+		if len(keys) != 7 {
+			t.Errorf("trashed: got %v, want its seven images", keys)
 		}
-
-		// The shared one goes once both are deleted; meanwhile a new
-		// template took another of the trashed pictures.
-		again := &moji.Template{Name: "again", CreatorID: u.ID, Images: images("again")}
-		again.Images[moji.Sad] = mine.Images[moji.Sad]
-		if err := db.CreateTemplate(ctx, again, ""); err != nil {
-			t.Fatal(err)
+		template("again", mine, moji.Sad) // takes the sad face back
+		if left, _ := db.Trashed(ctx, time.Now().Add(time.Hour), 10); len(left) != 6 {
+			t.Errorf("trash after a template took one back: got %v, want six", left)
 		}
 		blobs := &recordingBlobs{}
 		if failed := db.DeleteFiles(ctx, blobs, 0, keys...); len(failed) != 0 {
 			t.Fatalf("DeleteFiles: %v", failed)
 		}
-		if len(blobs.deleted) != 5 || slices.Contains(blobs.deleted, mine.Images[moji.Sad]) {
-			t.Errorf("deleted: got %v, want five, not the picture in use again", blobs.deleted)
+		if len(blobs.deleted) != 5 || slices.Contains(blobs.deleted, mine.Images[moji.Happy]) || slices.Contains(blobs.deleted, mine.Images[moji.Sad]) {
+			t.Errorf("deleted: got %v, want five: not the happy face another shows, nor the sad one taken back", blobs.deleted)
 		}
 		if left, _ := db.Trashed(ctx, time.Now().Add(time.Hour), 10); len(left) != 0 {
 			t.Errorf("trash after: got %v, want empty", left)
@@ -155,4 +164,36 @@ type recordingBlobs struct {
 func (b *recordingBlobs) Delete(_ context.Context, key string) error {
 	b.deleted = append(b.deleted, key)
 	return nil
+}
+
+// On MariaDB, deleting an account locks its tasks in another order than a
+// worker finishing one does; a deadlock between them is retried, not
+// answered as an error.
+func TestDeleteUserBesideFinishTask(t *testing.T) {
+	db := storetest.MustOpenDB(t, store.MySQL)
+	ctx := context.Background()
+	owner := mustCreateUser(t, db, "other@example.com", "other")
+	tpl := mustCreateTemplate(t, db, "t", owner.ID)
+	for i := range 30 {
+		u := mustCreateUser(t, db, fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("u%d", i))
+		var running []*moji.Task
+		for range 3 {
+			tk := mustCreateTask(t, db, u.ID, tpl.ID)
+			mustClaim(t, db, tk.ID, "lease-"+tk.ID)
+			running = append(running, tk)
+		}
+		var wg sync.WaitGroup
+		for _, tk := range running {
+			wg.Go(func() {
+				err := db.FinishTask(ctx, tk.ID, "lease-"+tk.ID, sampleResult("results/"+tk.ID+".png"))
+				if err != nil && !errors.Is(err, store.ErrLeaseLost) {
+					t.Errorf("FinishTask: %v", err)
+				}
+			})
+		}
+		if _, _, err := db.DeleteUser(ctx, u.ID); err != nil {
+			t.Errorf("round %d: DeleteUser: %v", i, err)
+		}
+		wg.Wait()
+	}
 }
