@@ -1,6 +1,6 @@
 import { createApi, fetchBaseQuery, type BaseQueryFn, type FetchArgs, type FetchBaseQueryError } from '@reduxjs/toolkit/query/react';
 import { selectToken, sessionExpired, type AuthState } from '../store/authSlice';
-import { isUnauthorized } from './errors';
+import { isUnauthorized, withRetryAfter } from './errors';
 
 /** Endpoints that never carry the token: a stale one must not spoil them. */
 const ANONYMOUS = new Set(['logIn', 'signUp', 'checkTaken']);
@@ -29,12 +29,13 @@ const rawBaseQuery = fetchBaseQuery({
 export const baseQuery: BaseQueryFn<string | FetchArgs, unknown, FetchBaseQueryError> = async (args, api, extra) => {
   const current = () => selectToken(api.getState() as { auth: AuthState });
   const sent = ANONYMOUS.has(api.endpoint) ? null : current();
-  const result = await rawBaseQuery(args, api, extra);
+  const send = async () => withRetryAfter(await rawBaseQuery(args, api, extra));
+  const result = await send();
   if (sent === null || !isUnauthorized(result.error)) return result;
   // Only the token that was refused ends: an answer that arrives after the
   // person logged in again must not end the new session.
   if (current() === sent) api.dispatch(sessionExpired());
-  return api.type === 'query' ? rawBaseQuery(args, api, extra) : result;
+  return api.type === 'query' ? send() : result;
 };
 
 export const api = createApi({

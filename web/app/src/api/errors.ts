@@ -1,5 +1,5 @@
 import type { SerializedError } from '@reduxjs/toolkit';
-import type { FetchBaseQueryError } from '@reduxjs/toolkit/query';
+import type { FetchBaseQueryError, FetchBaseQueryMeta } from '@reduxjs/toolkit/query';
 import type { ApiErrorBody, ApiErrorInfo } from './types';
 
 export function isApiErrorBody(v: unknown): v is ApiErrorBody {
@@ -28,4 +28,25 @@ export function isNetworkError(err: QueryError): boolean {
 
 export function isUnauthorized(err: QueryError): boolean {
   return errorStatus(err) === 401 && apiError(err)?.code === 'unauthorized';
+}
+
+/** Seconds from a Retry-After header (a number of seconds or an HTTP date), or null. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/**
+ * A 429 with the wait its Retry-After header asks for, kept beside the
+ * error's code (retry_after), since only the response carries the header.
+ */
+export function withRetryAfter<R extends { error?: FetchBaseQueryError; meta?: FetchBaseQueryMeta }>(result: R): R {
+  const err = result.error;
+  if (!err || err.status !== 429 || !isApiErrorBody(err.data)) return result;
+  const secs = parseRetryAfter(result.meta?.response?.headers.get('Retry-After'));
+  if (secs === null) return result;
+  return { ...result, error: { ...err, data: { error: { ...err.data.error, retry_after: secs } } } };
 }

@@ -8,6 +8,8 @@ export type Expression = (typeof EXPRESSIONS)[number];
 export interface ApiErrorInfo {
   code: string;
   message: string;
+  /** Not the server's JSON: the seconds of a 429's Retry-After header, added by the base query. */
+  retry_after?: number;
 }
 
 /** Every error response: `{"error":{"code","message"}}`. */

@@ -13,6 +13,10 @@ export const usersApi = api.injectEndpoints({
     logIn: build.mutation<LoginResponse, LoginRequest>({
       query: (body) => ({ url: 'users/auth', method: 'POST', body }),
     }),
+    /** 204 once the account and everything it made are gone; the token then no longer works. */
+    deleteAccount: build.mutation<void, { password: string }>({
+      query: (body) => ({ url: 'users/me', method: 'DELETE', body }),
+    }),
     getMyResults: build.query<Page<Task>, number>({
       query: (page) => ({ url: 'users/mypage/results', params: { page } }),
       providesTags: (res) => [
@@ -31,6 +35,7 @@ export const {
   useCheckTakenQuery,
   useSignUpMutation,
   useLogInMutation,
+  useDeleteAccountMutation,
   useGetMyResultsQuery,
   useGetMyTemplatesQuery,
 } = usersApi;

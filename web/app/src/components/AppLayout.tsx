@@ -9,7 +9,8 @@ import MenuItem from '@mui/material/MenuItem';
 import Toolbar from '@mui/material/Toolbar';
 import Typography from '@mui/material/Typography';
 import { Suspense, useEffect, useId, useRef, useState } from 'react';
-import { Link as RouterLink, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { Link as RouterLink, NavLink, Outlet, useLocation, useNavigate, useOutletContext } from 'react-router';
+import type { HomeState } from '../features/gallery/GalleryPage';
 import { useI18n, type MessageKey } from '../i18n';
 import { visuallyHidden } from '../lib/a11y';
 import { selectUser } from '../store/authSlice';
@@ -131,6 +132,20 @@ function NarrowNav({ onLogOut }: { onLogOut: () => void }) {
   );
 }
 
+/** What the layout offers its pages (react-router's outlet context). */
+export interface LayoutContext {
+  /**
+   * Goes home and ends the session there, as logging out does; state is
+   * handed to the home page (a notice to show). replace: the page left
+   * should not be gone back to.
+   */
+  endSessionAtHome: (options?: { state?: HomeState; replace?: boolean }) => void;
+}
+
+export function useLayout(): LayoutContext {
+  return useOutletContext<LayoutContext>();
+}
+
 /** Focus the main region after each navigation, so keyboard and screen-reader users start on the new page. */
 function useFocusOnNavigate() {
   const { pathname } = useLocation();
@@ -163,10 +178,11 @@ export function AppLayout() {
   // needs an account, it would send the person to log in, as if they had
   // been thrown out.
   const [leaving, setLeaving] = useState(false);
-  const logOut = () => {
+  const endSessionAtHome: LayoutContext['endSessionAtHome'] = ({ state, replace } = {}) => {
     setLeaving(true);
-    navigate('/', { replace: pathname === '/' });
+    navigate('/', { replace: replace || pathname === '/', state });
   };
+  const logOut = () => endSessionAtHome();
   useEffect(() => {
     if (leaving && pathname === '/') {
       setLeaving(false);
@@ -223,7 +239,7 @@ export function AppLayout() {
       <Container component="main" id="main" ref={mainRef} tabIndex={-1} maxWidth="lg" sx={{ py: 3, px: { xs: 1.5, sm: 3 }, outline: 'none' }}>
         <RouteErrorBoundary key={pathname}>
           <Suspense fallback={<Loading />}>
-            <Outlet />
+            <Outlet context={{ endSessionAtHome } satisfies LayoutContext} />
           </Suspense>
         </RouteErrorBoundary>
       </Container>

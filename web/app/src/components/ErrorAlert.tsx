@@ -2,7 +2,13 @@ import Alert from '@mui/material/Alert';
 import Button from '@mui/material/Button';
 import { useCallback } from 'react';
 import { apiError, isNetworkError, type QueryError } from '../api/errors';
-import { useI18n, type MessageKey } from '../i18n';
+import { useI18n, type Lang, type MessageKey } from '../i18n';
+
+/** "30 seconds", "15 minutes" (rounded up) in lang's words. */
+function formatWait(lang: Lang, seconds: number): string {
+  const [n, unit] = seconds < 60 ? [Math.max(1, seconds), 'second'] : [Math.ceil(seconds / 60), 'minute'];
+  return new Intl.NumberFormat(lang, { style: 'unit', unit, unitDisplay: 'long' }).format(n);
+}
 
 const CODE_KEY: Partial<Record<string, MessageKey>> = {
   unauthorized: 'error.unauthorized',
@@ -30,7 +36,13 @@ export function useErrorText(overrides?: Partial<Record<string, MessageKey>>): (
       const info = apiError(err);
       if (!info) return t('error.unknown');
       if (lang === 'en') return info.message;
-      const key = overrides?.[info.code] ?? CODE_KEY[info.code];
+      const override = overrides?.[info.code];
+      if (override) return t(override);
+      // The server's words say how long to wait; the translation says it too.
+      if (info.code === 'rate_limited' && info.retry_after !== undefined) {
+        return t('error.rate_limitedWait', { wait: formatWait(lang, info.retry_after) });
+      }
+      const key = CODE_KEY[info.code];
       if (key) return t(key);
       return `${t('error.invalid')} (${info.message})`;
     },

@@ -3,6 +3,7 @@
 
 const en = {
   'common.cancel': 'Cancel',
+  'common.close': 'Close',
   'common.delete': 'Delete',
   'common.loading': 'Loading…',
   'common.reload': 'Reload',
@@ -32,6 +33,7 @@ const en = {
   'error.too_large': 'The file is too large.',
   'error.unsupported_media': 'That kind of file is not supported.',
   'error.rate_limited': 'Too many tries. Please wait a little and try again.',
+  'error.rate_limitedWait': 'Too many tries. Please try again in {wait}.',
   'error.internal': 'The server ran into a problem. Please try again.',
   'error.unavailable': 'The server is busy. Please try again shortly.',
 
@@ -48,6 +50,7 @@ const en = {
   'gallery.intro': 'Pick an emoji template, then drop in a photo: every face gets the emoji of its expression.',
   'gallery.templates': 'Templates, newest first',
   'gallery.empty': 'No templates yet.',
+  'gallery.accountDeleted': 'Your account has been deleted, with your results and templates. Thank you for using IGE MOJI.',
 
   'pagination.page': 'Go to page {page}',
   'pagination.current': 'Page {page}, current page',
@@ -218,6 +221,15 @@ const en = {
   'me.faces_other': '{count} faces',
   'me.deleteResult': 'Delete the result of {date}',
   'me.deleteTemplate': 'Delete the template {name}',
+
+  'account.heading': 'Delete account',
+  'account.explain': 'Deleting your account also deletes your results with their pictures, and your templates. Results other people made with your templates stay. This cannot be undone.',
+  'account.delete': 'Delete account',
+  'account.dialogTitle': 'Delete your account?',
+  'account.dialogBody': 'Your account, your results with their pictures, and your templates will be deleted for good. Results other people made with your templates stay. Enter your password to confirm.',
+  'account.confirm': 'Delete my account',
+  'account.deleting': 'Deleting…',
+  'account.wrongPassword': 'The password is incorrect.',
 
   'notFound.title': 'Page not found',
   'notFound.body': 'There is nothing at this address.',

@@ -4,6 +4,7 @@ import type { Messages } from './en';
 
 const ko: Messages = {
   'common.cancel': '취소',
+  'common.close': '닫기',
   'common.delete': '삭제',
   'common.loading': '불러오는 중…',
   'common.reload': '새로고침',
@@ -33,6 +34,7 @@ const ko: Messages = {
   'error.too_large': '파일이 너무 큽니다.',
   'error.unsupported_media': '지원하지 않는 파일 형식입니다.',
   'error.rate_limited': '시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.',
+  'error.rate_limitedWait': '시도가 너무 많습니다. {wait} 후에 다시 시도해 주세요.',
   'error.internal': '서버에 문제가 생겼습니다. 다시 시도해 주세요.',
   'error.unavailable': '서버가 바쁩니다. 잠시 후 다시 시도해 주세요.',
 
@@ -49,6 +51,7 @@ const ko: Messages = {
   'gallery.intro': '이모지 템플릿을 고르고 사진을 올리세요. 모든 얼굴에 표정에 맞는 이모지를 붙여 드립니다.',
   'gallery.templates': '템플릿 (최신순)',
   'gallery.empty': '아직 템플릿이 없습니다.',
+  'gallery.accountDeleted': '계정이 삭제되었습니다. 내 결과와 템플릿도 함께 삭제되었습니다. 그동안 이용해 주셔서 감사합니다.',
 
   'pagination.page': '{page}쪽으로 이동',
   'pagination.current': '{page}쪽, 현재 쪽',
@@ -219,6 +222,15 @@ const ko: Messages = {
   'me.faces_other': '얼굴 {count}개',
   'me.deleteResult': '{date}의 결과 삭제',
   'me.deleteTemplate': '{name} 템플릿 삭제',
+
+  'account.heading': '계정 삭제',
+  'account.explain': '계정을 삭제하면 내 결과와 그 사진, 내 템플릿도 함께 삭제됩니다. 다른 사람이 내 템플릿으로 만든 결과는 그대로 남습니다. 삭제한 뒤에는 되돌릴 수 없습니다.',
+  'account.delete': '계정 삭제',
+  'account.dialogTitle': '계정을 삭제할까요?',
+  'account.dialogBody': '계정과 내 결과, 그 사진, 내 템플릿이 완전히 삭제됩니다. 다른 사람이 내 템플릿으로 만든 결과는 그대로 남습니다. 확인을 위해 비밀번호를 입력해 주세요.',
+  'account.confirm': '내 계정 삭제',
+  'account.deleting': '삭제하는 중…',
+  'account.wrongPassword': '비밀번호가 올바르지 않습니다.',
 
   'notFound.title': '페이지를 찾을 수 없습니다',
   'notFound.body': '이 주소에는 아무것도 없습니다.',

@@ -1,8 +1,9 @@
+import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
 import Pagination from '@mui/material/Pagination';
 import Typography from '@mui/material/Typography';
-import { useId } from 'react';
-import { useSearchParams } from 'react-router';
+import { useEffect, useId, useState } from 'react';
+import { useLocation, useNavigate, useSearchParams } from 'react-router';
 import { useGetGalleryPageQuery } from '../../api/emojis';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { Loading } from '../../components/Loading';
@@ -13,8 +14,33 @@ import { pageParam } from '../../lib/navigation';
 import { RankingSection } from './RankingSection';
 import { TemplateCard } from './TemplateCard';
 
+/** What another page hands over when it sends the person here. */
+export interface HomeState {
+  /** The account was deleted (and its session ended): say so. */
+  accountDeleted?: boolean;
+}
+
+/**
+ * The notice another page left in the location's state, shown while this
+ * page stays; the state is cleared at once, so that going back to this
+ * entry or reloading does not show it again.
+ */
+function useHomeNotice(): [boolean, () => void] {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const handed = (location.state as HomeState | null)?.accountDeleted === true;
+  const [shown, setShown] = useState(handed);
+  useEffect(() => {
+    if (!handed) return;
+    setShown(true);
+    navigate({ pathname: location.pathname, search: location.search, hash: location.hash }, { replace: true, state: null });
+  }, [handed]); // the location as it is then
+  return [shown, () => setShown(false)];
+}
+
 export default function GalleryPage() {
   const { t } = useI18n();
+  const [accountDeleted, dismissNotice] = useHomeNotice();
   const headingId = useId();
   const [params, setParams] = useSearchParams();
   const page = pageParam(params.get('page'));
@@ -25,6 +51,11 @@ export default function GalleryPage() {
   return (
     <>
       <PageTitle title={t('gallery.title')}>{t('gallery.heading')}</PageTitle>
+      {accountDeleted && (
+        <Alert severity="success" role="status" onClose={dismissNotice} closeText={t('common.close')} sx={{ mb: 2 }}>
+          {t('gallery.accountDeleted')}
+        </Alert>
+      )}
       <Typography sx={{ mb: 3 }}>{t('gallery.intro')}</Typography>
       <RankingSection />
       <Box component="section" aria-labelledby={headingId} aria-busy={isFetching}>

@@ -141,3 +141,129 @@ describe('My templates', () => {
     await waitFor(() => expect(screen.getByRole('tabpanel', { name: 'My templates' })).toHaveFocus());
   });
 });
+
+describe('Deleting the account', () => {
+  const empty = (url: URL) => json({ items: [], page: 1, page_size: PAGE_SIZE, total: 0, ...(url.pathname === '/api/v1/faces/ranking' ? { window_days: 7 } : {}) });
+
+  /** The server: alice's password is "correct horse"; every request is recorded. */
+  function server(answerDelete?: (password: string) => Response | Promise<Response>) {
+    const deletes: { password: string; auth: string | null; type: string | null }[] = [];
+    const fetch = mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/users/me' && req.method === 'DELETE') {
+        const { password } = (await req.json()) as { password: string };
+        deletes.push({ password, auth: req.headers.get('Authorization'), type: req.headers.get('Content-Type') });
+        if (answerDelete) return answerDelete(password);
+        return password === 'correct horse' ? json(null, 204) : json({ error: { code: 'forbidden', message: 'The password is incorrect.' } }, 403);
+      }
+      // After the deletion the old token is dead.
+      if (req.headers.get('Authorization') && deletes.some((d) => d.password === 'correct horse')) {
+        return json({ error: { code: 'unauthorized', message: 'This account no longer exists.' } }, 401);
+      }
+      if (url.pathname.startsWith('/api/v1/users/mypage/') || url.pathname.startsWith('/api/v1/emojis/pages/') || url.pathname === '/api/v1/faces/ranking') {
+        return empty(url);
+      }
+      return notFound();
+    });
+    return { deletes, fetch };
+  }
+
+  async function openDialog(user: ReturnType<typeof userEvent.setup>) {
+    const section = await screen.findByRole('region', { name: 'Delete account' });
+    expect(section).toHaveTextContent(/cannot be undone/);
+    await user.click(within(section).getByRole('button', { name: 'Delete account' }));
+    return screen.findByRole('dialog', { name: 'Delete your account?' });
+  }
+
+  it('asks for the password, and keeps the button off until there is one', async () => {
+    server();
+    renderAt('/me');
+    const user = userEvent.setup();
+    const dialog = await openDialog(user);
+    expect(dialog).toHaveAccessibleDescription(/Results other people made with your templates stay/);
+    const field = within(dialog).getByLabelText(/Password/);
+    expect(field).toHaveAttribute('type', 'password');
+    expect(field).toHaveAttribute('autocomplete', 'current-password');
+    await waitFor(() => expect(field).toHaveFocus());
+    const confirm = within(dialog).getByRole('button', { name: 'Delete my account' });
+    expect(confirm).toBeDisabled();
+    await user.type(field, 'x');
+    expect(confirm).toBeEnabled();
+    await user.clear(field);
+    expect(confirm).toBeDisabled();
+  });
+
+  it('sends the password with the token, then ends the session and says so at home', async () => {
+    const { deletes, fetch } = server();
+    const { store } = renderAt('/me');
+    const user = userEvent.setup();
+    const dialog = await openDialog(user);
+    await user.type(within(dialog).getByLabelText(/Password/), 'correct horse');
+    await user.click(within(dialog).getByRole('button', { name: 'Delete my account' }));
+
+    await waitFor(() => expect(screen.getByTestId('where')).toHaveTextContent(/^\/$/));
+    expect(deletes).toEqual([{ password: 'correct horse', auth: 'Bearer tok-alice', type: 'application/json' }]);
+    const notice = await screen.findByText(/^Your account has been deleted/);
+    expect(notice.closest('[role=status]')).not.toBeNull();
+    expect(store.getState().auth.session).toBeNull();
+    expect(sessionStorage.getItem('igemoji.session')).toBeNull();
+    expect(store.getState().api.queries).not.toHaveProperty(['getMyResults(1)']);
+    expect(screen.getByRole('link', { name: 'Log in' })).toBeInTheDocument();
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument(); // not "Your session has ended"
+    expect(await screen.findByText('No templates yet.')).toBeInTheDocument();
+    expect(store.getState().auth.expired).toBe(false);
+    // Home is read without the dead token.
+    const sent = fetch.mock.calls.map(([input, init]) => (input instanceof Request ? input : new Request(input, init)));
+    const after = sent.slice(sent.findIndex((r) => r.method === 'DELETE') + 1);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.map((r) => r.headers.get('Authorization'))).toEqual(after.map(() => null));
+  });
+
+  it('on a wrong password, says so on the field, keeps what was typed and puts focus back there', async () => {
+    server();
+    const { store } = renderAt('/me');
+    const user = userEvent.setup();
+    const dialog = await openDialog(user);
+    const field = within(dialog).getByLabelText(/Password/);
+    await user.type(field, 'wrong horse');
+    await user.keyboard('{Enter}');
+
+    expect(await within(dialog).findByText('The password is incorrect.')).toBeInTheDocument();
+    expect(field).toHaveAttribute('aria-invalid', 'true');
+    expect(field).toHaveAccessibleDescription('The password is incorrect.');
+    expect(field).toHaveValue('wrong horse');
+    await waitFor(() => expect(field).toHaveFocus());
+    expect(screen.getByRole('dialog', { name: 'Delete your account?' })).toBeInTheDocument();
+    expect(store.getState().auth.session).not.toBeNull();
+    expect(screen.getByTestId('where')).toHaveTextContent('/me');
+  });
+
+  it('says how long to wait after too many wrong passwords, in Korean too', async () => {
+    server(() => {
+      const res = json({ error: { code: 'rate_limited', message: 'Too many wrong passwords. Try again in 90 seconds.' } }, 429);
+      res.headers.set('Retry-After', '90');
+      return res;
+    });
+    renderApp(<AppRoutes />, { route: '/me', store: testStore({ auth: loggedIn(), lang: 'ko' }) });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: '계정 삭제' }));
+    const dialog = await screen.findByRole('dialog', { name: '계정을 삭제할까요?' });
+    await user.type(within(dialog).getByLabelText(/비밀번호/), 'guess');
+    await user.click(within(dialog).getByRole('button', { name: '내 계정 삭제' }));
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent('시도가 너무 많습니다. 2분 후에 다시 시도해 주세요.');
+  });
+
+  it('closes on Escape, forgetting the password, and gives focus back to the button', async () => {
+    const { deletes } = server();
+    renderAt('/me');
+    const user = userEvent.setup();
+    const dialog = await openDialog(user);
+    await user.type(within(dialog).getByLabelText(/Password/), 'secret');
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    const button = screen.getByRole('button', { name: 'Delete account' });
+    await waitFor(() => expect(button).toHaveFocus());
+    await user.click(button);
+    expect(within(await screen.findByRole('dialog')).getByLabelText(/Password/)).toHaveValue('');
+    expect(deletes).toHaveLength(0);
+  });
+});
