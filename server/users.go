@@ -174,16 +174,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, failed) // no account has such an email or password
 		return
 	}
-	// Count the attempt before hashing, so parallel guesses are counted too;
-	// a successful log-in takes it back.
-	acct, addr := store.Key(in.Email), clientAddr(r)
-	if d := s.addrLimit.Reserve(addr); d > 0 {
-		s.retryAfter(w, r, seconds(d), "Too many failed log-ins.")
-		return
-	}
-	if d := s.accountLimit.Reserve(acct); d > 0 {
-		s.addrLimit.Undo(addr)
-		s.retryAfter(w, r, seconds(d), "Too many failed log-ins.")
+	acct := store.Key(in.Email)
+	addr, ok := s.guess(w, r, acct, "Too many failed log-ins.")
+	if !ok {
 		return
 	}
 	u, err := s.db.UserByEmail(r.Context(), in.Email)
@@ -195,11 +188,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	var match bool
-	if err := withSlot(r.Context(), s.hashing, func() error {
-		match = bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) == nil
-		return nil
-	}); err != nil {
+	match, err := s.passwordMatches(r.Context(), hash, in.Password)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -207,8 +197,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, failed)
 		return
 	}
-	s.accountLimit.Reset(acct)
-	s.addrLimit.Undo(addr)
+	s.rightGuess(acct, addr)
 	tok, ttl, err := s.tokens.Issue(u.ID)
 	if err != nil {
 		s.error(w, r, err)
@@ -244,21 +233,13 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, wrong)
 		return
 	}
-	acct, addr := store.Key(u.Email), clientAddr(r)
-	if d := s.addrLimit.Reserve(addr); d > 0 {
-		s.retryAfter(w, r, seconds(d), "Too many wrong passwords.")
+	acct := store.Key(u.Email)
+	addr, ok := s.guess(w, r, acct, "Too many wrong passwords.")
+	if !ok {
 		return
 	}
-	if d := s.accountLimit.Reserve(acct); d > 0 {
-		s.addrLimit.Undo(addr)
-		s.retryAfter(w, r, seconds(d), "Too many wrong passwords.")
-		return
-	}
-	var match bool
-	if err := withSlot(r.Context(), s.hashing, func() error {
-		match = bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(in.Password)) == nil
-		return nil
-	}); err != nil {
+	match, err := s.passwordMatches(r.Context(), u.PasswordHash, in.Password)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -266,8 +247,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, wrong)
 		return
 	}
-	s.accountLimit.Reset(acct)
-	s.addrLimit.Undo(addr)
+	s.rightGuess(acct, addr)
 	live, keys, err := s.db.DeleteUser(r.Context(), u.ID)
 	if err != nil {
 		s.error(w, r, err)
@@ -280,6 +260,39 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	s.deleteFiles(ctx, keys...)
 	s.log.Info("account deleted", "user", u.ID, "tasks_running", len(live), "files", len(keys))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// guess counts a password guess against the account key acct and the
+// client's address before hashing, so that parallel guesses count too. It
+// answers 429 with msg, and reports false, while either is locked.
+func (s *Server) guess(w http.ResponseWriter, r *http.Request, acct, msg string) (addr string, ok bool) {
+	addr = clientAddr(r)
+	if d := s.addrLimit.Reserve(addr); d > 0 {
+		s.retryAfter(w, r, seconds(d), msg)
+		return "", false
+	}
+	if d := s.accountLimit.Reserve(acct); d > 0 {
+		s.addrLimit.Undo(addr)
+		s.retryAfter(w, r, seconds(d), msg)
+		return "", false
+	}
+	return addr, true
+}
+
+// rightGuess takes back what guess counted: the password was right.
+func (s *Server) rightGuess(acct, addr string) {
+	s.accountLimit.Reset(acct)
+	s.addrLimit.Undo(addr)
+}
+
+// passwordMatches compares password with hash in one of the hashing slots.
+func (s *Server) passwordMatches(ctx context.Context, hash []byte, password string) (bool, error) {
+	var match bool
+	err := withSlot(ctx, s.hashing, func() error {
+		match = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+		return nil
+	})
+	return match, err
 }
 
 // GET /api/v1/users/me
