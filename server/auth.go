@@ -29,28 +29,53 @@ func NewTokens(secret []byte, ttl time.Duration) *Tokens {
 	return &Tokens{secret: secret, ttl: ttl, now: time.Now}
 }
 
-// Issue returns a token for userID and its lifetime.
-func (t *Tokens) Issue(userID int64) (string, time.Duration, error) {
+// tokenClaims are a token's registered claims and the version of the
+// password it was issued under: when the password last changed, in unix
+// milliseconds (0: never), so that a change ends older sessions exactly.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Password int64 `json:"pwd,omitempty"`
+}
+
+// Issue returns a token for u and its lifetime.
+func (t *Tokens) Issue(u *moji.User) (string, time.Duration, error) {
 	now := t.now()
 	jti := make([]byte, 16)
 	rand.Read(jti)
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Issuer:    issuer,
-		Subject:   strconv.FormatInt(userID, 10),
-		IssuedAt:  jwt.NewNumericDate(now),
-		NotBefore: jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
-		ID:        hex.EncodeToString(jti),
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   strconv.FormatInt(u.ID, 10),
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+			ID:        hex.EncodeToString(jti),
+		},
+		Password: passwordVersion(u),
 	})
 	s, err := tok.SignedString(t.secret)
 	return s, t.ttl, err
 }
 
+func passwordVersion(u *moji.User) int64 {
+	if u.PasswordChangedAt.IsZero() {
+		return 0
+	}
+	return u.PasswordChangedAt.UnixMilli()
+}
+
+// Claims is what a verified token says.
+type Claims struct {
+	UserID   int64
+	Expires  time.Time
+	Password int64 // see tokenClaims
+}
+
 // Verify checks a token's signature, algorithm, issuer and expiry and
-// returns its user id. Every failure is EUNAUTHORIZED; an expired token
+// returns its claims. Every failure is EUNAUTHORIZED; an expired token
 // says so, so that clients can ask the person to log in again.
-func (t *Tokens) Verify(s string) (int64, error) {
-	var claims jwt.RegisteredClaims
+func (t *Tokens) Verify(s string) (Claims, error) {
+	var claims tokenClaims
 	_, err := jwt.ParseWithClaims(s, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
@@ -62,16 +87,36 @@ func (t *Tokens) Verify(s string) (int64, error) {
 		jwt.WithTimeFunc(t.now),
 	)
 	if errors.Is(err, jwt.ErrTokenExpired) {
-		return 0, moji.Errorf(moji.EUNAUTHORIZED, "Your session has expired; please log in again.")
+		return Claims{}, moji.Errorf(moji.EUNAUTHORIZED, "Your session has expired; please log in again.")
 	}
-	if err != nil {
-		return 0, moji.Errorf(moji.EUNAUTHORIZED, "Invalid access token.")
+	if err != nil || claims.IssuedAt == nil || claims.ExpiresAt == nil {
+		return Claims{}, moji.Errorf(moji.EUNAUTHORIZED, "Invalid access token.")
 	}
 	id, err := strconv.ParseInt(claims.Subject, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, moji.Errorf(moji.EUNAUTHORIZED, "Invalid access token.")
+		return Claims{}, moji.Errorf(moji.EUNAUTHORIZED, "Invalid access token.")
 	}
-	return id, nil
+	return Claims{UserID: id, Expires: claims.ExpiresAt.Time, Password: claims.Password}, nil
+}
+
+// session resolves a token to its user: verified, the account still there,
+// and issued under its current password (a change ends the sessions a
+// thief may hold).
+func (s *Server) session(ctx context.Context, tok string) (*moji.User, Claims, error) {
+	c, err := s.tokens.Verify(tok)
+	if err != nil {
+		return nil, Claims{}, err
+	}
+	u, err := s.db.UserByID(ctx, c.UserID)
+	if moji.ErrorCode(err) == moji.ENOTFOUND {
+		return nil, Claims{}, moji.Errorf(moji.EUNAUTHORIZED, "This account no longer exists.")
+	} else if err != nil {
+		return nil, Claims{}, err
+	}
+	if c.Password != passwordVersion(u) {
+		return nil, Claims{}, moji.Errorf(moji.EUNAUTHORIZED, "Your password was changed; please log in again.")
+	}
+	return u, c, nil
 }
 
 type ctxKey int
@@ -99,16 +144,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.error(w, r, err)
 			return
 		}
-		id, err := s.tokens.Verify(tok)
+		u, _, err := s.session(r.Context(), tok)
 		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		u, err := s.db.UserByID(r.Context(), id)
-		if moji.ErrorCode(err) == moji.ENOTFOUND {
-			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "This account no longer exists."))
-			return
-		} else if err != nil {
 			s.error(w, r, err)
 			return
 		}

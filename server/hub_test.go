@@ -24,6 +24,8 @@ import (
 	"github.com/igemoji/igemoji/shared/config"
 	"github.com/igemoji/igemoji/shared/mem"
 	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
+	"github.com/igemoji/igemoji/shared/store/storetest"
 )
 
 // Tasks known to the test hubs: ids starting with "anon" are anonymous,
@@ -1096,8 +1098,13 @@ func TestWSTokenExpiry(t *testing.T) {
 	bus := mem.NewBus(64)
 	// Two seconds: JWT times are whole seconds, so a one-second token
 	// issued late in a second can expire before the first check.
+	db := storetest.MustOpenDB(t, store.SQLite)
+	u := &moji.User{Email: "ws@example.com", Alias: "ws", PasswordHash: []byte("x")}
+	if err := db.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
 	s := New(&config.Config{TokenTTL: 2 * time.Second, BcryptCost: bcrypt.MinCost}, slog.New(slog.DiscardHandler),
-		[]byte("test secret"), Deps{Bus: bus})
+		[]byte("test secret"), Deps{Bus: bus, DB: db})
 	srv := httptest.NewServer(s.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{})
@@ -1108,7 +1115,7 @@ func TestWSTokenExpiry(t *testing.T) {
 		<-ran
 		srv.Close()
 	})
-	tok, _, err := s.tokens.Issue(9)
+	tok, _, err := s.tokens.Issue(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1129,7 +1136,7 @@ func TestWSTokenExpiry(t *testing.T) {
 	go func() {
 		defer close(published)
 		for {
-			bus.Publish(context.Background(), progress("u9-a", 9, 1))
+			bus.Publish(context.Background(), progress("u9-a", u.ID, 1))
 			select {
 			case <-stop:
 				return

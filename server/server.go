@@ -17,7 +17,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/igemoji/igemoji/shared/config"
@@ -232,6 +231,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 		r.Post("/users/auth", s.handleLogin)
 		r.With(s.requireUser).Get("/users/me", s.handleMe)
 		r.With(s.requireUser).Delete("/users/me", s.handleDeleteAccount)
+		r.With(s.requireUser).Put("/users/me/password", s.handleChangePassword)
 		r.With(s.requireUser).Get("/users/mypage/{case}", s.handleMyPage)
 
 		r.With(s.requireUser).Post("/emojis", s.handleCreateTemplate)
@@ -270,17 +270,15 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if tok != "" {
-		id, err := s.tokens.Verify(tok)
-		var claims jwt.RegisteredClaims
-		if err == nil {
-			// Verified above: its claims can be trusted as they are.
-			_, _, err = jwt.NewParser().ParseUnverified(tok, &claims)
-		}
-		if err != nil || claims.ExpiresAt == nil {
+		u, c, err := s.session(r.Context(), tok)
+		if moji.ErrorCode(err) == moji.EINTERNAL {
+			s.error(w, r, err)
+			return
+		} else if err != nil {
 			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Your session has expired or is not valid; log in again."))
 			return
 		}
-		uid, expires = id, claims.ExpiresAt.Time
+		uid, expires = u.ID, c.Expires
 	}
 	s.hub.ServeWS(w, r, uid, clientAddr(r), expires)
 }

@@ -137,11 +137,8 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	var hash []byte
-	if err := withSlot(r.Context(), s.hashing, func() (err error) {
-		hash, err = bcrypt.GenerateFromPassword([]byte(in.Password), s.cfg.BcryptCost)
-		return err
-	}); err != nil {
+	hash, err := s.hashPassword(r.Context(), in.Password)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -198,7 +195,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.rightGuess(acct, addr)
-	tok, ttl, err := s.tokens.Issue(u.ID)
+	s.writeAuth(w, r, u)
+}
+
+// writeAuth answers with a fresh access token for u.
+func (s *Server) writeAuth(w http.ResponseWriter, r *http.Request, u *moji.User) {
+	tok, ttl, err := s.tokens.Issue(u)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -209,6 +211,71 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		"expires_in":   int(ttl.Seconds()),
 		"user":         toUserJSON(u),
 	})
+}
+
+// PUT /api/v1/users/me/password {"current_password","new_password"}: the
+// current password is asked again (counted like log-ins); every token
+// issued before the change stops working, and the answer carries a new one,
+// as a log-in does, so that this session goes on.
+func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if in.Current == "" {
+		s.error(w, r, moji.Errorf(moji.EINVALID, "Enter your current password."))
+		return
+	}
+	if err := checkPassword(in.New); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	u := userFrom(r.Context())
+	wrong := moji.Errorf(moji.EFORBIDDEN, "The current password is incorrect.")
+	if len(in.Current) > maxPasswordLen {
+		s.error(w, r, wrong)
+		return
+	}
+	acct := store.Key(u.Email)
+	addr, ok := s.guess(w, r, acct, "Too many wrong passwords.")
+	if !ok {
+		return
+	}
+	match, err := s.passwordMatches(r.Context(), u.PasswordHash, in.Current)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if !match {
+		s.error(w, r, wrong)
+		return
+	}
+	s.rightGuess(acct, addr)
+	hash, err := s.hashPassword(r.Context(), in.New)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if u.PasswordChangedAt, err = s.db.SetPassword(r.Context(), u.ID, hash); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("password changed", "user", u.ID)
+	s.writeAuth(w, r, u)
+}
+
+// hashPassword hashes a new password in one of the hashing slots.
+func (s *Server) hashPassword(ctx context.Context, password string) ([]byte, error) {
+	var hash []byte
+	err := withSlot(ctx, s.hashing, func() (err error) {
+		hash, err = bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
+		return err
+	})
+	return hash, err
 }
 
 // DELETE /api/v1/users/me {"password"}: the account, its tasks and their

@@ -75,3 +75,34 @@ func TestDeleteAccount(t *testing.T) {
 		})
 	}
 }
+
+// Changing the password: the current one is asked again; every session
+// issued before the change ends (a thief's too), the changer's goes on
+// with the token the change hands out.
+func TestChangePassword(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, a *app) {
+		tok := a.signup("changer@example.com", "changer")
+		other := a.login("changer@example.com", "correct horse") // another device
+		change := func(token, body string) resp {
+			return a.do("PUT", "/api/v1/users/me/password", token, "application/json", strings.NewReader(body))
+		}
+		wantError(t, "anonymous", change("", `{"current_password":"correct horse","new_password":"battery staple"}`), http.StatusUnauthorized, moji.EUNAUTHORIZED)
+		wantError(t, "no current", change(tok, `{"new_password":"battery staple"}`), http.StatusBadRequest, moji.EINVALID)
+		wantError(t, "too short", change(tok, `{"current_password":"correct horse","new_password":"short"}`), http.StatusBadRequest, moji.EINVALID)
+		wantError(t, "wrong current", change(tok, `{"current_password":"wrong horse","new_password":"battery staple"}`), http.StatusForbidden, moji.EFORBIDDEN)
+		wantStatus(t, "still the old password", a.getJSON("/api/v1/users/me", other), http.StatusOK)
+
+		r := change(tok, `{"current_password":"correct horse","new_password":"battery staple"}`)
+		wantStatus(t, "change", r, http.StatusOK)
+		conforms(t, "change", "Auth", r)
+		fresh := r.json(t)["access_token"].(string)
+		wantStatus(t, "the new token", a.getJSON("/api/v1/users/me", fresh), http.StatusOK)
+		for name, old := range map[string]string{"the changer's old token": tok, "another device's token": other} {
+			wantError(t, name, a.getJSON("/api/v1/users/me", old), http.StatusUnauthorized, moji.EUNAUTHORIZED)
+			wantError(t, name+" on /ws", a.getJSON("/api/v1/ws?token="+old, ""), http.StatusUnauthorized, moji.EUNAUTHORIZED)
+		}
+		wantError(t, "log in with the old password", a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "changer@example.com", "password": "correct horse"}),
+			http.StatusUnauthorized, moji.EUNAUTHORIZED)
+		a.login("changer@example.com", "battery staple")
+	})
+}

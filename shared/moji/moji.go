@@ -44,6 +44,9 @@ type User struct {
 	Email        string    `json:"email"`
 	Alias        string    `json:"alias"`
 	PasswordHash []byte    `json:"-"`
+	// PasswordChangedAt is when the password last changed (zero: never);
+	// tokens issued before then no longer count.
+	PasswordChangedAt time.Time `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 }
 

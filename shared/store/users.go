@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/mtibben/confusables"
 	"golang.org/x/text/unicode/norm"
@@ -81,19 +82,37 @@ func (db *DB) CreateUser(ctx context.Context, u *moji.User) error {
 	return nil
 }
 
-const userCols = `id, email, alias, password_hash, created_at`
+const userCols = `id, email, alias, password_hash, created_at, password_changed_at`
 
 func scanUser(row interface{ Scan(...any) error }) (*moji.User, error) {
 	var u moji.User
-	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Alias, &u.PasswordHash, &created); err != nil {
+	var created, changed int64
+	if err := row.Scan(&u.ID, &u.Email, &u.Alias, &u.PasswordHash, &created, &changed); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFound("User")
 		}
 		return nil, err
 	}
 	u.CreatedAt = fromMillis(created)
+	if changed > 0 {
+		u.PasswordChangedAt = fromMillis(changed)
+	}
 	return &u, nil
+}
+
+// SetPassword stores a new password hash for user id and records when, so
+// that older tokens stop working; ENOTFOUND when there is no such user.
+func (db *DB) SetPassword(ctx context.Context, id int64, hash []byte) (time.Time, error) {
+	now := db.now()
+	n, err := affected(db.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`,
+		hash, millis(now), id))
+	if err != nil {
+		return time.Time{}, err
+	}
+	if n != 1 {
+		return time.Time{}, notFound("User")
+	}
+	return now, nil
 }
 
 // UserByID returns the user with id, or ENOTFOUND.
