@@ -17,6 +17,13 @@ export const usersApi = api.injectEndpoints({
     deleteAccount: build.mutation<void, { password: string }>({
       query: (body) => ({ url: 'users/me', method: 'DELETE', body }),
     }),
+    /**
+     * A log-in's answer with a new token: every older token, this tab's
+     * too, stops working at once, so the caller must switch to it (renewSession).
+     */
+    changePassword: build.mutation<LoginResponse, { current_password: string; new_password: string }>({
+      query: (body) => ({ url: 'users/me/password', method: 'PUT', body }),
+    }),
     getMyResults: build.query<Page<Task>, number>({
       query: (page) => ({ url: 'users/mypage/results', params: { page } }),
       providesTags: (res) => [
@@ -36,6 +43,7 @@ export const {
   useSignUpMutation,
   useLogInMutation,
   useDeleteAccountMutation,
+  useChangePasswordMutation,
   useGetMyResultsQuery,
   useGetMyTemplatesQuery,
 } = usersApi;

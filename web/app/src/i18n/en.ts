@@ -222,6 +222,15 @@ const en = {
   'me.deleteResult': 'Delete the result of {date}',
   'me.deleteTemplate': 'Delete the template {name}',
 
+  'password.heading': 'Change password',
+  'password.explain': 'After the change, you are logged out on your other devices; you stay logged in here.',
+  'password.current': 'Current password',
+  'password.new': 'New password',
+  'password.submit': 'Change password',
+  'password.changing': 'Changing…',
+  'password.wrongCurrent': 'The current password is incorrect.',
+  'password.changed': 'Your password has been changed. You have been logged out on your other devices.',
+
   'account.heading': 'Delete account',
   'account.explain': 'Deleting your account also deletes your results with their pictures, and your templates. Results other people made with your templates stay. This cannot be undone.',
   'account.delete': 'Delete account',

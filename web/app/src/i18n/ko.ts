@@ -223,6 +223,15 @@ const ko: Messages = {
   'me.deleteResult': '{date}의 결과 삭제',
   'me.deleteTemplate': '{name} 템플릿 삭제',
 
+  'password.heading': '비밀번호 변경',
+  'password.explain': '비밀번호를 바꾸면 다른 기기에서는 로그아웃되고, 이 기기에서는 로그인 상태가 유지됩니다.',
+  'password.current': '현재 비밀번호',
+  'password.new': '새 비밀번호',
+  'password.submit': '비밀번호 변경',
+  'password.changing': '변경하는 중…',
+  'password.wrongCurrent': '현재 비밀번호가 올바르지 않습니다.',
+  'password.changed': '비밀번호가 변경되었습니다. 다른 기기에서는 모두 로그아웃되었습니다.',
+
   'account.heading': '계정 삭제',
   'account.explain': '계정을 삭제하면 내 결과와 그 사진, 내 템플릿도 함께 삭제됩니다. 다른 사람이 내 템플릿으로 만든 결과는 그대로 남습니다. 삭제한 뒤에는 되돌릴 수 없습니다.',
   'account.delete': '계정 삭제',

@@ -26,3 +26,22 @@ export const endSession = (): AppThunk => (dispatch) => {
   dispatch(beforeCleared());
   dispatch(api.util.resetApiState());
 };
+
+/**
+ * Switches to the token of a password change, whose answer is a log-in's:
+ * the older token no longer works. The same account keeps its cached data
+ * and stays on its page; no "session ended" dialog shows (logging in clears
+ * it, should a request refused with the old token have raised it meanwhile).
+ * Anything else (the session ended and the cache may hold anonymous reads)
+ * starts the session as at log-in.
+ */
+export const renewSession =
+  (res: LoginResponse, now = Date.now()): AppThunk =>
+  (dispatch, getState) => {
+    const { session } = getState().auth;
+    if (session?.user.id !== res.user.id) {
+      dispatch(startSession(res, now));
+      return;
+    }
+    dispatch(loggedIn({ token: res.access_token, user: res.user, expiresAt: now + res.expires_in * 1000 }));
+  };

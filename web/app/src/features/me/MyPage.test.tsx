@@ -4,7 +4,7 @@ import { useLocation } from 'react-router';
 import { describe, expect, it } from 'vitest';
 import { AppRoutes } from '../../App';
 import type { Task, Template } from '../../api/types';
-import { json, loggedIn, makeTask, mockFetch, renderApp, template, testStore } from '../../../test/utils';
+import { alice, json, loggedIn, makeTask, mockFetch, renderApp, template, testStore } from '../../../test/utils';
 
 function Where() {
   const { pathname, search } = useLocation();
@@ -265,5 +265,158 @@ describe('Deleting the account', () => {
     await user.click(button);
     expect(within(await screen.findByRole('dialog')).getByLabelText(/Password/)).toHaveValue('');
     expect(deletes).toHaveLength(0);
+  });
+});
+
+describe('Changing the password', () => {
+  const empty = () => json({ items: [], page: 1, page_size: PAGE_SIZE, total: 0 });
+
+  /**
+   * The server: alice's password is "correct horse" and her token tok-alice;
+   * a change answers as a log-in with tok-alice-2, and the old token dies.
+   */
+  function server(hold?: Promise<void>) {
+    const changes: { method: string; body: unknown; auth: string | null; type: string | null }[] = [];
+    let live = 'Bearer tok-alice';
+    const reads: { path: string; auth: string | null }[] = [];
+    const fetch = mockFetch(async (url, req) => {
+      const auth = req.headers.get('Authorization');
+      if (auth !== live) return json({ error: { code: 'unauthorized', message: 'Log in again.' } }, 401);
+      if (url.pathname === '/api/v1/users/me/password') {
+        const body = (await req.json()) as { current_password: string; new_password: string };
+        changes.push({ method: req.method, body, auth, type: req.headers.get('Content-Type') });
+        if (body.current_password !== 'correct horse') {
+          return json({ error: { code: 'forbidden', message: 'The current password is incorrect.' } }, 403);
+        }
+        live = 'Bearer tok-alice-2';
+        await hold;
+        return json({ access_token: 'tok-alice-2', token_type: 'Bearer', expires_in: 86400, user: alice });
+      }
+      if (url.pathname.startsWith('/api/v1/users/mypage/')) {
+        reads.push({ path: url.pathname, auth });
+        return empty();
+      }
+      return notFound();
+    });
+    return { changes, reads, fetch };
+  }
+
+  async function form() {
+    const section = await screen.findByRole('region', { name: 'Change password' });
+    return {
+      section,
+      current: within(section).getByLabelText(/^Current password/),
+      next: within(section).getByLabelText(/^New password/),
+      button: within(section).getByRole('button', { name: 'Change password' }),
+    };
+  }
+
+  it('sits above "Delete account", and keeps the button off until the new password follows the sign-up rule', async () => {
+    server();
+    renderAt('/me');
+    const user = userEvent.setup();
+    const { section, current, next, button } = await form();
+    const deletion = screen.getByRole('region', { name: 'Delete account' });
+    expect(section.compareDocumentPosition(deletion) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(current).toHaveAttribute('type', 'password');
+    expect(current).toHaveAttribute('autocomplete', 'current-password');
+    expect(next).toHaveAttribute('type', 'password');
+    expect(next).toHaveAttribute('autocomplete', 'new-password');
+    expect(next).toHaveAccessibleDescription('At least 8 characters, at most 72 bytes (a Korean letter takes 3).');
+    expect(button).toBeDisabled();
+
+    await user.type(current, 'correct horse');
+    await user.type(next, 'short');
+    expect(button).toBeDisabled();
+    expect(next).not.toHaveAttribute('aria-invalid', 'true'); // not at the first letters
+    await user.tab();
+    expect(next).toHaveAttribute('aria-invalid', 'true'); // once left
+    await user.type(next, '123');
+    expect(button).toBeEnabled();
+    expect(next).toHaveAttribute('aria-invalid', 'false');
+    await user.clear(current);
+    expect(button).toBeDisabled();
+  });
+
+  it('sends both passwords with the token, then carries on with the new token, no "session ended" dialog', async () => {
+    const { changes, reads } = server();
+    const { store } = renderAt('/me');
+    const user = userEvent.setup();
+    const { section, current, next, button } = await form();
+    await user.type(current, 'correct horse');
+    await user.type(next, 'battery staple');
+    await user.click(button);
+
+    const done = await within(section).findByRole('status');
+    expect(done).toHaveTextContent('Your password has been changed. You have been logged out on your other devices.');
+    await waitFor(() => expect(done).toHaveFocus());
+    expect(changes).toEqual([
+      {
+        method: 'PUT',
+        body: { current_password: 'correct horse', new_password: 'battery staple' },
+        auth: 'Bearer tok-alice',
+        type: 'application/json',
+      },
+    ]);
+    expect(current).toHaveValue('');
+    expect(next).toHaveValue('');
+    expect(store.getState().auth.session?.token).toBe('tok-alice-2');
+    expect(JSON.parse(sessionStorage.getItem('igemoji.session') ?? '{}')).toMatchObject({ token: 'tok-alice-2' });
+
+    // The next request carries the new token, and the person stays where they were.
+    const before = reads.length;
+    await user.click(screen.getByRole('tab', { name: 'My templates' }));
+    expect(await screen.findByText('No templates yet.')).toBeInTheDocument();
+    expect(reads.slice(before)).toEqual([{ path: '/api/v1/users/mypage/templates', auth: 'Bearer tok-alice-2' }]);
+    expect(screen.getByTestId('where')).toHaveTextContent(/^\/me\?tab=templates$/);
+    expect(screen.queryByRole('dialog')).not.toBeInTheDocument();
+    expect(store.getState().auth.expired).toBe(false);
+  });
+
+  it('on a wrong current password, says so on that field, keeps what was typed and puts focus there', async () => {
+    const { changes } = server();
+    const { store } = renderAt('/me');
+    const user = userEvent.setup();
+    const { section, current, next } = await form();
+    await user.type(current, 'wrong horse');
+    await user.type(next, 'battery staple');
+    await user.keyboard('{Enter}');
+
+    expect(await within(section).findByText('The current password is incorrect.')).toBeInTheDocument();
+    expect(changes).toHaveLength(1);
+    expect(current).toHaveAttribute('aria-invalid', 'true');
+    expect(current).toHaveAccessibleDescription('The current password is incorrect.');
+    await waitFor(() => expect(current).toHaveFocus());
+    expect(current).toHaveValue('wrong horse');
+    expect(next).toHaveValue('battery staple');
+    expect(within(section).queryByRole('status')).not.toBeInTheDocument();
+    expect(store.getState().auth.session?.token).toBe('tok-alice');
+
+    // Typing again puts the message away.
+    await user.type(current, '!');
+    expect(current).toHaveAttribute('aria-invalid', 'false');
+  });
+
+  it('carries on with the new token even if a request refused with the old one ended the session meanwhile', async () => {
+    let answer!: () => void;
+    const { reads } = server(new Promise<void>((resolve) => (answer = resolve)));
+    const { store } = renderAt('/me');
+    const user = userEvent.setup();
+    const { section, current, next, button } = await form();
+    await user.type(current, 'correct horse');
+    await user.type(next, 'battery staple');
+    await user.click(button);
+    // The server has changed the password, its answer is still on the way,
+    // and a read with the old token is refused.
+    await user.click(screen.getByRole('tab', { name: 'My templates' }));
+    expect(await screen.findByRole('dialog', { name: 'Your session has ended' })).toBeInTheDocument();
+
+    answer();
+    expect(await within(section).findByRole('status')).toHaveTextContent(/^Your password has been changed/);
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(store.getState().auth.session?.token).toBe('tok-alice-2');
+    expect(await screen.findByText('No templates yet.')).toBeInTheDocument();
+    expect(reads.at(-1)).toEqual({ path: '/api/v1/users/mypage/templates', auth: 'Bearer tok-alice-2' });
+    expect(screen.getByTestId('where')).toHaveTextContent(/^\/me\?tab=templates$/);
   });
 });

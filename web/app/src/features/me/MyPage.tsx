@@ -8,6 +8,7 @@ import { useI18n } from '../../i18n';
 import { pageParam } from '../../lib/navigation';
 import { selectUser } from '../../store/authSlice';
 import { useAppSelector } from '../../store/hooks';
+import { ChangePasswordSection } from './ChangePassword';
 import { DeleteAccountSection } from './DeleteAccount';
 import { MyResults } from './MyResults';
 import { MyTemplates } from './MyTemplates';
@@ -40,6 +41,7 @@ export default function MyPage() {
           <MyTemplates page={page} onPage={(p, replace) => go('templates', p, replace)} panel={panel} />
         )}
       </Box>
+      <ChangePasswordSection />
       <DeleteAccountSection />
     </>
   );
