@@ -275,7 +275,8 @@ func (h *Hub) Run(ctx context.Context) error {
 // hubEvents are the events the hub relays. Not task.deleted, which is for
 // workers: other tabs on a deleted task learn of it at their next read of
 // the task (404).
-var hubEvents = []string{moji.EventTaskProgress, moji.EventTaskDone, moji.EventTaskFailed, moji.EventRankingUpdated}
+var hubEvents = []string{moji.EventTaskProgress, moji.EventTaskDone, moji.EventTaskFailed, moji.EventRankingUpdated,
+	moji.EventSessionsEnded}
 
 // route hands an event to the clients it concerns. It never blocks.
 func (h *Hub) route(e moji.Event) {
@@ -287,8 +288,24 @@ func (h *Hub) route(e moji.Event) {
 		}
 	case moji.EventRankingUpdated:
 		h.markRankingDirty()
+	case moji.EventSessionsEnded:
+		h.endSessions(e.OwnerID)
 	default:
 		h.log.Debug("websocket hub: unknown event", "type", e.Type)
+	}
+}
+
+// endSessions closes user uid's connections as on an expired token (4001),
+// so that their clients ask the person to log in again: a token from
+// before a password change must not keep receiving the user's events.
+func (h *Hub) endSessions(uid int64) {
+	if uid == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.byUser[uid] {
+		c.drop(wsTokenExpired, "session ended", false)
 	}
 }
 

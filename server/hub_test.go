@@ -1160,3 +1160,30 @@ func TestWSTokenExpiry(t *testing.T) {
 		t.Error("got no event of the token's user")
 	}
 }
+
+// A password change or an account deletion ends the user's sessions: their
+// open connections close as on an expired token (4001), and no one else's.
+func TestSessionsEndedClosesTheUsersConnections(t *testing.T) {
+	th := newTestHub(t, HubConfig{})
+	mine := []*websocket.Conn{th.dial(t, 7), th.dial(t, 7)}
+	theirs := th.dial(t, 8)
+	th.dial(t, 0) // anonymous: stays
+	th.publish(t, moji.Event{Type: moji.EventSessionsEnded, OwnerID: 7})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i, c := range mine {
+		_, _, err := c.Read(ctx)
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != wsTokenExpired {
+			t.Errorf("user 7's connection %d: got %v, want close status 4001", i, err)
+		}
+	}
+	waitFor(t, "two connections left", func() bool { return th.Connections() == 2 })
+	// The others still get what is theirs.
+	th.publish(t, progress("t8", 8, 50))
+	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer rcancel()
+	if _, data, err := theirs.Read(rctx); err != nil || !strings.Contains(string(data), `"t8"`) {
+		t.Errorf("user 8 after: got %q, %v; want its event", data, err)
+	}
+}

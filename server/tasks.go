@@ -258,6 +258,16 @@ func (s *Server) handleDeleteTask(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// endSessions tells every server to close user uid's WebSocket connections
+// (their tokens no longer count).
+func (s *Server) endSessions(ctx context.Context, uid int64) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.bus.Publish(ctx, moji.Event{Type: moji.EventSessionsEnded, OwnerID: uid}); err != nil {
+		s.log.Warn("close the connections of ended sessions; they close when their tokens expire", "user", uid, "err", err)
+	}
+}
+
 // stopWorker tells the worker running deleted task t to stop now rather
 // than at its next heartbeat.
 func (s *Server) stopWorker(ctx context.Context, t *moji.Task) {

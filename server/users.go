@@ -264,6 +264,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.endSessions(context.WithoutCancel(r.Context()), u.ID)
 	s.log.Info("password changed", "user", u.ID)
 	s.writeAuth(w, r, u)
 }
@@ -321,6 +322,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
+	s.endSessions(ctx, u.ID)
 	for _, t := range live {
 		s.stopWorker(ctx, t)
 	}

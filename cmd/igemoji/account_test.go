@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/store/storetest"
@@ -91,12 +94,29 @@ func TestChangePassword(t *testing.T) {
 		wantError(t, "too short", change(tok, `{"current_password":"correct horse","new_password":"short"}`), http.StatusBadRequest, moji.EINVALID)
 		wantError(t, "wrong current", change(tok, `{"current_password":"wrong horse","new_password":"battery staple"}`), http.StatusForbidden, moji.EFORBIDDEN)
 		wantStatus(t, "still the old password", a.getJSON("/api/v1/users/me", other), http.StatusOK)
+		// The other device has the live connection open.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.base, "http")+"/api/v1/ws?token="+other, nil)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		defer ws.CloseNow()
 
 		r := change(tok, `{"current_password":"correct horse","new_password":"battery staple"}`)
 		wantStatus(t, "change", r, http.StatusOK)
 		conforms(t, "change", "Auth", r)
 		fresh := r.json(t)["access_token"].(string)
 		wantStatus(t, "the new token", a.getJSON("/api/v1/users/me", fresh), http.StatusOK)
+		for {
+			_, _, err := ws.Read(ctx)
+			if err != nil {
+				if got := websocket.CloseStatus(err); got != 4001 {
+					t.Errorf("the other device's connection: got %v, want closed with 4001", err)
+				}
+				break
+			}
+		}
 		for name, old := range map[string]string{"the changer's old token": tok, "another device's token": other} {
 			wantError(t, name, a.getJSON("/api/v1/users/me", old), http.StatusUnauthorized, moji.EUNAUTHORIZED)
 			wantError(t, name+" on /ws", a.getJSON("/api/v1/ws?token="+old, ""), http.StatusUnauthorized, moji.EUNAUTHORIZED)

@@ -106,6 +106,10 @@ const (
 	// EventTaskDeleted tells workers that a task was deleted, so that one
 	// running it stops at once. Clients are not sent it.
 	EventTaskDeleted = "task.deleted"
+	// EventSessionsEnded tells servers that user OwnerID's sessions ended
+	// (the password changed, the account was deleted): their open
+	// connections close as on an expired token. Clients are not sent it.
+	EventSessionsEnded = "user.sessions_ended"
 )
 
 // Event is a message on the bus. Task events carry the owner so that a
