@@ -40,14 +40,14 @@ func ParseExpression(s string) (Expression, bool) {
 
 // User is an account. PasswordHash never leaves the server.
 type User struct {
-	ID           int64     `json:"id"`
-	Email        string    `json:"email"`
-	Alias        string    `json:"alias"`
-	PasswordHash []byte    `json:"-"`
+	ID           int64  `json:"id"`
+	Email        string `json:"email"`
+	Alias        string `json:"alias"`
+	PasswordHash []byte `json:"-"`
 	// PasswordChangedAt is when the password last changed (zero: never);
 	// tokens issued before then no longer count.
 	PasswordChangedAt time.Time `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
+	CreatedAt         time.Time `json:"created_at"`
 }
 
 // Template is an emoji template: a named set of seven images, one per class.
