@@ -30,8 +30,8 @@ func NewTokens(secret []byte, ttl time.Duration) *Tokens {
 }
 
 // tokenClaims are a token's registered claims and the version of the
-// password it was issued under: when the password last changed, in unix
-// milliseconds (0: never), so that a change ends older sessions exactly.
+// password it was issued under (moji.User.PasswordVersion), so that a
+// change ends older sessions.
 type tokenClaims struct {
 	jwt.RegisteredClaims
 	Password int64 `json:"pwd,omitempty"`
@@ -51,17 +51,10 @@ func (t *Tokens) Issue(u *moji.User) (string, time.Duration, error) {
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
 			ID:        hex.EncodeToString(jti),
 		},
-		Password: passwordVersion(u),
+		Password: u.PasswordVersion,
 	})
 	s, err := tok.SignedString(t.secret)
 	return s, t.ttl, err
-}
-
-func passwordVersion(u *moji.User) int64 {
-	if u.PasswordChangedAt.IsZero() {
-		return 0
-	}
-	return u.PasswordChangedAt.UnixMilli()
 }
 
 // Claims is what a verified token says.
@@ -113,7 +106,7 @@ func (s *Server) session(ctx context.Context, tok string) (*moji.User, Claims, e
 	} else if err != nil {
 		return nil, Claims{}, err
 	}
-	if c.Password != passwordVersion(u) {
+	if c.Password != u.PasswordVersion {
 		return nil, Claims{}, moji.Errorf(moji.EUNAUTHORIZED, "Your password was changed; please log in again.")
 	}
 	return u, c, nil

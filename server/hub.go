@@ -289,23 +289,27 @@ func (h *Hub) route(e moji.Event) {
 	case moji.EventRankingUpdated:
 		h.markRankingDirty()
 	case moji.EventSessionsEnded:
-		h.endSessions(e.OwnerID)
+		h.endSessions(e.OwnerID, e.Version)
 	default:
 		h.log.Debug("websocket hub: unknown event", "type", e.Type)
 	}
 }
 
-// endSessions closes user uid's connections as on an expired token (4001),
-// so that their clients ask the person to log in again: a token from
-// before a password change must not keep receiving the user's events.
-func (h *Hub) endSessions(uid int64) {
+// endSessions closes user uid's connections whose tokens are not of
+// password version pwd (-1: none is, the account is gone) as on an expired
+// token (4001), so that their clients ask the person to log in again: a
+// token from before a password change must not keep receiving the user's
+// events, while a tab already on the new token keeps its connection.
+func (h *Hub) endSessions(uid, pwd int64) {
 	if uid == 0 {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.byUser[uid] {
-		c.drop(wsTokenExpired, "session ended", false)
+		if c.pwd != pwd {
+			c.drop(wsTokenExpired, "session ended", false)
+		}
 	}
 }
 
@@ -496,7 +500,7 @@ func (h *Hub) refreshRanking(ctx context.Context, ifMissing bool) (sent bool, er
 // is when the client's token expires: the connection is then closed with
 // status 4001 "token expired", and a token already expired is refused
 // with a 401.
-func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64, addr string, expires time.Time) {
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID, pwd int64, addr string, expires time.Time) {
 	if !expires.IsZero() && !time.Now().Before(expires) {
 		writeHubError(w, http.StatusUnauthorized, moji.EUNAUTHORIZED,
 			"Your session has expired; log in again.", "")
@@ -550,6 +554,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID int64, addr
 		h:           h,
 		conn:        conn,
 		userID:      userID,
+		pwd:         pwd,
 		send:        make(chan []byte, h.cfg.SendBuffer),
 		done:        make(chan struct{}),
 		abortWrites: abortWrites,
@@ -714,6 +719,7 @@ type wsClient struct {
 	h      *Hub
 	conn   *websocket.Conn
 	userID int64
+	pwd    int64 // the password version of its token (see moji.EventSessionsEnded)
 	send   chan []byte
 	tasks  map[string]*wsTaskSub
 

@@ -114,7 +114,8 @@ func newTestHub(t *testing.T, cfg HubConfig, configure ...func(*http.Server)) *t
 		if ms, err := strconv.ParseInt(q.Get("exp"), 10, 64); err == nil {
 			exp = time.UnixMilli(ms)
 		}
-		h.ServeWS(w, r, user, addr, exp)
+		pwd, _ := strconv.ParseInt(q.Get("pwd"), 10, 64)
+		h.ServeWS(w, r, user, pwd, addr, exp)
 	}))
 	for _, f := range configure {
 		f(srv.Config)
@@ -1162,28 +1163,47 @@ func TestWSTokenExpiry(t *testing.T) {
 }
 
 // A password change or an account deletion ends the user's sessions: their
-// open connections close as on an expired token (4001), and no one else's.
+// open connections of an older password version close as on an expired
+// token (4001); one already on the new version, and no one else's, stay.
 func TestSessionsEndedClosesTheUsersConnections(t *testing.T) {
 	th := newTestHub(t, HubConfig{})
-	mine := []*websocket.Conn{th.dial(t, 7), th.dial(t, 7)}
+	old := []*websocket.Conn{th.dialQuery(t, "user=7&pwd=0"), th.dialQuery(t, "user=7&pwd=0")}
+	renewed := th.dialQuery(t, "user=7&pwd=1")
 	theirs := th.dial(t, 8)
-	th.dial(t, 0) // anonymous: stays
-	th.publish(t, moji.Event{Type: moji.EventSessionsEnded, OwnerID: 7})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for i, c := range mine {
-		_, _, err := c.Read(ctx)
-		var ce websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != wsTokenExpired {
-			t.Errorf("user 7's connection %d: got %v, want close status 4001", i, err)
+	th.dial(t, 0) // anonymous
+	wantClosed := func(what string, c *websocket.Conn) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for {
+			_, _, err := c.Read(ctx)
+			if err == nil {
+				continue // an event sent before the close
+			}
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != wsTokenExpired {
+				t.Errorf("%s: got %v, want close status 4001", what, err)
+			}
+			return
 		}
 	}
-	waitFor(t, "two connections left", func() bool { return th.Connections() == 2 })
-	// The others still get what is theirs.
-	th.publish(t, progress("t8", 8, 50))
-	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer rcancel()
-	if _, data, err := theirs.Read(rctx); err != nil || !strings.Contains(string(data), `"t8"`) {
-		t.Errorf("user 8 after: got %q, %v; want its event", data, err)
+	th.publish(t, moji.Event{Type: moji.EventSessionsEnded, OwnerID: 7, Version: 1}) // a password change
+	for i, c := range old {
+		wantClosed(fmt.Sprintf("user 7's older connection %d", i), c)
 	}
+	waitFor(t, "three connections left", func() bool { return th.Connections() == 3 })
+	// The others still get what is theirs.
+	th.publish(t, progress("t7", 7, 50))
+	th.publish(t, progress("t8", 8, 50))
+	for who, c := range map[string]*websocket.Conn{"t7": renewed, "t8": theirs} {
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, data, err := c.Read(rctx)
+		rcancel()
+		if err != nil || !strings.Contains(string(data), `"`+who+`"`) {
+			t.Errorf("%s after: got %q, %v; want its event", who, data, err)
+		}
+	}
+	th.publish(t, moji.Event{Type: moji.EventSessionsEnded, OwnerID: 7, Version: -1}) // the account deleted
+	wantClosed("user 7's renewed connection after the deletion", renewed)
+	waitFor(t, "two connections left", func() bool { return th.Connections() == 2 })
 }

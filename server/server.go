@@ -255,7 +255,7 @@ func (s *Server) apiRoutes(r chi.Router) {
 // than silently treated as anonymous. The connection is closed (4001
 // "token expired") when the token expires.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
-	var uid int64
+	var uid, pwd int64
 	var expires time.Time
 	q, err := query(r)
 	if err != nil {
@@ -278,9 +278,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, moji.Errorf(moji.EUNAUTHORIZED, "Your session has expired or is not valid; log in again."))
 			return
 		}
-		uid, expires = u.ID, c.Expires
+		uid, pwd, expires = u.ID, c.Password, c.Expires
 	}
-	s.hub.ServeWS(w, r, uid, clientAddr(r), expires)
+	s.hub.ServeWS(w, r, uid, pwd, clientAddr(r), expires)
 }
 
 // Run runs the server's background work (the WebSocket hub) until ctx ends.

@@ -259,11 +259,11 @@ func (s *Server) handleDeleteTask(w http.ResponseWriter, r *http.Request) {
 }
 
 // endSessions tells every server to close user uid's WebSocket connections
-// (their tokens no longer count).
-func (s *Server) endSessions(ctx context.Context, uid int64) {
+// whose tokens are not of password version pwd (-1: the account is gone).
+func (s *Server) endSessions(ctx context.Context, uid, pwd int64) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := s.bus.Publish(ctx, moji.Event{Type: moji.EventSessionsEnded, OwnerID: uid}); err != nil {
+	if err := s.bus.Publish(ctx, moji.Event{Type: moji.EventSessionsEnded, OwnerID: uid, Version: pwd}); err != nil {
 		s.log.Warn("close the connections of ended sessions; they close when their tokens expire", "user", uid, "err", err)
 	}
 }

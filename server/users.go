@@ -260,11 +260,11 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if u.PasswordChangedAt, err = s.db.SetPassword(r.Context(), u.ID, hash); err != nil {
+	if u.PasswordVersion, err = s.db.SetPassword(r.Context(), u.ID, u.PasswordVersion, hash); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.endSessions(context.WithoutCancel(r.Context()), u.ID)
+	s.endSessions(context.WithoutCancel(r.Context()), u.ID, u.PasswordVersion)
 	s.log.Info("password changed", "user", u.ID)
 	s.writeAuth(w, r, u)
 }
@@ -316,13 +316,16 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.rightGuess(acct, addr)
-	live, keys, err := s.db.DeleteUser(r.Context(), u.ID)
+	live, keys, err := s.db.DeleteUser(r.Context(), u.ID, u.PasswordVersion)
+	if moji.ErrorCode(err) == moji.ENOTFOUND { // deleted by another request meanwhile
+		err = moji.Errorf(moji.EUNAUTHORIZED, "This account no longer exists.")
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
-	s.endSessions(ctx, u.ID)
+	s.endSessions(ctx, u.ID, -1)
 	for _, t := range live {
 		s.stopWorker(ctx, t)
 	}

@@ -44,10 +44,10 @@ type User struct {
 	Email        string `json:"email"`
 	Alias        string `json:"alias"`
 	PasswordHash []byte `json:"-"`
-	// PasswordChangedAt is when the password last changed (zero: never);
-	// tokens issued before then no longer count.
-	PasswordChangedAt time.Time `json:"-"`
-	CreatedAt         time.Time `json:"created_at"`
+	// PasswordVersion counts the password's changes; a token counts only
+	// while the version it was issued under holds.
+	PasswordVersion int64     `json:"-"`
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 // Template is an emoji template: a named set of seven images, one per class.

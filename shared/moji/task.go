@@ -108,7 +108,8 @@ const (
 	EventTaskDeleted = "task.deleted"
 	// EventSessionsEnded tells servers that user OwnerID's sessions ended
 	// (the password changed, the account was deleted): their open
-	// connections close as on an expired token. Clients are not sent it.
+	// connections whose tokens are not of password Version (-1: none
+	// counts) close as on an expired token. Clients are not sent it.
 	EventSessionsEnded = "user.sessions_ended"
 )
 
@@ -124,6 +125,8 @@ type Event struct {
 	Percent int        `json:"percent,omitempty"`
 	Result  *Result    `json:"result,omitempty"`
 	Error   *TaskError `json:"error,omitempty"`
+	// Version is the password version still valid, for EventSessionsEnded.
+	Version int64 `json:"version,omitempty"`
 }
 
 // Delivery is a task id handed to a worker by a Queue. Ack it once the task

@@ -125,20 +125,24 @@ func (db *DB) idsIn(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]i
 	return ids, rows.Err()
 }
 
-// DeleteUser deletes account id: its tasks (their files go to the trash),
+// DeleteUser deletes account id, if its password is still at version (the
+// one the request was authenticated with; else ErrStaleSession): its tasks (their files go to the trash),
 // its templates (soft-deleted, as DeleteTemplate does: results made with
 // them keep their reference; their images go to the trash), and the
 // account itself. It returns the tasks
 // that were queued or running, whose workers should be told to stop, and
 // every file key to delete.
-func (db *DB) DeleteUser(ctx context.Context, id int64) (live []*moji.Task, keys []string, err error) {
+func (db *DB) DeleteUser(ctx context.Context, id, version int64) (live []*moji.Task, keys []string, err error) {
 	now := millis(db.now())
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`+db.forUpdate(), id).Scan(&one); err == sql.ErrNoRows {
+		var current int64
+		if err := tx.QueryRowContext(ctx, `SELECT password_version FROM users WHERE id = ?`+db.forUpdate(), id).Scan(&current); err == sql.ErrNoRows {
 			return notFound("Account")
 		} else if err != nil {
 			return err
+		}
+		if current != version {
+			return ErrStaleSession
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE owner_id = ?`+db.forUpdate(), id)
 		if err != nil {

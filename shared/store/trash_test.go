@@ -29,7 +29,7 @@ func TestDeleteUser(t *testing.T) {
 		queued := mustCreateTask(t, db, gone.ID, tpl.ID)
 		theirs := mustDoneTask(t, db, kept.ID, tpl.ID)
 
-		live, keys, err := db.DeleteUser(ctx, gone.ID)
+		live, keys, err := db.DeleteUser(ctx, gone.ID, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +64,7 @@ func TestDeleteUser(t *testing.T) {
 		if _, err := db.UserByID(ctx, kept.ID); err != nil {
 			t.Errorf("another account: got %v, want it", err)
 		}
-		if _, _, err := db.DeleteUser(ctx, gone.ID); moji.ErrorCode(err) != moji.ENOTFOUND {
+		if _, _, err := db.DeleteUser(ctx, gone.ID, 0); moji.ErrorCode(err) != moji.ENOTFOUND {
 			t.Errorf("deleting again: got %v, want not found", err)
 		}
 
@@ -191,9 +191,50 @@ func TestDeleteUserBesideFinishTask(t *testing.T) {
 				}
 			})
 		}
-		if _, _, err := db.DeleteUser(ctx, u.ID); err != nil {
+		if _, _, err := db.DeleteUser(ctx, u.ID, 0); err != nil {
 			t.Errorf("round %d: DeleteUser: %v", i, err)
 		}
 		wg.Wait()
 	}
+}
+
+// A password change or an account deletion is written only over the
+// password version the request was authenticated with: of two changes at
+// once, one wins; a deletion by a session from before a change is refused.
+func TestPasswordVersion(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := mustCreateUser(t, db, "p@example.com", "p")
+		results := make(chan error, 8)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				_, err := db.SetPassword(ctx, u.ID, 0, []byte("new hash"))
+				results <- err
+			})
+		}
+		wg.Wait()
+		close(results)
+		won := 0
+		for err := range results {
+			if err == nil {
+				won++
+			} else if !errors.Is(err, store.ErrStaleSession) {
+				t.Errorf("SetPassword: got %v, want nil or ErrStaleSession", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("changes from version 0 that won: got %d, want 1", won)
+		}
+		got, err := db.UserByID(ctx, u.ID)
+		if err != nil || got.PasswordVersion != 1 {
+			t.Fatalf("version after: got %+v, %v; want 1", got, err)
+		}
+		if _, _, err := db.DeleteUser(ctx, u.ID, 0); !errors.Is(err, store.ErrStaleSession) {
+			t.Errorf("deletion by an older session: got %v, want ErrStaleSession", err)
+		}
+		if _, _, err := db.DeleteUser(ctx, u.ID, 1); err != nil {
+			t.Errorf("deletion by a current session: %v", err)
+		}
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/mtibben/confusables"
 	"golang.org/x/text/unicode/norm"
@@ -82,37 +81,39 @@ func (db *DB) CreateUser(ctx context.Context, u *moji.User) error {
 	return nil
 }
 
-const userCols = `id, email, alias, password_hash, created_at, password_changed_at`
+const userCols = `id, email, alias, password_hash, created_at, password_version`
 
 func scanUser(row interface{ Scan(...any) error }) (*moji.User, error) {
 	var u moji.User
-	var created, changed int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Alias, &u.PasswordHash, &created, &changed); err != nil {
+	var created int64
+	if err := row.Scan(&u.ID, &u.Email, &u.Alias, &u.PasswordHash, &created, &u.PasswordVersion); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFound("User")
 		}
 		return nil, err
 	}
 	u.CreatedAt = fromMillis(created)
-	if changed > 0 {
-		u.PasswordChangedAt = fromMillis(changed)
-	}
 	return &u, nil
 }
 
-// SetPassword stores a new password hash for user id and records when, so
-// that older tokens stop working; ENOTFOUND when there is no such user.
-func (db *DB) SetPassword(ctx context.Context, id int64, hash []byte) (time.Time, error) {
-	now := db.now()
-	n, err := affected(db.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`,
-		hash, millis(now), id))
+// ErrStaleSession is a change refused because the password changed (or
+// the account went) since the request's token was issued.
+var ErrStaleSession = moji.Errorf(moji.EUNAUTHORIZED, "Your password was changed; please log in again.")
+
+// SetPassword stores a new password hash for user id, if its password is
+// still at version (the one the request was authenticated with; else
+// ErrStaleSession: two changes at once must not both win), and returns
+// the new version, which ends every token of the older one.
+func (db *DB) SetPassword(ctx context.Context, id, version int64, hash []byte) (int64, error) {
+	n, err := affected(db.db.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + 1
+		WHERE id = ? AND password_version = ?`, hash, id, version))
 	if err != nil {
-		return time.Time{}, err
+		return 0, err
 	}
 	if n != 1 {
-		return time.Time{}, notFound("User")
+		return 0, ErrStaleSession
 	}
-	return now, nil
+	return version + 1, nil
 }
 
 // UserByID returns the user with id, or ENOTFOUND.

@@ -46,8 +46,9 @@ function DeleteAccountDialog({ open, onClose }: { open: boolean; onClose: () => 
     if (busy || password === '') return;
     const res = await remove({ password });
     if ('error' in res) {
-      // What was typed stays, to be corrected where it is.
-      field.current?.focus();
+      // What was typed stays, to be corrected where it is; a dead session
+      // leaves focus to the log-in dialog that opens over this one.
+      if (!isUnauthorized(res.error)) field.current?.focus();
       return;
     }
     setDone(true);
