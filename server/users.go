@@ -235,26 +235,9 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := userFrom(r.Context())
-	wrong := moji.Errorf(moji.EFORBIDDEN, "The current password is incorrect.")
-	if len(in.Current) > maxPasswordLen {
-		s.error(w, r, wrong)
+	if !s.confirmPassword(w, r, u, in.Current, "The current password is incorrect.") {
 		return
 	}
-	acct := store.Key(u.Email)
-	addr, ok := s.guess(w, r, acct, "Too many wrong passwords.")
-	if !ok {
-		return
-	}
-	match, err := s.passwordMatches(r.Context(), u.PasswordHash, in.Current)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if !match {
-		s.error(w, r, wrong)
-		return
-	}
-	s.rightGuess(acct, addr)
 	hash, err := s.hashPassword(r.Context(), in.New)
 	if err != nil {
 		s.error(w, r, err)
@@ -296,26 +279,9 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := userFrom(r.Context())
-	wrong := moji.Errorf(moji.EFORBIDDEN, "The password is incorrect.")
-	if len(in.Password) > maxPasswordLen {
-		s.error(w, r, wrong)
+	if !s.confirmPassword(w, r, u, in.Password, "The password is incorrect.") {
 		return
 	}
-	acct := store.Key(u.Email)
-	addr, ok := s.guess(w, r, acct, "Too many wrong passwords.")
-	if !ok {
-		return
-	}
-	match, err := s.passwordMatches(r.Context(), u.PasswordHash, in.Password)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if !match {
-		s.error(w, r, wrong)
-		return
-	}
-	s.rightGuess(acct, addr)
 	live, keys, err := s.db.DeleteUser(r.Context(), u.ID, u.PasswordVersion)
 	if moji.ErrorCode(err) == moji.ENOTFOUND { // deleted by another request meanwhile
 		err = moji.Errorf(moji.EUNAUTHORIZED, "This account no longer exists.")
@@ -349,6 +315,34 @@ func (s *Server) guess(w http.ResponseWriter, r *http.Request, acct, msg string)
 		return "", false
 	}
 	return addr, true
+}
+
+// confirmPassword checks the logged-in user's password once more before a
+// change to the account, counted like a log-in; it answers the request
+// itself (403 with wrongMsg, 429, …) and reports false when it is not
+// confirmed.
+func (s *Server) confirmPassword(w http.ResponseWriter, r *http.Request, u *moji.User, password, wrongMsg string) bool {
+	wrong := moji.Errorf(moji.EFORBIDDEN, "%s", wrongMsg)
+	if len(password) > maxPasswordLen {
+		s.error(w, r, wrong)
+		return false
+	}
+	acct := store.Key(u.Email)
+	addr, ok := s.guess(w, r, acct, "Too many wrong passwords.")
+	if !ok {
+		return false
+	}
+	match, err := s.passwordMatches(r.Context(), u.PasswordHash, password)
+	if err != nil {
+		s.error(w, r, err)
+		return false
+	}
+	if !match {
+		s.error(w, r, wrong)
+		return false
+	}
+	s.rightGuess(acct, addr)
+	return true
 }
 
 // rightGuess takes back what guess counted: the password was right.
