@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/igemoji/igemoji/shared/moji"
+	"github.com/igemoji/igemoji/shared/store"
 )
 
 const issuer = "igemoji"
@@ -107,7 +108,7 @@ func (s *Server) session(ctx context.Context, tok string) (*moji.User, Claims, e
 		return nil, Claims{}, err
 	}
 	if c.Password != u.PasswordVersion {
-		return nil, Claims{}, moji.Errorf(moji.EUNAUTHORIZED, "Your password was changed; please log in again.")
+		return nil, Claims{}, store.ErrStaleSession
 	}
 	return u, c, nil
 }

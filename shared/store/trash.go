@@ -101,12 +101,6 @@ func deleteWithin(ctx context.Context, blobs moji.Blobs, key string, timeout tim
 	return blobs.Delete(ctx, key)
 }
 
-// Forget removes key from the trash once its file is deleted.
-func (db *DB) Forget(ctx context.Context, key string) error {
-	_, err := db.db.ExecContext(ctx, `DELETE FROM blob_trash WHERE blob_key = ?`, key)
-	return err
-}
-
 // idsIn returns the integer column q selects, within tx.
 func (db *DB) idsIn(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]int64, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
@@ -126,10 +120,10 @@ func (db *DB) idsIn(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]i
 }
 
 // DeleteUser deletes account id, if its password is still at version (the
-// one the request was authenticated with; else ErrStaleSession): its tasks (their files go to the trash),
-// its templates (soft-deleted, as DeleteTemplate does: results made with
-// them keep their reference; their images go to the trash), and the
-// account itself. It returns the tasks
+// one the request was authenticated with; else ErrStaleSession): its tasks
+// (their files go to the trash), its templates (soft-deleted, as
+// DeleteTemplate does: results made with them keep their reference; their
+// images go to the trash), and the account itself. It returns the tasks
 // that were queued or running, whose workers should be told to stop, and
 // every file key to delete.
 func (db *DB) DeleteUser(ctx context.Context, id, version int64) (live []*moji.Task, keys []string, err error) {

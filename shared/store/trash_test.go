@@ -79,7 +79,9 @@ func TestDeleteUser(t *testing.T) {
 		if err != nil || !slices.Equal(got, want) {
 			t.Errorf("trash: got %v, %v; want %v", got, err, want)
 		}
-		must(t, db.Forget(ctx, want[0]))
+		if failed := db.DeleteFiles(ctx, &recordingBlobs{}, 0, want[0]); len(failed) != 0 {
+			t.Fatalf("DeleteFiles: %v", failed)
+		}
 		if got, _ := db.Trashed(ctx, clock.Now(), 10); len(got) != len(want)-1 {
 			t.Errorf("after forgetting one: got %d in the trash, want %d", len(got), len(want)-1)
 		}
