@@ -66,6 +66,12 @@ type HubConfig struct {
 	// ENOTFOUND. A subscription is checked against its owner and answered
 	// at once with its state when it is running or already finished.
 	Task func(ctx context.Context, taskID string) (*moji.Task, error)
+	// PasswordVersion reads a user's password version from the database,
+	// or returns a *moji.Error ENOTFOUND for an account that is gone. With
+	// it, a user.sessions_ended event the hub could have missed (while it
+	// was not subscribed, or while a connection was being registered) is
+	// made up for: see checkSessions.
+	PasswordVersion func(ctx context.Context, userID int64) (int64, error)
 	// SendBuffer is how many messages may wait for one client before the
 	// client counts as too slow and is dropped (default 64).
 	SendBuffer int
@@ -247,7 +253,10 @@ func (h *Hub) Run(ctx context.Context) error {
 			resync.stop()
 			rctx, cancel := context.WithCancel(ctx)
 			resync.cancel = cancel
-			wg.Go(func() { h.resyncTasks(rctx) })
+			wg.Go(func() {
+				h.resyncSessions(rctx)
+				h.resyncTasks(rctx)
+			})
 		}
 	events:
 		for {
@@ -311,6 +320,50 @@ func (h *Hub) endSessions(uid, pwd int64) {
 			c.drop(wsTokenExpired, "session ended", false)
 		}
 	}
+}
+
+// resyncSessions checks every connected user's password version against
+// the database, after the hub has subscribed to the bus again: a
+// user.sessions_ended missed in the gap would otherwise leave a connection
+// of a changed password or deleted account receiving events until its
+// token expires.
+func (h *Hub) resyncSessions(ctx context.Context) {
+	if h.cfg.PasswordVersion == nil {
+		return
+	}
+	h.mu.Lock()
+	uids := make([]int64, 0, len(h.byUser))
+	for uid := range h.byUser {
+		uids = append(uids, uid)
+	}
+	h.mu.Unlock()
+	for _, uid := range uids {
+		if !h.checkSessions(ctx, uid) && ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// checkSessions reads user uid's password version and ends the
+// connections whose tokens are of another one. It reports whether it
+// could read it; when it could not (the database away), nothing is ended:
+// the REST API refuses such a token at once, and the hub checks again
+// after its next resubscription.
+func (h *Hub) checkSessions(ctx context.Context, uid int64) bool {
+	lctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
+	defer cancel()
+	pwd, err := h.cfg.PasswordVersion(lctx, uid)
+	switch {
+	case moji.ErrorCode(err) == moji.ENOTFOUND:
+		pwd = -1
+	case err != nil:
+		if ctx.Err() == nil {
+			h.log.Warn("websocket hub: read a user's password version", "user_id", uid, "err", err)
+		}
+		return false
+	}
+	h.endSessions(uid, pwd)
+	return true
 }
 
 func (h *Hub) routeTask(e moji.Event) {
@@ -566,6 +619,11 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, userID, pwd int64,
 		return
 	}
 	defer h.unregister(c)
+	if userID != 0 && h.cfg.PasswordVersion != nil {
+		// The token was checked before the client was registered: a
+		// user.sessions_ended routed in between did not reach it.
+		h.checkSessions(ctx, userID)
+	}
 	if !expires.IsZero() {
 		t := time.AfterFunc(time.Until(expires), func() {
 			c.drop(wsTokenExpired, "token expired", false)

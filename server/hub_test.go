@@ -1171,6 +1171,112 @@ func TestWSTokenExpiry(t *testing.T) {
 	}
 }
 
+// wantSessionEnded reads c until it closes, and wants the close status of
+// an ended session (4001).
+func wantSessionEnded(t *testing.T, what string, c *websocket.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.Read(ctx)
+		if err == nil {
+			continue // an event sent before the close
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != wsTokenExpired {
+			t.Errorf("%s: got %v, want close status 4001", what, err)
+		}
+		return
+	}
+}
+
+// versions is a PasswordVersion of users whose versions a test sets; a
+// user without one is gone, and user 99's reads fail.
+type versions struct {
+	mu sync.Mutex
+	v  map[int64]int64
+}
+
+func (vs *versions) set(uid, pwd int64) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	vs.v[uid] = pwd
+}
+
+func (vs *versions) del(uid int64) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	delete(vs.v, uid)
+}
+
+func (vs *versions) read(_ context.Context, uid int64) (int64, error) {
+	if uid == 99 {
+		return 0, errors.New("database away")
+	}
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	pwd, ok := vs.v[uid]
+	if !ok {
+		return 0, moji.Errorf(moji.ENOTFOUND, "no such user")
+	}
+	return pwd, nil
+}
+
+// A user.sessions_ended published while the hub was not subscribed is
+// lost; once subscribed again, the hub reads the connected users'
+// password versions and ends the sessions that are over.
+func TestHubEndsSessionsMissedWhileAway(t *testing.T) {
+	vs := &versions{v: map[int64]int64{7: 0, 8: 0, 9: 0}}
+	bus := &flakyBus{subs: make(chan chan moji.Event, 4)}
+	th := newTestHub(t, HubConfig{Bus: bus, PasswordVersion: vs.read})
+	ch := bus.next(t)
+	changed := th.dialQuery(t, "user=7&pwd=0")
+	deleted := th.dialQuery(t, "user=8&pwd=0")
+	kept := th.dialQuery(t, "user=9&pwd=0")
+	unread := th.dialQuery(t, "user=99&pwd=0")
+	waitFor(t, "four connections", func() bool { return th.Connections() == 4 })
+
+	vs.set(7, 1) // a password change,
+	vs.del(8)    // an account deletion, both while the bus was away
+	close(ch)
+	ch = bus.next(t)
+	wantSessionEnded(t, "the changed password's connection", changed)
+	wantSessionEnded(t, "the deleted account's connection", deleted)
+	waitFor(t, "two connections left", func() bool { return th.Connections() == 2 })
+	// The others still get what is theirs (a version that could not be
+	// read ends nothing).
+	ch <- progress("t9", 9, 50)
+	ch <- progress("t99", 99, 50)
+	for who, c := range map[string]*websocket.Conn{"t9": kept, "t99": unread} {
+		if m := readMsg(t, c); m.TaskID != who {
+			t.Errorf("%s: got %s, want its event", who, m.raw)
+		}
+	}
+}
+
+// A session that ends between the token's check and the connection's
+// registration is caught when it registers.
+func TestHubChecksTheSessionOnConnecting(t *testing.T) {
+	vs := &versions{v: map[int64]int64{7: 1}}
+	th := newTestHub(t, HubConfig{PasswordVersion: vs.read})
+	for what, q := range map[string]string{"a connection of the older password": "user=7&pwd=0", "a connection of a deleted account": "user=8&pwd=0"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, _, err := websocket.Dial(ctx, th.url+"?"+q, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: dial: %v", what, err)
+		}
+		wantSessionEnded(t, what, c)
+		c.CloseNow()
+	}
+	waitFor(t, "no connections", func() bool { return th.Connections() == 0 })
+	c := th.dialQuery(t, "user=7&pwd=1")
+	th.publish(t, progress("t7", 7, 50))
+	if m := readMsg(t, c); m.TaskID != "t7" {
+		t.Errorf("the current password's connection: got %s, want its event", m.raw)
+	}
+}
+
 // A password change or an account deletion ends the user's sessions: their
 // open connections of an older password version close as on an expired
 // token (4001); one already on the new version, and no one else's, stay.
@@ -1180,22 +1286,7 @@ func TestSessionsEndedClosesTheUsersConnections(t *testing.T) {
 	renewed := th.dialQuery(t, "user=7&pwd=1")
 	theirs := th.dial(t, 8)
 	th.dial(t, 0) // anonymous
-	wantClosed := func(what string, c *websocket.Conn) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		for {
-			_, _, err := c.Read(ctx)
-			if err == nil {
-				continue // an event sent before the close
-			}
-			var ce websocket.CloseError
-			if !errors.As(err, &ce) || ce.Code != wsTokenExpired {
-				t.Errorf("%s: got %v, want close status 4001", what, err)
-			}
-			return
-		}
-	}
+	wantClosed := func(what string, c *websocket.Conn) { t.Helper(); wantSessionEnded(t, what, c) }
 	th.publish(t, moji.Event{Type: moji.EventSessionsEnded, OwnerID: 7, Version: 1}) // a password change
 	for i, c := range old {
 		wantClosed(fmt.Sprintf("user 7's older connection %d", i), c)

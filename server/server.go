@@ -134,6 +134,13 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 			}
 			return s.db.Task(ctx, id)
 		},
+		PasswordVersion: func(ctx context.Context, uid int64) (int64, error) {
+			u, err := s.db.UserByID(ctx, uid)
+			if err != nil {
+				return 0, err
+			}
+			return u.PasswordVersion, nil
+		},
 		ResultURL: s.signedResultURL,
 		OnSlowDrop: func() {
 			if s.metrics != nil {
