@@ -18,7 +18,8 @@ import (
 type Queue struct {
 	mu      sync.Mutex
 	items   []moji.Delivery
-	pending int // received, not yet acknowledged
+	pending map[string]int // task ids received, not yet acknowledged
+	npend   int
 	seq     int64
 	ready   chan struct{} // closed and replaced when items arrive
 }
@@ -26,7 +27,7 @@ type Queue struct {
 var _ moji.Queue = (*Queue)(nil)
 
 // NewQueue returns an empty queue.
-func NewQueue() *Queue { return &Queue{ready: make(chan struct{})} }
+func NewQueue() *Queue { return &Queue{ready: make(chan struct{}), pending: map[string]int{}} }
 
 // Enqueue adds a task id and wakes a waiting receiver.
 func (q *Queue) Enqueue(_ context.Context, taskID string) error {
@@ -47,7 +48,8 @@ func (q *Queue) Receive(ctx context.Context, _ string) (moji.Delivery, error) {
 			d := q.items[0]
 			q.items[0] = moji.Delivery{}
 			q.items = q.items[1:]
-			q.pending++
+			q.pending[d.TaskID]++
+			q.npend++
 			q.mu.Unlock()
 			return d, nil
 		}
@@ -63,12 +65,19 @@ func (q *Queue) Receive(ctx context.Context, _ string) (moji.Delivery, error) {
 
 // Ack forgets a received entry. In one process a worker that fails to ack
 // has died with the queue, so nothing is redelivered.
-func (q *Queue) Ack(context.Context, moji.Delivery) error {
+func (q *Queue) Ack(_ context.Context, d moji.Delivery) error {
 	q.mu.Lock()
-	if q.pending > 0 {
-		q.pending--
+	defer q.mu.Unlock()
+	n, ok := q.pending[d.TaskID]
+	if !ok {
+		return nil // not received, or acknowledged already
 	}
-	q.mu.Unlock()
+	if n > 1 {
+		q.pending[d.TaskID] = n - 1
+	} else {
+		delete(q.pending, d.TaskID)
+	}
+	q.npend--
 	return nil
 }
 
@@ -76,7 +85,21 @@ func (q *Queue) Ack(context.Context, moji.Delivery) error {
 func (q *Queue) Len(context.Context) (int64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return int64(len(q.items) + q.pending), nil
+	return int64(len(q.items) + q.npend), nil
+}
+
+// TaskIDs returns the task ids waiting or being worked on.
+func (q *Queue) TaskIDs(_ context.Context, limit int) (map[string]bool, bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ids := map[string]bool{}
+	for id := range q.pending {
+		ids[id] = true
+	}
+	for _, d := range q.items {
+		ids[d.TaskID] = true
+	}
+	return ids, len(q.items)+q.npend <= limit, nil
 }
 
 // Bus fans events out to subscribers. A subscriber that falls behind by

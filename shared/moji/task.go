@@ -153,6 +153,10 @@ type Queue interface {
 	Ack(ctx context.Context, d Delivery) error
 	// Len is the number of entries not yet acknowledged.
 	Len(ctx context.Context) (int64, error)
+	// TaskIDs returns the task ids of the entries not yet acknowledged,
+	// when there are at most limit entries; complete is false, and the
+	// ids partial, when there are more.
+	TaskIDs(ctx context.Context, limit int) (ids map[string]bool, complete bool, err error)
 }
 
 // Bus carries events between processes: workers publish, servers relay to

@@ -61,6 +61,36 @@ func (q queue) Len(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
+// taskIDsPage is how many entries one XRANGE of TaskIDs reads.
+const taskIDsPage = 1000
+
+// TaskIDs reads the stream's entries (acknowledged ones are deleted) page
+// by page, oldest first.
+func (q queue) TaskIDs(ctx context.Context, limit int) (map[string]bool, bool, error) {
+	ids := map[string]bool{}
+	start, seen := "-", 0
+	for {
+		// One entry past the limit tells that there are more.
+		n := min(taskIDsPage, max(limit, 0)+1-seen)
+		page, err := q.c.rdb.XRangeN(ctx, q.c.stream, start, "+", int64(n)).Result()
+		if err != nil {
+			return nil, false, fmt.Errorf("redis: queue entries: %w", ctxErr(ctx, err))
+		}
+		for _, m := range page {
+			if seen++; seen > limit {
+				return ids, false, nil
+			}
+			if task, _ := m.Values["task"].(string); task != "" {
+				ids[task] = true
+			}
+			start = "(" + m.ID // the next page starts after this entry
+		}
+		if len(page) < n {
+			return ids, true, nil
+		}
+	}
+}
+
 // Receive hands out the next entry for consumer: first one that another
 // consumer has held unacknowledged for longer than Visibility, else a new
 // one, waiting until one arrives or ctx ends (then it returns ctx.Err()).

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -461,24 +460,20 @@ func (db *DB) ids(ctx context.Context, q string, args ...any) ([]string, error) 
 	return ids, rows.Err()
 }
 
-// MarkEnqueued records that ids were just put on the queue.
-func (db *DB) MarkEnqueued(ctx context.Context, ids []string) error {
-	now := millis(db.now())
-	// In chunks, to stay far below either database's placeholder limit.
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
-		ids = ids[len(chunk):]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, now)
-		for _, id := range chunk {
-			args = append(args, id)
-		}
-		q := `UPDATE tasks SET enqueued_at = ? WHERE id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
-		if _, err := db.db.ExecContext(ctx, q, args...); err != nil {
-			return err
-		}
+// MarkEnqueued records that queued task id is being put on the queue
+// again, unless it has been since lastBefore: it reports false when
+// another process took the task's re-enqueueing first, or the task is no
+// longer queued. Mark, then enqueue: a task marked whose enqueue failed
+// is found again once its mark is old.
+func (db *DB) MarkEnqueued(ctx context.Context, id string, lastBefore time.Time) (bool, error) {
+	res, err := db.db.ExecContext(ctx, `UPDATE tasks SET enqueued_at = ?
+		WHERE id = ? AND state = 'queued' AND enqueued_at < ? AND deleted_at IS NULL`,
+		millis(db.now()), id, millis(lastBefore))
+	if err != nil {
+		return false, err
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // CountTasks returns how many live tasks are in state.

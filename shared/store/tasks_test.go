@@ -607,17 +607,28 @@ func TestQueuedTasksAndCounts(t *testing.T) {
 		}
 
 		clock.Advance(time.Minute)
-		if err := db.MarkEnqueued(ctx, []string{a.ID, c.ID}); err != nil {
-			t.Fatal(err)
+		cutoff := clock.Now().Add(-30 * time.Second)
+		marks := []struct {
+			id   string
+			want bool
+		}{
+			{a.ID, true},
+			{a.ID, false}, // another process's reconciler, the same pass
+			{c.ID, true},
+			{running.ID, false},
+			{deleted.ID, false},
+			{"nosuchtask", false},
 		}
-		if err := db.MarkEnqueued(ctx, nil); err != nil {
-			t.Fatalf("MarkEnqueued(nil): %v", err)
+		for _, m := range marks {
+			if got, err := db.MarkEnqueued(ctx, m.id, cutoff); err != nil || got != m.want {
+				t.Errorf("MarkEnqueued(%s): got %v, %v; want %v", m.id, got, err, m.want)
+			}
 		}
 		got, err := db.QueuedTasks(ctx, clock.Now(), 10)
 		if err != nil || !slices.Equal(got, []string{b.ID}) {
 			t.Fatalf("after MarkEnqueued: got %v, %v; want [%s]", got, err, b.ID)
 		}
-		// a and c were marked together: the id breaks the tie.
+		// a and c were marked at the same time: the id breaks the tie.
 		wantAll := []string{b.ID, min(a.ID, c.ID), max(a.ID, c.ID)}
 		got, _ = db.QueuedTasks(ctx, clock.Now().Add(time.Millisecond), 10)
 		if !slices.Equal(got, wantAll) {

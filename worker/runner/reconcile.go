@@ -66,9 +66,10 @@ func (c *Reconciler) Pass(ctx context.Context) error {
 		}
 	}
 	// The queue's length counts entries waiting and entries being worked
-	// on; only when it is below the database's queued and running tasks
-	// has it lost some. Otherwise a long backlog would be enqueued again
-	// on every pass.
+	// on: only when it is below the database's queued and running tasks
+	// may it have lost some. The counts are only a hint (three reads, a
+	// task running past the queue's visibility timeout has no entry):
+	// what is enqueued again is each queued task the queue does not hold.
 	queued, err := c.DB.CountTasks(ctx, moji.TaskQueued)
 	if err != nil {
 		return err
@@ -84,15 +85,43 @@ func (c *Reconciler) Pass(ctx context.Context) error {
 	if n >= int64(queued+running) {
 		return nil
 	}
-	ids, err := c.DB.QueuedTasks(ctx, c.DB.Now().Add(-age), 1000)
-	if err != nil || len(ids) == 0 {
+	// The queue first: a task enqueued after this read is younger than age.
+	held, complete, err := c.Queue.TaskIDs(ctx, maxScan)
+	if err != nil {
 		return err
 	}
+	if !complete {
+		c.Log.Warn("reconcile: the queue is too long to look for lost tasks", "entries", n, "max", maxScan)
+		return nil
+	}
+	cutoff := c.DB.Now().Add(-age)
+	ids, err := c.DB.QueuedTasks(ctx, cutoff, 1000)
+	if err != nil {
+		return err
+	}
+	lost := 0
 	for _, id := range ids {
+		if held[id] {
+			continue
+		}
+		// Marked first, so that another process's reconciler leaves it.
+		ok, err := c.DB.MarkEnqueued(ctx, id, cutoff)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
 		if err := c.Queue.Enqueue(ctx, id); err != nil {
 			return err
 		}
+		lost++
 	}
-	c.Log.Info("queued tasks missing from the queue enqueued again", "count", len(ids))
-	return c.DB.MarkEnqueued(ctx, ids)
+	if lost > 0 {
+		c.Log.Info("queued tasks missing from the queue enqueued again", "count", lost)
+	}
+	return nil
 }
+
+// maxScan bounds the queue entries a pass reads to find lost tasks.
+const maxScan = 100_000
