@@ -56,8 +56,9 @@ func toTemplatePage(p *moji.Page[*moji.Template]) moji.Page[templateJSON] {
 
 // POST /api/v1/emojis/: multipart with "name" and one file per class.
 //
-// Memory is bounded twice: the uploads semaphore caps how many bodies (up to
-// 14 MB each) are held at once, the imaging one how many decodes run. All
+// Memory is bounded three times: the uploads semaphore caps how many bodies
+// (up to 14 MB each) are held at once, the imaging one how many decodes
+// run, and the decode budget shared with photos their pixels. All
 // seven images are checked before any is stored, so a rejected upload
 // leaves nothing behind.
 func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
@@ -76,9 +77,9 @@ func (s *Server) handleCreateTemplate(w http.ResponseWriter, r *http.Request) {
 		t.Name = name
 		return withSlot(r.Context(), s.imaging, func() error {
 			for _, e := range moji.Expressions {
-				png, err := normalizeEmoji(files[e])
+				png, err := s.normalizeEmoji(r.Context(), files[e])
 				if err != nil {
-					if me := (*moji.Error)(nil); errors.As(err, &me) {
+					if me := (*moji.Error)(nil); errors.As(err, &me) && me.Code != moji.EUNAVAILABLE {
 						return moji.Errorf(me.Code, "%s: %s", e, me.Message)
 					}
 					return err
@@ -210,7 +211,23 @@ func classList() string {
 	return strings.Join(s, ", ")
 }
 
-// normalizeEmoji checks and normalizes one uploaded image into PNG bytes.
+// normalizeEmoji checks and normalizes one uploaded image into PNG bytes,
+// charging its decode to the decode budget shared with photos by what its
+// header says the decode takes: a 100 KB file can claim a 128 MB 16-bit
+// canvas.
+func (s *Server) normalizeEmoji(ctx context.Context, data []byte) ([]byte, error) {
+	h, err := picture.Probe(data, templateLimits)
+	if err != nil {
+		return nil, err
+	}
+	var png []byte
+	err = s.photoPixels.run(ctx, h.DecodeBytes/4, func() (err error) {
+		png, err = normalizeEmoji(data)
+		return err
+	})
+	return png, err
+}
+
 func normalizeEmoji(data []byte) ([]byte, error) {
 	// Capped at 4x the emoji's size first: the copies made to square it up
 	// then take a sixteenth of a 4096-px image's memory, and an emoji that
@@ -283,6 +300,7 @@ func (s *Server) handleDeleteTemplate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.rankingChanged(context.WithoutCancel(r.Context()))
 	s.deleteFiles(context.WithoutCancel(r.Context()), keys...)
 	s.log.Info("template deleted", "template_id", id, "user_id", userFrom(r.Context()).ID)
 	w.WriteHeader(http.StatusNoContent)

@@ -41,7 +41,10 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	etag := `"` + strings.TrimSuffix(path.Base(key), path.Ext(key)) + `"`
 	w.Header().Set("ETag", etag)
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	// Content-addressed, so never stale, but not immutable: a deleted
+	// template's pictures must leave caches within a day (then they
+	// revalidate, a 304 while they live).
+	w.Header().Set("Cache-Control", "public, max-age=86400")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Type", "image/png")
 	http.ServeContent(w, r, "", time.Time{}, f)

@@ -73,7 +73,7 @@ type Server struct {
 	uploads       chan struct{}
 	uploadsByWho  *addrSlots   // uploads in flight per user (per address for anonymous ones)
 	uploadsByAddr *addrSlots   // uploads in flight per client address, whoever sends them
-	photoPixels   *pixelBudget // photo decodes in flight, by pixels
+	photoPixels   *pixelBudget // photo and template image decodes in flight, by pixels
 	hashing       chan struct{}
 	imaging       chan struct{}
 	// dummyHash is compared against when an email is unknown, so a log-in

@@ -268,6 +268,16 @@ func (s *Server) endSessions(ctx context.Context, uid, pwd int64) {
 	}
 }
 
+// rankingChanged tells every server's hub to read the ranking again now
+// (a template left it) rather than at its next periodic read.
+func (s *Server) rankingChanged(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.bus.Publish(ctx, moji.Event{Type: moji.EventRankingUpdated}); err != nil {
+		s.log.Warn("announce a ranking change; live rankings catch up within 30 s", "err", err)
+	}
+}
+
 // stopWorker tells the worker running deleted task t to stop now rather
 // than at its next heartbeat.
 func (s *Server) stopWorker(ctx context.Context, t *moji.Task) {
@@ -457,22 +467,29 @@ func safeHost(h string) string {
 		}
 	}
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		// Zones (fe80::1%25eth0) included.
-		if a, err := netip.ParseAddr(strings.Replace(host[1:len(host)-1], "%25", "%", 1)); err != nil || !a.Is6() {
+		// Zones (fe80::1%25eth0) included, if they are a plain
+		// interface name: netip takes any bytes in one.
+		a, err := netip.ParseAddr(strings.Replace(host[1:len(host)-1], "%25", "%", 1))
+		if err != nil || !a.Is6() || !plainName(a.Zone()) {
 			return "localhost"
 		}
 		return h
 	}
-	if host == "" || len(host) > 253 {
+	if host == "" || len(host) > 253 || !plainName(host) {
 		return "localhost"
 	}
-	for _, c := range host {
-		// Underscores are no DNS name's, but compose service names have them.
+	return h
+}
+
+// plainName reports whether s holds only letters, digits, '.', '-' and
+// '_' (no DNS name has underscores, but compose service names do).
+func plainName(s string) bool {
+	for _, c := range s {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return "localhost"
+			return false
 		}
 	}
-	return h
+	return true
 }
 
 // newID is a task id: 128 random bits, hex.

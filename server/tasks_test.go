@@ -21,6 +21,8 @@ func TestSafeHost(t *testing.T) {
 		{"example.com:", "example.com:"},
 		{"example.com.", "example.com."},
 		{"[fe80::1%25eth0]:8080", "[fe80::1%25eth0]:8080"},
+		{"[fe80::1%25x;script-src'unsafe-inline']", "localhost"},
+		{"[fe80::1%25x\"y]:80", "localhost"},
 		{"[::ffff:127.0.0.1]", "[::ffff:127.0.0.1]"},
 		{"ex\"ample", "localhost"},
 	} {

@@ -292,6 +292,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithoutCancel(r.Context())
 	s.endSessions(ctx, u.ID, -1)
+	s.rankingChanged(ctx) // its templates, if any, left it
 	for _, t := range live {
 		s.stopWorker(ctx, t)
 	}

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/jpeg"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,13 @@ func TestDeleteAccount(t *testing.T) {
 				t.Fatalf("tasks: got %s and %s, want done", mine.State, theirs.State)
 			}
 			wantStatus(t, "my picture before", a.do("GET", mine.Result.ImageURL, "", "", nil), http.StatusOK)
+			tplID, _ := strconv.ParseInt(tpl, 10, 64)
+			rank := dialWS(t, a.base, "")
+			rank.send(map[string]string{"type": "subscribe", "topic": "ranking"})
+			rank.waitFor(10*time.Second, "the ranking with the template's use", func(m map[string]any) bool {
+				items, _ := m["ranking"].([]any)
+				return m["type"] == moji.EventRankingUpdated && rankingUses(items, tplID) == 1
+			})
 
 			del := func(token, body string) resp {
 				return a.do("DELETE", "/api/v1/users/me", token, "application/json", strings.NewReader(body))
@@ -53,6 +61,11 @@ func TestDeleteAccount(t *testing.T) {
 			wantError(t, "unknown field", del(tok, `{"password":"correct horse","force":true}`), http.StatusBadRequest, moji.EINVALID)
 			wantStatus(t, "still there after refusals", a.getJSON("/api/v1/users/me", tok), http.StatusOK)
 			wantStatus(t, "delete", del(tok, `{"password":"correct horse"}`), http.StatusNoContent)
+			// At once, not at the hub's next periodic read (30 s).
+			rank.waitFor(5*time.Second, "the ranking without the template", func(m map[string]any) bool {
+				items, _ := m["ranking"].([]any)
+				return m["type"] == moji.EventRankingUpdated && rankingUses(items, tplID) == 0
+			})
 
 			wantError(t, "the token after", a.getJSON("/api/v1/users/me", tok), http.StatusUnauthorized, moji.EUNAUTHORIZED)
 			wantError(t, "log in after", a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "leaving@example.com", "password": "correct horse"}),

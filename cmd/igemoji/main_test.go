@@ -563,7 +563,7 @@ func TestTemplates(t *testing.T) {
 			url, _ := imgs[string(e)].(string)
 			img := a.getJSON(url, "")
 			wantStatus(t, "image "+string(e), img, 200)
-			if img.header.Get("Content-Type") != "image/png" || !strings.Contains(img.header.Get("Cache-Control"), "immutable") {
+			if img.header.Get("Content-Type") != "image/png" || img.header.Get("Cache-Control") != "public, max-age=86400" || img.header.Get("ETag") == "" {
 				t.Fatalf("image headers: got %v", img.header)
 			}
 			decoded, err := png.Decode(bytes.NewReader(img.body))

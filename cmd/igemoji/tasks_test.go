@@ -389,6 +389,33 @@ func TestTaskJourney(t *testing.T) {
 	}
 }
 
+// A deleted template leaves the live ranking at once, not at the hub's
+// next periodic read (30 s).
+func TestRankingDropsADeletedTemplate(t *testing.T) {
+	visionAssets(t)
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 320, 240)), nil) // no faces: quick
+	a := startApp(t, store.SQLite, "--workers", "1")
+	tok := a.signup("maker@example.com", "maker")
+	r := a.createTemplate(tok, templateFields(t, "short-lived"))
+	wantStatus(t, "create template", r, http.StatusCreated)
+	id := int64(r.json(t)["id"].(float64))
+	if v := a.waitTask(tok, a.submit(tok, buf.Bytes(), fmt.Sprint(id)).ID, 60*time.Second); v.State != moji.TaskDone {
+		t.Fatalf("task: got %s, want done", v.State)
+	}
+	rank := dialWS(t, a.base, "")
+	rank.send(map[string]string{"type": "subscribe", "topic": "ranking"})
+	uses := func(n int) func(map[string]any) bool {
+		return func(m map[string]any) bool {
+			items, _ := m["ranking"].([]any)
+			return m["type"] == moji.EventRankingUpdated && rankingUses(items, id) == n
+		}
+	}
+	rank.waitFor(10*time.Second, "the ranking with the template's use", uses(1))
+	wantStatus(t, "delete template", a.do("DELETE", fmt.Sprintf("/api/v1/emojis/%d", id), tok, "", nil), http.StatusNoContent)
+	rank.waitFor(5*time.Second, "the ranking without the template", uses(0))
+}
+
 // An anonymous visitor follows the task by its id over the WebSocket, and
 // a photo without faces is a result, not an error.
 func TestAnonymousTaskWithoutFaces(t *testing.T) {

@@ -129,7 +129,11 @@ func (db *DB) task(ctx context.Context, q queryer, id string, lock bool) (*moji.
 	if lock {
 		query += db.forUpdate()
 	}
-	return scanTask(q.QueryRowContext(ctx, query, id))
+	t, deleted, err := scanTask(q.QueryRowContext(ctx, query, id))
+	if err == nil && t.ID != id { // MySQL's collations ignore trailing spaces
+		return nil, false, notFound("Task")
+	}
+	return t, deleted, err
 }
 
 // duplicateKey reports a primary key or unique violation. uniqueViolation
@@ -651,6 +655,9 @@ func (db *DB) TaskBySlug(ctx context.Context, slug string) (*moji.Task, error) {
 	}
 	t, _, err := scanTask(db.db.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks
 		WHERE share_slug = ? AND state = 'done' AND deleted_at IS NULL`, slug))
+	if err == nil && t.ShareSlug != slug { // MySQL's collations ignore trailing spaces
+		return nil, notFound("Task")
+	}
 	return t, err
 }
 

@@ -833,9 +833,14 @@ func TestDeleteAndShare(t *testing.T) {
 		if err != nil || bySlug.ID != tk.ID || bySlug.ShareSlug != "s1" || bySlug.Result == nil {
 			t.Fatalf("TaskBySlug(s1): got %+v, %v; want %s with its result", bySlug, err, tk.ID)
 		}
-		for _, slug := range []string{"s2", "", "q"} {
+		// MariaDB's collations ignore trailing spaces: "s1 " must not
+		// find s1's task there either.
+		for _, slug := range []string{"s2", "", "q", "s1 ", "s1  ", "S1"} {
 			_, err := db.TaskBySlug(ctx, slug)
 			wantCode(t, err, moji.ENOTFOUND)
+		}
+		if _, err := db.Task(ctx, tk.ID+" "); moji.ErrorCode(err) != moji.ENOTFOUND {
+			t.Errorf("Task(%q): got %v, want ENOTFOUND", tk.ID+" ", err)
 		}
 
 		if err := db.UnshareTask(ctx, tk.ID); err != nil {
