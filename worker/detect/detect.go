@@ -11,6 +11,7 @@ import (
 	"image"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -467,6 +468,14 @@ borrow:
 	for i, x := range sessions {
 		src := srcs[i]
 		wg.Go(func() {
+			// A panic here would end the process: the runner's recover
+			// is on another goroutine.
+			defer func() {
+				if p := recover(); p != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("detect: panic: %v\n%s", p, debug.Stack()) })
+					next.Store(int64(len(passes)))
+				}
+			}()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(passes) {

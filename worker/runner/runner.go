@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -249,7 +250,7 @@ func (r *Runner) Process(ctx context.Context, id string) error {
 	hb := &heartbeat{r: r, id: id, lease: lease, stage: moji.StageDetecting}
 	go hb.run(work, cancel)
 
-	res, terr := r.run(work, t, hb)
+	res, terr := r.runSafely(work, t, hb)
 	if err := context.Cause(work); errors.Is(err, store.ErrLeaseLost) {
 		if errors.Is(err, errDeleted) {
 			log.Info("task deleted while it ran; stopped")
@@ -392,6 +393,20 @@ func failf(code, format string, args ...any) error {
 }
 
 // run is the pipeline of one claimed task.
+// runSafely is run, with a panic (a bug some photo sets off) turned into
+// a fault of ours: the task is handed back and the attempt counts, so the
+// photo ends as gave_up rather than taking the process, and with it an
+// embedded server, down on every try.
+func (r *Runner) runSafely(ctx context.Context, t *moji.Task, hb *heartbeat) (res *moji.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("task pipeline panicked", "task", t.ID, "panic", p, "stack", string(debug.Stack()))
+			res, err = nil, fmt.Errorf("pipeline panic: %v", p)
+		}
+	}()
+	return r.run(ctx, t, hb)
+}
+
 func (r *Runner) run(ctx context.Context, t *moji.Task, hb *heartbeat) (*moji.Result, error) {
 	stageStart := time.Now()
 	sent := -100

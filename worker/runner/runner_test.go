@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -162,6 +163,24 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	got, _ := f.db.Task(context.Background(), tk.ID)
 	if got.State != moji.TaskFailed || got.Attempts != 3 {
 		t.Errorf("task: got %s after %d attempts, want failed after 3", got.State, got.Attempts)
+	}
+}
+
+// A panic in the pipeline (here: the fixture has none, so a decodable
+// photo reaches a nil one) does not end the process: the task is handed
+// back with the attempt counted, so that a photo that always sets it off
+// ends as gave_up.
+func TestPipelinePanicIsAFaultOfOurs(t *testing.T) {
+	f := newFixture(t)
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 64, 64)))
+	tk := f.task(t, buf.Bytes())
+	err := f.r.Process(context.Background(), tk.ID)
+	if err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("Process: got %v, want the panic as an error", err)
+	}
+	if got, _ := f.db.Task(context.Background(), tk.ID); got.State != moji.TaskQueued || got.Attempts != 1 {
+		t.Errorf("task: got %s after %d attempts, want queued again after 1", got.State, got.Attempts)
 	}
 }
 
