@@ -10,7 +10,8 @@ import (
 // Limiter slows repeated attempts (log-ins, sign-ups, look-ups) per key:
 // the first `free` attempts cost nothing; after that each attempt locks the
 // key for `base`, doubling with every further attempt, up to `max`. A key
-// idle for longer than `max` is forgotten.
+// idle for longer than its memory (`max`, unless Remembering says
+// otherwise) is forgotten.
 //
 // Reserve counts an attempt before the expensive work starts, under one
 // lock, so a burst of parallel requests cannot slip past the count.
@@ -21,6 +22,7 @@ type Limiter struct {
 	free int
 	base time.Duration
 	max  time.Duration
+	keep time.Duration // idle time after which a key is forgotten
 	now  func() time.Time
 
 	mu      sync.Mutex
@@ -38,7 +40,15 @@ const maxLimitEntries = 100_000
 
 // NewLimiter returns a limiter with the given policy.
 func NewLimiter(free int, base, max time.Duration) *Limiter {
-	return &Limiter{free: free, base: base, max: max, now: time.Now, entries: map[[sha256.Size]byte]*limitEntry{}}
+	return &Limiter{free: free, base: base, max: max, keep: max, now: time.Now, entries: map[[sha256.Size]byte]*limitEntry{}}
+}
+
+// Remembering makes l forget a key only after it has been idle for d
+// (at least max): a guesser who waits out the longest lock does not get
+// the free attempts back.
+func (l *Limiter) Remembering(d time.Duration) *Limiter {
+	l.keep = max(d, l.max)
+	return l
 }
 
 // Reserve counts one attempt for key, unless key is locked, in which case
@@ -53,7 +63,7 @@ func (l *Limiter) Reserve(key string) time.Duration {
 		if d := e.until.Sub(now); d > 0 {
 			return d
 		}
-		if now.Sub(e.last) > l.max {
+		if now.Sub(e.last) > l.keep {
 			e = nil // forgotten
 		}
 	}
@@ -97,7 +107,7 @@ func (l *Limiter) Reset(key string) {
 // distinct keys each driven past its free attempts.
 func (l *Limiter) evict(now time.Time) {
 	for k, e := range l.entries {
-		if now.Sub(e.last) > l.max && now.After(e.until) {
+		if now.Sub(e.last) > l.keep && now.After(e.until) {
 			delete(l.entries, k)
 		}
 	}

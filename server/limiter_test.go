@@ -45,6 +45,34 @@ func TestLimiter(t *testing.T) {
 	l.Reset("k")
 }
 
+// A limiter that remembers longer does not give the free attempts back
+// once the longest lock has been waited out.
+func TestLimiterRemembering(t *testing.T) {
+	clock := time.Unix(1000, 0)
+	l := NewLimiter(2, time.Second, 8*time.Second).Remembering(time.Hour)
+	l.now = func() time.Time { return clock }
+	for range 3 {
+		l.Reserve("k")
+	}
+	tests := []struct {
+		wait time.Duration
+		want time.Duration // the lock the attempt after the wait sets
+	}{
+		{time.Minute, 2 * time.Second}, // past max, not past the memory
+		{30 * time.Minute, 4 * time.Second},
+		{2 * time.Hour, 0}, // forgotten: a free attempt again
+	}
+	for _, tt := range tests {
+		clock = clock.Add(tt.wait)
+		if d := l.Reserve("k"); d != 0 {
+			t.Fatalf("after %v: got wait %v, want 0", tt.wait, d)
+		}
+		if got := l.Reserve("k"); tt.want != 0 && got != tt.want {
+			t.Errorf("after %v, the next attempt: got wait %v, want %v", tt.wait, got, tt.want)
+		}
+	}
+}
+
 func TestLimiterParallelBurst(t *testing.T) {
 	l := NewLimiter(5, time.Minute, time.Hour)
 	var wg sync.WaitGroup

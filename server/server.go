@@ -63,8 +63,9 @@ type Server struct {
 	// mediaKey signs links to private result images.
 	mediaKey []byte
 
-	accountLimit  *Limiter // failed log-ins per account
-	addrLimit     *Limiter // failed log-ins per client address
+	pairLimit     *Limiter // failed passwords per account and client address
+	accountLimit  *Limiter // failed log-ins per account, from anywhere
+	addrLimit     *Limiter // failed passwords per client address
 	signupLimit   *Limiter // sign-up attempts per client address
 	lookupLimit   *Limiter // "is this taken?" checks per client address
 	uploadLimit   *Limiter // template creations per user
@@ -101,8 +102,13 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 		mediaKey: mk.Sum(nil),
 		// Five free failures, then the wait doubles up to 15 minutes; an
 		// address gets more because several people may share it.
-		accountLimit: NewLimiter(5, time.Second, 15*time.Minute),
-		addrLimit:    NewLimiter(20, time.Second, 15*time.Minute),
+		// Failed passwords (see loginAttempts): a few free, then the wait
+		// doubles up to 15 minutes; remembered for a day, so that waiting
+		// out a lock does not give the free ones back. An address gets
+		// more because several people may share it.
+		pairLimit:    NewLimiter(5, time.Second, 15*time.Minute).Remembering(24 * time.Hour),
+		accountLimit: NewLimiter(50, time.Second, 15*time.Minute).Remembering(24 * time.Hour),
+		addrLimit:    NewLimiter(20, time.Second, 15*time.Minute).Remembering(24 * time.Hour),
 		signupLimit:  NewLimiter(20, 10*time.Second, time.Hour),
 		lookupLimit:  NewLimiter(120, time.Second, time.Minute),
 		uploadLimit:  NewLimiter(30, 10*time.Second, time.Hour),

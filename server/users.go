@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/store"
@@ -167,13 +168,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	failed := moji.Errorf(moji.EUNAUTHORIZED, "Email or password is incorrect.")
-	if len(in.Email) > maxEmailLen || len(in.Password) > maxPasswordLen {
+	if len(in.Email) > maxEmailLen || len(norm.NFC.String(in.Password)) > maxPasswordLen {
 		s.error(w, r, failed) // no account has such an email or password
 		return
 	}
-	acct := store.Key(in.Email)
-	addr, ok := s.guess(w, r, acct, "Too many failed log-ins.")
-	if !ok {
+	attempts := s.loginAttempts(r, in.Email)
+	if !s.guess(w, r, "Too many failed log-ins.", attempts...) {
 		return
 	}
 	u, err := s.db.UserByEmail(r.Context(), in.Email)
@@ -185,7 +185,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	match, err := s.passwordMatches(r.Context(), hash, in.Password)
+	match, rehash, err := s.passwordMatches(r.Context(), hash, in.Password)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -194,8 +194,23 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, failed)
 		return
 	}
-	s.rightGuess(acct, addr)
+	rightGuess(attempts...)
+	if rehash {
+		s.rehashPassword(r.Context(), u, in.Password)
+	}
 	s.writeAuth(w, r, u)
+}
+
+// rehashPassword hashes u's password afresh (see passwordMatches), for
+// the next log-in; a failure only leaves the old hash in place.
+func (s *Server) rehashPassword(ctx context.Context, u *moji.User, password string) {
+	hash, err := s.hashPassword(ctx, password)
+	if err == nil {
+		_, err = s.db.RehashPassword(ctx, u.ID, u.PasswordHash, hash)
+	}
+	if err != nil {
+		s.log.Warn("rehash a password", "user", u.ID, "err", err)
+	}
 }
 
 // writeAuth answers with a fresh access token for u.
@@ -252,11 +267,13 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 	s.writeAuth(w, r, u)
 }
 
-// hashPassword hashes a new password in one of the hashing slots.
+// hashPassword hashes a new password, in its NFC form (the same password
+// typed on another device may come composed otherwise), in one of the
+// hashing slots.
 func (s *Server) hashPassword(ctx context.Context, password string) ([]byte, error) {
 	var hash []byte
 	err := withSlot(ctx, s.hashing, func() (err error) {
-		hash, err = bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
+		hash, err = bcrypt.GenerateFromPassword([]byte(norm.NFC.String(password)), s.cfg.BcryptCost)
 		return err
 	})
 	return hash, err
@@ -301,21 +318,51 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// guess counts a password guess against the account key acct and the
-// client's address before hashing, so that parallel guesses count too. It
-// answers 429 with msg, and reports false, while either is locked.
-func (s *Server) guess(w http.ResponseWriter, r *http.Request, acct, msg string) (addr string, ok bool) {
-	addr = clientAddr(r)
-	if d := s.addrLimit.Reserve(addr); d > 0 {
-		s.retryAfter(w, r, seconds(d), msg)
-		return "", false
+// attempt is one count of a password guess in a Limiter.
+type attempt struct {
+	l   *Limiter
+	key string
+	// forget: a right password forgets the key, rather than taking back
+	// this one attempt.
+	forget bool
+}
+
+// loginAttempts are what a log-in as email counts against: the client's
+// address (20 free), the account from that address (5 free), and the
+// account from anywhere (50 free; all remembered for a day). A guesser
+// from one address locks only that address out of the account: the
+// account-wide lock, which also holds the right password back, takes
+// guessing from many addresses, or from one for days.
+func (s *Server) loginAttempts(r *http.Request, email string) []attempt {
+	addr, acct := clientAddr(r), store.Key(email)
+	return []attempt{{s.addrLimit, addr, false}, {s.pairLimit, acct + "\x00" + addr, true}, {s.accountLimit, acct, false}}
+}
+
+// guess counts a password guess against each attempt's key before
+// hashing, so that parallel guesses count too. It answers 429 with msg,
+// and reports false, while any key is locked (counting nothing then).
+func (s *Server) guess(w http.ResponseWriter, r *http.Request, msg string, attempts ...attempt) bool {
+	for i, a := range attempts {
+		if d := a.l.Reserve(a.key); d > 0 {
+			for _, b := range attempts[:i] {
+				b.l.Undo(b.key)
+			}
+			s.retryAfter(w, r, seconds(d), msg)
+			return false
+		}
 	}
-	if d := s.accountLimit.Reserve(acct); d > 0 {
-		s.addrLimit.Undo(addr)
-		s.retryAfter(w, r, seconds(d), msg)
-		return "", false
+	return true
+}
+
+// rightGuess takes back what guess counted: the password was right.
+func rightGuess(attempts ...attempt) {
+	for _, a := range attempts {
+		if a.forget {
+			a.l.Reset(a.key)
+		} else {
+			a.l.Undo(a.key)
+		}
 	}
-	return addr, true
 }
 
 // confirmPassword checks the logged-in user's password once more before a
@@ -328,12 +375,15 @@ func (s *Server) confirmPassword(w http.ResponseWriter, r *http.Request, u *moji
 		s.error(w, r, wrong)
 		return false
 	}
-	acct := store.Key(u.Email)
-	addr, ok := s.guess(w, r, acct, "Too many wrong passwords.")
-	if !ok {
+	// Counted per account and address, as a log-in, but under keys of
+	// their own: only someone holding the account's token can drive
+	// them, so failed log-ins by others do not lock its owner out of
+	// changing the password.
+	attempts := []attempt{{s.addrLimit, clientAddr(r), false}, {s.pairLimit, "confirm:" + strconv.FormatInt(u.ID, 10), true}}
+	if !s.guess(w, r, "Too many wrong passwords.", attempts...) {
 		return false
 	}
-	match, err := s.passwordMatches(r.Context(), u.PasswordHash, password)
+	match, _, err := s.passwordMatches(r.Context(), u.PasswordHash, password)
 	if err != nil {
 		s.error(w, r, err)
 		return false
@@ -342,24 +392,30 @@ func (s *Server) confirmPassword(w http.ResponseWriter, r *http.Request, u *moji
 		s.error(w, r, wrong)
 		return false
 	}
-	s.rightGuess(acct, addr)
+	rightGuess(attempts...)
 	return true
 }
 
-// rightGuess takes back what guess counted: the password was right.
-func (s *Server) rightGuess(acct, addr string) {
-	s.accountLimit.Reset(acct)
-	s.addrLimit.Undo(addr)
-}
-
-// passwordMatches compares password with hash in one of the hashing slots.
-func (s *Server) passwordMatches(ctx context.Context, hash []byte, password string) (bool, error) {
-	var match bool
-	err := withSlot(ctx, s.hashing, func() error {
-		match = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+// passwordMatches compares password with hash, in one of the hashing
+// slots: in its NFC form (see hashPassword), and as sent when that
+// differs, for hashes made before passwords were normalized. rehash
+// reports a match that should be hashed afresh: as sent, or at another
+// cost than the configured one (which would also make its log-ins' timing
+// differ from an unknown email's).
+func (s *Server) passwordMatches(ctx context.Context, hash []byte, password string) (match, rehash bool, err error) {
+	err = withSlot(ctx, s.hashing, func() error {
+		nfc := norm.NFC.String(password)
+		match = bcrypt.CompareHashAndPassword(hash, []byte(nfc)) == nil
+		if !match && nfc != password {
+			match = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+			rehash = match
+		}
 		return nil
 	})
-	return match, err
+	if cost, cerr := bcrypt.Cost(hash); match && cerr == nil && cost != s.cfg.BcryptCost {
+		rehash = true
+	}
+	return match, rehash, err
 }
 
 // GET /api/v1/users/me

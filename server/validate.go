@@ -46,7 +46,10 @@ func cleanEmail(s string) (string, error) {
 	return s, nil
 }
 
+// checkPassword checks a new password in the form it is hashed in (see
+// hashPassword).
 func checkPassword(p string) error {
+	p = norm.NFC.String(p)
 	switch {
 	case utf8.RuneCountInString(p) < minPasswordLen:
 		return moji.Errorf(moji.EINVALID, "Password must be at least %d characters.", minPasswordLen)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/igemoji/igemoji/shared/moji"
 	"github.com/igemoji/igemoji/shared/store"
@@ -452,20 +453,83 @@ func TestAccounts(t *testing.T) {
 	})
 }
 
+// Failed log-ins slow the guesser down: after 5 for one account from one
+// address, that address waits, even with the right password; the owner
+// logging in from elsewhere, or changing the password from a session, is
+// not locked out by someone else's guessing.
 func TestLoginSlowdown(t *testing.T) {
-	a := startApp(t, store.SQLite)
-	a.signup("victim@example.com", "victim")
+	a := startApp(t, store.SQLite, "--trust-proxy", "true")
+	tok := a.signup("victim@example.com", "victim")
+	from := func(addr, path, token string, v any) resp {
+		t.Helper()
+		b, _ := json.Marshal(v)
+		h := http.Header{"Content-Type": {"application/json"}, "X-Forwarded-For": {addr}}
+		if token != "" {
+			h.Set("Authorization", "Bearer "+token)
+		}
+		method := "POST"
+		if path == "/api/v1/users/me/password" {
+			method = "PUT"
+		}
+		return a.doWith(method, path, h, bytes.NewReader(b))
+	}
+	login := func(addr, email, password string) resp {
+		t.Helper()
+		return from(addr, "/api/v1/users/auth", "", map[string]string{"email": email, "password": password})
+	}
 	var last resp
-	for i := 0; i < 7; i++ {
-		last = a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "victim@example.com", "password": fmt.Sprintf("guess-%d", i)})
+	for i := range 7 {
+		last = login("203.0.113.9", "VICTIM@example.com ", fmt.Sprintf("guess-%d", i))
 	}
 	wantError(t, "7th failed log-in", last, 429, moji.ERATELIMIT)
 	if last.header.Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
 	}
-	// Even the right password waits out the lock.
-	r := a.postJSON("/api/v1/users/auth", "", map[string]string{"email": "victim@example.com", "password": "correct horse"})
-	wantError(t, "right password while locked", r, 429, moji.ERATELIMIT)
+	// Even the right password waits out the lock, from that address.
+	wantError(t, "right password from the guesser's address", login("203.0.113.9", "victim@example.com", "correct horse"), 429, moji.ERATELIMIT)
+	// The owner, elsewhere, is not locked out.
+	wantStatus(t, "right password from another address", login("198.51.100.7", "victim@example.com", "correct horse"), 200)
+	// Nor is a logged-in session's password change, even from the
+	// guesser's address (its count is the session's own).
+	r := from("203.0.113.9", "/api/v1/users/me/password", tok, map[string]string{"current_password": "correct horse", "new_password": "correct horse 2"})
+	wantStatus(t, "password change from a session", r, 200)
+}
+
+// A password is compared in its NFC form, as it is hashed: the same
+// password typed where accents come composed otherwise logs in. A hash
+// made at another bcrypt cost is made again at the configured one on the
+// next log-in, so that known and unknown emails keep taking the same time.
+func TestPasswordNormalizedAndRehashed(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	dbURL := "sqlite:" + filepath.Join(dataDir, "igemoji.db")
+	a := startApp(t, store.SQLite, "--data", dataDir, "--database-url", dbURL)
+	decomposed, composed := "cafe\u0301 au lait", "caf\u00e9 au lait"
+	r := a.postJSON("/api/v1/users/", "", map[string]string{"email": "cafe@example.com", "password": decomposed, "alias": "cafe"})
+	wantStatus(t, "sign up", r, http.StatusCreated)
+	a.login("cafe@example.com", composed)
+	a.login("cafe@example.com", decomposed)
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	b := startApp(t, store.SQLite, "--data", dataDir, "--database-url", dbURL, "--bcrypt-cost", "5")
+	b.login("cafe@example.com", composed) // rehashes at cost 5
+	db, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.UserByEmail(context.Background(), "cafe@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost(u.PasswordHash); err != nil || cost != 5 {
+		t.Errorf("hash cost after a log-in at cost 5: got %d, %v; want 5", cost, err)
+	}
+	if u.PasswordVersion != 0 {
+		t.Errorf("password version after the rehash: got %d, want 0 (sessions stay)", u.PasswordVersion)
+	}
+	b.login("cafe@example.com", decomposed)
 }
 
 func TestTokens(t *testing.T) {

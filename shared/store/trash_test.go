@@ -232,6 +232,22 @@ func TestPasswordVersion(t *testing.T) {
 		if err != nil || got.PasswordVersion != 1 {
 			t.Fatalf("version after: got %+v, %v; want 1", got, err)
 		}
+		// A rehash keeps the version, and loses to a change made since.
+		tests := []struct {
+			old, new string
+			want     bool
+		}{
+			{"new hash", "rehashed", true},
+			{"new hash", "stale rehash", false},
+		}
+		for _, tt := range tests {
+			if ok, err := db.RehashPassword(ctx, u.ID, []byte(tt.old), []byte(tt.new)); err != nil || ok != tt.want {
+				t.Errorf("RehashPassword(%q, %q): got %v, %v; want %v", tt.old, tt.new, ok, err, tt.want)
+			}
+		}
+		if got, _ := db.UserByID(ctx, u.ID); string(got.PasswordHash) != "rehashed" || got.PasswordVersion != 1 {
+			t.Errorf("after the rehash: got hash %q, version %d; want \"rehashed\", 1", got.PasswordHash, got.PasswordVersion)
+		}
 		if _, _, err := db.DeleteUser(ctx, u.ID, 0); !errors.Is(err, store.ErrStaleSession) {
 			t.Errorf("deletion by an older session: got %v, want ErrStaleSession", err)
 		}

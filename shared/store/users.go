@@ -116,6 +116,15 @@ func (db *DB) SetPassword(ctx context.Context, id, version int64, hash []byte) (
 	return version + 1, nil
 }
 
+// RehashPassword replaces user id's password hash old with new, the same
+// password hashed afresh (a new cost, a normalized form), unless it has
+// changed meanwhile; the password's version stays, and so do its sessions.
+// It reports whether it replaced it.
+func (db *DB) RehashPassword(ctx context.Context, id int64, old, new []byte) (bool, error) {
+	n, err := affected(db.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, new, id, old))
+	return n == 1, err
+}
+
 // UserByID returns the user with id, or ENOTFOUND.
 func (db *DB) UserByID(ctx context.Context, id int64) (*moji.User, error) {
 	return scanUser(db.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
