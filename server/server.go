@@ -63,20 +63,21 @@ type Server struct {
 	// mediaKey signs links to private result images.
 	mediaKey []byte
 
-	pairLimit     *Limiter // failed passwords per account and client address
-	accountLimit  *Limiter // failed log-ins per account, from anywhere
-	addrLimit     *Limiter // failed passwords per client address
-	signupLimit   *Limiter // sign-up attempts per client address
-	lookupLimit   *Limiter // "is this taken?" checks per client address
-	uploadLimit   *Limiter // template creations per user
-	taskUserLimit *Limiter // photos per logged-in user
-	taskAnonLimit *Limiter // anonymous photos per client address
-	uploads       chan struct{}
-	uploadsByWho  *addrSlots   // uploads in flight per user (per address for anonymous ones)
-	uploadsByAddr *addrSlots   // uploads in flight per client address, whoever sends them
-	photoPixels   *pixelBudget // photo and template image decodes in flight, by pixels
-	hashing       chan struct{}
-	imaging       chan struct{}
+	pairLimit        *Limiter // failed passwords per account and client address
+	accountLimit     *Limiter // failed log-ins per account, from anywhere
+	addrLimit        *Limiter // failed passwords per client address
+	signupLimit      *Limiter // sign-up attempts per client address
+	lookupLimit      *Limiter // "is this taken?" checks per client address
+	emailLookupLimit *Limiter // the email look-ups among them
+	uploadLimit      *Limiter // template creations per user
+	taskUserLimit    *Limiter // photos per logged-in user
+	taskAnonLimit    *Limiter // anonymous photos per client address
+	uploads          chan struct{}
+	uploadsByWho     *addrSlots   // uploads in flight per user (per address for anonymous ones)
+	uploadsByAddr    *addrSlots   // uploads in flight per client address, whoever sends them
+	photoPixels      *pixelBudget // photo and template image decodes in flight, by pixels
+	hashing          chan struct{}
+	imaging          chan struct{}
 	// dummyHash is compared against when an email is unknown, so a log-in
 	// takes as long for a missing account as for a wrong password.
 	dummyHash []byte
@@ -111,7 +112,9 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 		addrLimit:    NewLimiter(20, time.Second, 15*time.Minute).Remembering(24 * time.Hour),
 		signupLimit:  NewLimiter(20, 10*time.Second, time.Hour),
 		lookupLimit:  NewLimiter(120, time.Second, time.Minute),
-		uploadLimit:  NewLimiter(30, 10*time.Second, time.Hour),
+		// Of which email look-ups: 30 a day, then slowed as sign-ups are.
+		emailLookupLimit: NewLimiter(30, 10*time.Second, time.Hour).Remembering(24 * time.Hour),
+		uploadLimit:      NewLimiter(30, 10*time.Second, time.Hour),
 		// Photos: a burst, then a wait that doubles; anonymous clients get
 		// less, per address.
 		taskUserLimit: NewLimiter(60, 2*time.Second, 10*time.Minute),

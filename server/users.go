@@ -76,6 +76,13 @@ func (s *Server) handleUserTaken(w http.ResponseWriter, r *http.Request) {
 	var taken bool
 	switch q.Get("case") {
 	case "email":
+		// Whether an email has an account is worth more to a harvester
+		// than an alias: as few answers per address as a sign-up gets.
+		if d := s.emailLookupLimit.Reserve(clientAddr(r)); d > 0 {
+			s.lookupLimit.Undo(clientAddr(r))
+			s.retryAfter(w, r, seconds(d), "Too many look-ups from your address.")
+			return
+		}
 		if value, err = cleanEmail(value); err == nil {
 			taken, err = s.db.EmailTaken(r.Context(), value)
 		}

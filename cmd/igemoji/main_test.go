@@ -495,6 +495,21 @@ func TestLoginSlowdown(t *testing.T) {
 	wantStatus(t, "password change from a session", r, 200)
 }
 
+// "Is this email taken?" is answered 30 times a day per address, then
+// slowed as sign-ups are; alias look-ups keep their own pace.
+func TestEmailLookupsLimited(t *testing.T) {
+	a := startApp(t, store.SQLite)
+	for i := range 31 { // the 31st is answered, and locks
+		wantStatus(t, fmt.Sprintf("email look-up %d", i+1), a.getJSON(fmt.Sprintf("/api/v1/users/?case=email&value=p%d@example.com", i), ""), 200)
+	}
+	r := a.getJSON("/api/v1/users/?case=email&value=more@example.com", "")
+	wantError(t, "32nd email look-up", r, 429, moji.ERATELIMIT)
+	if r.header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	wantStatus(t, "alias look-up", a.getJSON("/api/v1/users/?case=alias&value=someone", ""), 200)
+}
+
 // A password is compared in its NFC form, as it is hashed: the same
 // password typed where accents come composed otherwise logs in. A hash
 // made at another bcrypt cost is made again at the configured one on the
