@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -49,14 +48,25 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return usageError{err}
 	}
-	if *runs < 1 || *threads < 1 {
-		return usageError{errors.New("bench-vision: --runs and --threads must be at least 1")}
+	if *runs < 1 || *runs > 10000 {
+		return usageError{fmt.Errorf("bench-vision: --runs %d: want 1 to 10000", *runs)}
+	}
+	if *threads < 1 || *threads > maxBenchThreads {
+		return usageError{fmt.Errorf("bench-vision: --threads %d: want 1 to %d", *threads, maxBenchThreads)}
 	}
 	if *size < 0 || *size > 12000 {
 		return usageError{fmt.Errorf("bench-vision: --size %d: want 0 (as is) to 12000", *size)}
 	}
 	if err := vf.check(); err != nil {
 		return err
+	}
+	// Checked before the work, as every output is: never over an input.
+	var prof *outFile
+	if *profile != "" {
+		if prof, err = createOut(*profile, fs.Args()...); err != nil {
+			return err
+		}
+		defer prof.abort()
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
 	emoji, err := builtinEmoji(vf.assets, *tmpl)
@@ -73,8 +83,8 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 
 	photos := make([][]byte, fs.NArg())
 	for i, path := range fs.Args() {
-		if photos[i], err = os.ReadFile(path); err != nil {
-			return err
+		if photos[i], err = readPhotoFile(path); err != nil {
+			return fmt.Errorf("%s: %s", path, cliMessage(err))
 		}
 		if *size > 0 {
 			if photos[i], err = rescale(photos[i], *size); err != nil {
@@ -88,13 +98,8 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 	debug.FreeOSMemory()
 	resetPeakRSS()
 
-	if *profile != "" {
-		f, err := os.Create(*profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+	if prof != nil {
+		if err := pprof.StartCPUProfile(prof); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
@@ -154,8 +159,16 @@ func benchVision(ctx context.Context, args []string, getenv func(string) string,
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "all photos: median %.1f ms per photo; peak resident memory %s\n", ms(median(totals)), peakRSS())
+	if prof != nil {
+		pprof.StopCPUProfile()
+		return prof.commit()
+	}
 	return nil
 }
+
+// maxBenchThreads bounds --threads: past it, runs only measure contention
+// (and the Go runtime runs out of threads long before a typo's 100000).
+const maxBenchThreads = 64
 
 // rescale scales a photo to long side px and re-encodes it as JPEG q90.
 func rescale(data []byte, px int) ([]byte, error) {

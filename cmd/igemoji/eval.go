@@ -59,9 +59,12 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 	if err := checkEvalFlags(*scale, *we, *wf, *ww, *limit); err != nil {
 		return err
 	}
-	rows, err := readManifest(fs.Arg(0))
+	rows, short, err := readManifest(fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if short > 0 {
+		fmt.Fprintf(stderr, "left out, rows without a label: %d\n", short)
 	}
 	cfg := vision.DefaultConfig(vf.assets)
 	cfg.LibPath, cfg.CropScale, cfg.Flip = vf.lib, *scale, *flip
@@ -122,11 +125,6 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 		slices.Sort(names)
 		fmt.Fprintf(stderr, "left out, labels with no class: %s\n", strings.Join(names, ", "))
 	}
-	if pred != nil {
-		if err := pred.commit(); err != nil {
-			return err
-		}
-	}
 	rep := report(conf)
 	rep.Skipped, rep.Failed, rep.Seconds = skipped, failed, time.Since(start).Seconds()
 	out := &errWriter{w: stdout}
@@ -140,6 +138,12 @@ func evalExpressions(ctx context.Context, args []string, getenv func(string) str
 		return fmt.Errorf("eval-expressions: write output: %w", out.err)
 	case rep.N == 0:
 		return fmt.Errorf("eval-expressions: no image was scored (%d left out, %d failed)", skipped, failed)
+	case failed > 0:
+		// The figures leave them out: not the manifest's figures.
+		return fmt.Errorf("eval-expressions: %d of %d images failed (named above); the figures leave them out", failed, rep.N+failed)
+	}
+	if pred != nil {
+		return pred.commit()
 	}
 	return nil
 }
@@ -211,21 +215,24 @@ func (p *predictions) abort() { p.out.abort() }
 // Relative paths are relative to the manifest; a first row whose label is
 // no class name is a header; a byte-order mark, blanks around fields and
 // CRLF line ends, as spreadsheets write them, are taken in stride.
-func readManifest(path string) ([][2]string, error) {
+func readManifest(path string) (rows [][2]string, short int, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\uFEFF"))))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	recs, err := r.ReadAll()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	var out [][2]string
 	for i, rec := range recs {
 		if len(rec) < 2 {
+			if len(rec) == 1 && strings.TrimSpace(rec[0]) != "" {
+				short++
+			}
 			continue
 		}
 		file, label := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
@@ -238,9 +245,9 @@ func readManifest(path string) ([][2]string, error) {
 		out = append(out, [2]string{file, label})
 	}
 	if len(out) == 0 {
-		return nil, usageError{fmt.Errorf("%s: no path,label rows", path)}
+		return nil, short, usageError{fmt.Errorf("%s: no path,label rows", path)}
 	}
-	return out, nil
+	return out, short, nil
 }
 
 func looksLikeImage(file string) bool {

@@ -158,13 +158,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "assets":
 		return buildAssets(args[1:], stdout, stderr)
 	case "version", "--version":
+		if len(args) > 1 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help") {
+			fmt.Fprintln(stdout, "usage: igemoji version\n\nPrints the program's version.")
+			return nil
+		}
 		if len(args) > 1 {
 			return usageError{fmt.Errorf("version: unexpected argument %q", args[1])}
 		}
 		fmt.Fprintln(stdout, "igemoji", version)
 		return nil
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && args[0] == "help" && commands[args[1]] {
+		if len(args) > 1 && args[0] == "help" {
+			if !commands[args[1]] {
+				return usageError{fmt.Errorf("help: unknown command %q (see igemoji help)", args[1])}
+			}
 			return run(ctx, []string{args[1], "--help"}, getenv, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)

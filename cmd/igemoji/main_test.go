@@ -859,6 +859,8 @@ func TestUsage(t *testing.T) {
 		{args: []string{"eval-expressions", "--help"}, stdout: "MANIFEST"},
 		{args: []string{"bench-vision", "--help"}, stdout: "--runs"},
 		{args: []string{"version"}, stdout: "igemoji "},
+		{args: []string{"version", "--help"}, stdout: "usage: igemoji version"},
+		{args: []string{"help", "nosuch"}, want: 2, errHas: `unknown command "nosuch"`},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &stdout, &stderr)

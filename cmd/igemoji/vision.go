@@ -60,20 +60,54 @@ func loadPhoto(path string, maxSide int) (image.Image, error) {
 // decodeFile is loadPhoto keeping what else the decoder found (the colour
 // profile, a half-size copy for the detector).
 func decodeFile(path string, maxSide int) (picture.Photo, error) {
-	// Stat first: opening a FIFO would wait for a writer for ever.
-	st, err := os.Stat(path)
+	f, err := openPhotoFile(path)
 	if err != nil {
-		return picture.Photo{}, moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
-	}
-	if !st.Mode().IsRegular() {
-		return picture.Photo{}, moji.Errorf(moji.EINVALID, "not a regular file")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return picture.Photo{}, moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
+		return picture.Photo{}, err
 	}
 	defer f.Close()
 	return picture.DecodePhoto(f, picture.PhotoLimits, maxSide)
+}
+
+// openPhotoFile opens a regular file to read, or says in a moji.Error why
+// it cannot.
+func openPhotoFile(path string) (*os.File, error) {
+	// Stat first: opening a FIFO would wait for a writer for ever.
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fileError(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, moji.Errorf(moji.EINVALID, "not a regular file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileError(err)
+	}
+	return f, nil
+}
+
+// readPhotoFile reads a whole regular file (see openPhotoFile).
+func readPhotoFile(path string) ([]byte, error) {
+	f, err := openPhotoFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, picture.PhotoLimits.MaxBytes+1))
+	if err != nil {
+		return nil, fileError(err)
+	}
+	return data, nil
+}
+
+func fileError(err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return moji.Errorf(moji.EFORBIDDEN, "%s", pathReason(err))
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return moji.Errorf(moji.ENOTFOUND, "%s", pathReason(err))
+	}
+	return moji.Errorf(moji.EINVALID, "%s", pathReason(err))
 }
 
 // cliMessage is err as a command-line user should read it: a moji.Error's
@@ -136,15 +170,17 @@ func round(v float64, digits int) float64 {
 	return float64(int64(v*p+0.5)) / p
 }
 
-func toFaceJSON(f vision.Face) faceJSON {
+// toFaceJSON writes f in the file's own pixels: k is the file's size over
+// the size the photo was read at (above 1 where --max-side scaled it down).
+func toFaceJSON(f vision.Face, k float64) faceJSON {
 	j := faceJSON{Score: round(f.Score, 4), Roll: round(f.Roll, 4), Expression: f.Expression, Probs: map[moji.Expression]float64{},
 		Keypoints: [][2]float64{}} // [] rather than null where no face was found
 	for i, v := range f.Box {
-		j.Box[i] = round(v, 1)
+		j.Box[i] = round(v*k, 1)
 	}
 	if f.Score > 0 {
-		for _, k := range f.Keypoints {
-			j.Keypoints = append(j.Keypoints, [2]float64{round(k.X, 1), round(k.Y, 1)})
+		for _, p := range f.Keypoints {
+			j.Keypoints = append(j.Keypoints, [2]float64{round(p.X*k, 1), round(p.Y*k, 1)})
 		}
 	}
 	for e, p := range f.Probs.Map() {
@@ -182,22 +218,26 @@ func analyze(ctx context.Context, args []string, getenv func(string) string, std
 	for _, path := range fs.Args() {
 		res := imageJSON{File: path, Faces: []faceJSON{}}
 		err := func() error {
-			img, err := loadPhoto(path, vf.maxSide)
+			ph, err := decodeFile(path, vf.maxSide)
 			if err != nil {
 				return err
 			}
-			res.Width, res.Height = img.Bounds().Dx(), img.Bounds().Dy()
+			img := ph.Image
+			// Sizes and coordinates are the file's, also where the photo
+			// was read scaled down to --max-side.
+			res.Width, res.Height = ph.Full.X, ph.Full.Y
+			k := float64(ph.Full.X) / float64(img.Bounds().Dx())
 			if *crop {
 				f, err := p.AnalyzeCrop(ctx, img)
 				if err != nil {
 					return err
 				}
-				res.Faces = append(res.Faces, toFaceJSON(f))
+				res.Faces = append(res.Faces, toFaceJSON(f, k))
 				return nil
 			}
 			faces, err := p.Analyze(ctx, img)
 			for _, f := range faces {
-				res.Faces = append(res.Faces, toFaceJSON(f))
+				res.Faces = append(res.Faces, toFaceJSON(f, k))
 			}
 			return err
 		}()
@@ -327,11 +367,15 @@ func emojify(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	// The status goes to stderr: stdout may be the picture (-o /dev/stdout
 	// is refused, but a wrapper may pipe it).
+	scaled := ""
+	if b := result.Bounds(); b.Dx() != ph.Full.X || b.Dy() != ph.Full.Y {
+		scaled = fmt.Sprintf(" at %dx%d (the photo is %dx%d; --max-side %d)", b.Dx(), b.Dy(), ph.Full.X, ph.Full.Y, vf.maxSide)
+	}
 	if len(faces) == 0 {
-		fmt.Fprintf(stderr, "%s: no faces found; wrote the photo unchanged to %s\n", fs.Arg(0), *out)
+		fmt.Fprintf(stderr, "%s: no faces found; wrote the photo unchanged to %s%s\n", fs.Arg(0), *out, scaled)
 		return nil
 	}
-	fmt.Fprintf(stderr, "%s: %d face(s) in %v; wrote %s\n", fs.Arg(0), len(faces), time.Since(start).Round(time.Millisecond), *out)
+	fmt.Fprintf(stderr, "%s: %d face(s) in %v; wrote %s%s\n", fs.Arg(0), len(faces), time.Since(start).Round(time.Millisecond), *out, scaled)
 	return nil
 }
 

@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -119,6 +121,47 @@ func TestAnalyzeJSON(t *testing.T) {
 	}
 	if l := lines[7]; l.Error != nil || len(l.Faces) != 0 || l.Width != 640 {
 		t.Errorf("blank photo: got %+v, want no faces and no error", l)
+	}
+}
+
+// A photo read scaled down to --max-side is still reported in its own
+// pixels: its size, and boxes and keypoints in its coordinates.
+func TestAnalyzeReportsTheFilesCoordinates(t *testing.T) {
+	dir := visionAssets(t)
+	photo := samplePhoto(t, dir, 1)
+	read := func(args ...string) imageJSON {
+		t.Helper()
+		out, _, err := runCLI(t, append([]string{"analyze", "--json", "--assets", dir}, append(args, photo)...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l imageJSON
+		if err := json.Unmarshal([]byte(out), &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	full, half := read(), read("--max-side", "960")
+	if half.Width != full.Width || half.Height != full.Height {
+		t.Errorf("size read at 960 px: got %dx%d, want the file's %dx%d", half.Width, half.Height, full.Width, full.Height)
+	}
+	if full.Width <= 960 || len(full.Faces) == 0 {
+		t.Skipf("sample1 is %dx%d with %d faces: nothing to compare", full.Width, full.Height, len(full.Faces))
+	}
+	// The face nearest each face read at full size, within a few pixels
+	// (a different reading, not a different frame).
+	for _, f := range full.Faces {
+		best := math.Inf(1)
+		for _, g := range half.Faces {
+			d := 0.0
+			for i := range 4 {
+				d = max(d, math.Abs(f.Box[i]-g.Box[i]))
+			}
+			best = min(best, d)
+		}
+		if best > 0.15*f.Box[2]+4 {
+			t.Errorf("face at %v: the nearest read at 960 px is %.1f px off, want it in the file's coordinates", f.Box, best)
+		}
 	}
 }
 
@@ -241,10 +284,27 @@ func TestBenchVision(t *testing.T) {
 			t.Errorf("got output %q, want it to mention %q", stdout, want)
 		}
 	}
+	// A FIFO is refused, not waited on for ever; a CPU profile is
+	// written where asked.
+	tmp := t.TempDir()
+	fifo := filepath.Join(tmp, "fifo.jpg")
+	mkfifo(t, fifo)
+	if _, _, err := runCLI(t, "bench-vision", "--assets", dir, "--runs", "1", fifo); exitCode(err) != 1 || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a FIFO: got %v (exit %d), want exit 1, not a regular file", err, exitCode(err))
+	}
+	prof := filepath.Join(tmp, "cpu.pprof")
+	if _, _, err := runCLI(t, "bench-vision", "--assets", dir, "--runs", "1", "--size", "400", "--cpuprofile", prof, samplePhoto(t, dir, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("CPU profile: got %v, %v; want a file", st, err)
+	}
 	for _, args := range [][]string{
 		{"bench-vision", "--assets", dir},
 		{"bench-vision", "--assets", dir, "--small-faces", "some", samplePhoto(t, dir, 2)},
 		{"bench-vision", "--assets", dir, "--runs", "0", samplePhoto(t, dir, 2)},
+		{"bench-vision", "--assets", dir, "--threads", "100000", samplePhoto(t, dir, 2)},
+		{"bench-vision", "--assets", dir, "--cpuprofile", samplePhoto(t, dir, 2), samplePhoto(t, dir, 2)}, // over its input
 	} {
 		if _, _, err := runCLI(t, args...); exitCode(err) != 2 {
 			t.Errorf("%v: got %v (exit %d), want a usage error (exit 2)", args[1:], err, exitCode(err))
@@ -272,9 +332,11 @@ func TestEvalExpressions(t *testing.T) {
 		t.Fatal(err)
 	}
 	preds := filepath.Join(tmp, "preds.csv")
+	// A file that fails: the figures are printed, leaving it out, but the
+	// run fails, and writes no predictions.
 	stdout, stderr, err := runCLI(t, "eval-expressions", "--assets", dir, "--json", "--align", "--predictions", preds, manifest)
-	if err != nil {
-		t.Fatal(err)
+	if exitCode(err) != 1 || err == nil || !strings.Contains(err.Error(), "1 of 3 images failed") {
+		t.Errorf("with a missing file: got %v (exit %d); want exit 1 naming the failure", err, exitCode(err))
 	}
 	if !strings.Contains(stderr, `labels with no class: "contempt" (1)`) {
 		t.Errorf("got stderr %q, want it to name the label left out", stderr)
@@ -285,6 +347,19 @@ func TestEvalExpressions(t *testing.T) {
 	}
 	if rep.N != 2 || rep.Skipped != 1 || rep.Failed != 1 {
 		t.Errorf("got %d scored, %d skipped, %d failed, want 2, 1, 1", rep.N, rep.Skipped, rep.Failed)
+	}
+	if _, err := os.Stat(preds); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("predictions of a failed run: got %v, want none written", err)
+	}
+	rows = strings.Replace(rows, "missing.jpg,sad\n", "lonely-row-without-a-label\n", 1)
+	if err := os.WriteFile(manifest, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err = runCLI(t, "eval-expressions", "--assets", dir, "--json", "--align", "--predictions", preds, manifest); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "rows without a label: 1") {
+		t.Errorf("got stderr %q, want it to count the row without a label", stderr)
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, ".preds.csv.*")); len(left) != 0 {
 		t.Errorf("got temporary files %v left, want none", left)

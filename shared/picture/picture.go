@@ -106,6 +106,10 @@ type Photo struct {
 	// photo again. Only a colour JPEG that libjpeg decoded at full size,
 	// not turned and not capped, has one.
 	Half []uint8
+	// Full is the photo's size upright, before any scaling down to
+	// maxSide: Image's coordinates times Full.X/Image's width are the
+	// file's.
+	Full image.Point
 	// ICC is the photo's own RGB colour profile, or nil (sRGB): give it
 	// to EncodeWithProfile so that the result's colours show as the
 	// photo's did.
@@ -287,7 +291,11 @@ func decodeBytes(data []byte, lim Limits, maxSide int, wantHalf bool) (Photo, er
 		recycleHalf(half)
 		half = nil
 	}
-	return Photo{Image: img, Format: format, Half: half}, nil
+	full := image.Pt(cfg.Width, cfg.Height)
+	if turn >= 5 && turn <= 8 { // the EXIF orientations that swap the sides
+		full = image.Pt(cfg.Height, cfg.Width)
+	}
+	return Photo{Image: img, Format: format, Half: half, Full: full}, nil
 }
 
 // sniff names the format from the magic bytes. It deliberately ignores the

@@ -373,6 +373,11 @@ func TestDecodeJPEGOrientation(t *testing.T) {
 			if !near(got, red, 40) {
 				t.Errorf("got %v at %v, want about %v", got, tt.redAt, red)
 			}
+			// Read scaled down, the photo still knows its upright size.
+			ph, err := DecodePhoto(bytes.NewReader(data), testLimits, 2)
+			if err != nil || ph.Full != image.Pt(tt.wantW, tt.wantH) || max(ph.Image.Bounds().Dx(), ph.Image.Bounds().Dy()) != 2 {
+				t.Errorf("capped to 2 px: got full size %v, image %v, %v; want %dx%d, a 2-px image", ph.Full, ph.Image.Bounds(), err, tt.wantW, tt.wantH)
+			}
 		})
 	}
 }
