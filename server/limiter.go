@@ -10,8 +10,9 @@ import (
 // Limiter slows repeated attempts (log-ins, sign-ups, look-ups) per key:
 // the first `free` attempts cost nothing; after that each attempt locks the
 // key for `base`, doubling with every further attempt, up to `max`. A key
-// idle for longer than its memory (`max`, unless Remembering says
-// otherwise) is forgotten.
+// idle for longer than `max` is forgotten, unless the limiter leaks (see
+// Leaking): then its count drains by one every period instead, whatever
+// else happens, and the key is forgotten once it is empty.
 //
 // Reserve counts an attempt before the expensive work starts, under one
 // lock, so a burst of parallel requests cannot slip past the count.
@@ -22,7 +23,7 @@ type Limiter struct {
 	free int
 	base time.Duration
 	max  time.Duration
-	keep time.Duration // idle time after which a key is forgotten
+	leak time.Duration // 0: forget after max idle; else drain one per leak
 	now  func() time.Time
 
 	mu      sync.Mutex
@@ -32,7 +33,9 @@ type Limiter struct {
 type limitEntry struct {
 	count int
 	until time.Time // locked until
-	last  time.Time
+	// last is the last attempt; for a leaking limiter, when the count
+	// last drained (attempts, counted or taken back, do not move it).
+	last time.Time
 }
 
 // maxLimitEntries bounds memory under a flood of distinct keys.
@@ -40,15 +43,29 @@ const maxLimitEntries = 100_000
 
 // NewLimiter returns a limiter with the given policy.
 func NewLimiter(free int, base, max time.Duration) *Limiter {
-	return &Limiter{free: free, base: base, max: max, keep: max, now: time.Now, entries: map[[sha256.Size]byte]*limitEntry{}}
+	return &Limiter{free: free, base: base, max: max, now: time.Now, entries: map[[sha256.Size]byte]*limitEntry{}}
 }
 
-// Remembering makes l forget a key only after it has been idle for d
-// (at least max): a guesser who waits out the longest lock does not get
-// the free attempts back.
-func (l *Limiter) Remembering(d time.Duration) *Limiter {
-	l.keep = max(d, l.max)
+// Leaking makes l drain each key's count by one every d rather than forget
+// it after max idle: a guesser who waits out the longest lock does not get
+// the free attempts back, and people who share an address, failing now and
+// then, never add up to a lock as long as they fail less than once per d.
+func (l *Limiter) Leaking(d time.Duration) *Limiter {
+	l.leak = d
 	return l
+}
+
+// settle drains e's count for the time since it last drained, and
+// reports whether e is spent (nothing counted, not locked): forgotten.
+func (l *Limiter) settle(e *limitEntry, now time.Time) bool {
+	if l.leak <= 0 {
+		return now.Sub(e.last) > l.max && !now.Before(e.until)
+	}
+	if n := now.Sub(e.last) / l.leak; n > 0 {
+		e.count = max(0, e.count-int(min(n, math.MaxInt32)))
+		e.last = e.last.Add(n * l.leak)
+	}
+	return e.count == 0 && !now.Before(e.until)
 }
 
 // Reserve counts one attempt for key, unless key is locked, in which case
@@ -63,7 +80,7 @@ func (l *Limiter) Reserve(key string) time.Duration {
 		if d := e.until.Sub(now); d > 0 {
 			return d
 		}
-		if now.Sub(e.last) > l.keep {
+		if l.settle(e, now) {
 			e = nil // forgotten
 		}
 	}
@@ -71,11 +88,13 @@ func (l *Limiter) Reserve(key string) time.Duration {
 		if len(l.entries) >= maxLimitEntries {
 			l.evict(now)
 		}
-		e = &limitEntry{}
+		e = &limitEntry{last: now}
 		l.entries[h] = e
 	}
 	e.count++
-	e.last = now
+	if l.leak <= 0 {
+		e.last = now
+	}
 	if over := e.count - l.free; over > 0 {
 		d := time.Duration(float64(l.base) * math.Pow(2, float64(min(over-1, 30))))
 		e.until = now.Add(min(d, l.max))
@@ -107,7 +126,7 @@ func (l *Limiter) Reset(key string) {
 // distinct keys each driven past its free attempts.
 func (l *Limiter) evict(now time.Time) {
 	for k, e := range l.entries {
-		if now.Sub(e.last) > l.keep && now.After(e.until) {
+		if l.settle(e, now) {
 			delete(l.entries, k)
 		}
 	}

@@ -45,30 +45,50 @@ func TestLimiter(t *testing.T) {
 	l.Reset("k")
 }
 
-// A limiter that remembers longer does not give the free attempts back
-// once the longest lock has been waited out.
-func TestLimiterRemembering(t *testing.T) {
+// A leaking limiter drains a key's count by one per period, whatever the
+// attempts: waiting out the longest lock does not give the free attempts
+// back, and failures slower than the leak never add up.
+func TestLimiterLeaking(t *testing.T) {
 	clock := time.Unix(1000, 0)
-	l := NewLimiter(2, time.Second, 8*time.Second).Remembering(time.Hour)
+	l := NewLimiter(2, time.Second, 8*time.Second).Leaking(time.Hour)
 	l.now = func() time.Time { return clock }
-	for range 3 {
+	for range 3 { // two free, the third locks for 1 s
 		l.Reserve("k")
 	}
 	tests := []struct {
 		wait time.Duration
-		want time.Duration // the lock the attempt after the wait sets
+		want time.Duration // the lock the attempt after the wait sets; 0: none
 	}{
-		{time.Minute, 2 * time.Second}, // past max, not past the memory
-		{30 * time.Minute, 4 * time.Second},
-		{2 * time.Hour, 0}, // forgotten: a free attempt again
+		{time.Minute, 2 * time.Second},      // 4: past max, not drained
+		{30 * time.Minute, 4 * time.Second}, // 5
+		{2 * time.Hour, 2 * time.Second},    // drained by 2 to 3, then 4
+		{10 * time.Hour, 0},                 // drained to 0, then 1: free
 	}
 	for _, tt := range tests {
 		clock = clock.Add(tt.wait)
 		if d := l.Reserve("k"); d != 0 {
 			t.Fatalf("after %v: got wait %v, want 0", tt.wait, d)
 		}
-		if got := l.Reserve("k"); tt.want != 0 && got != tt.want {
+		if got := l.Reserve("k"); got != tt.want {
 			t.Errorf("after %v, the next attempt: got wait %v, want %v", tt.wait, got, tt.want)
+		}
+		clock = clock.Add(tt.want) // wait out what it set
+		if tt.want == 0 {
+			l.Undo("k") // the probe above counted one more
+		}
+	}
+
+	// One failure every 70 minutes, among successes taken back, from a
+	// shared address: never a lock.
+	shared := NewLimiter(2, time.Second, 8*time.Second).Leaking(time.Hour)
+	shared.now = func() time.Time { return clock }
+	for i := range 100 {
+		clock = clock.Add(7 * time.Minute)
+		if d := shared.Reserve("office"); d != 0 {
+			t.Fatalf("attempt %d: got wait %v, want none", i, d)
+		}
+		if i%10 != 0 {
+			shared.Undo("office") // a right password
 		}
 	}
 }

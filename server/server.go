@@ -104,16 +104,20 @@ func New(cfg *config.Config, log *slog.Logger, secret []byte, d Deps) *Server {
 		// Five free failures, then the wait doubles up to 15 minutes; an
 		// address gets more because several people may share it.
 		// Failed passwords (see loginAttempts): a few free, then the wait
-		// doubles up to 15 minutes; remembered for a day, so that waiting
-		// out a lock does not give the free ones back. An address gets
-		// more because several people may share it.
-		pairLimit:    NewLimiter(5, time.Second, 15*time.Minute).Remembering(24 * time.Hour),
-		accountLimit: NewLimiter(50, time.Second, 15*time.Minute).Remembering(24 * time.Hour),
-		addrLimit:    NewLimiter(20, time.Second, 15*time.Minute).Remembering(24 * time.Hour),
+		// doubles up to 15 minutes; the counts drain slowly instead of
+		// being forgotten, so that waiting out a lock does not give the
+		// free ones back. An address gets more, and drains faster, because
+		// several people may share it; the account-wide count drains
+		// faster than one address may guess at its longest lock (4 an
+		// hour), so that one guesser alone cannot lock its owner out.
+		pairLimit:    NewLimiter(5, time.Second, 15*time.Minute).Leaking(time.Hour),
+		accountLimit: NewLimiter(50, time.Second, 15*time.Minute).Leaking(10 * time.Minute),
+		addrLimit:    NewLimiter(20, time.Second, 15*time.Minute).Leaking(5 * time.Minute),
 		signupLimit:  NewLimiter(20, 10*time.Second, time.Hour),
 		lookupLimit:  NewLimiter(120, time.Second, time.Minute),
-		// Of which email look-ups: 30 a day, then slowed as sign-ups are.
-		emailLookupLimit: NewLimiter(30, 10*time.Second, time.Hour).Remembering(24 * time.Hour),
+		// Of which email look-ups (sign-ups' included): 30, then one per
+		// 10 minutes, slowed past that as sign-ups are.
+		emailLookupLimit: NewLimiter(30, 10*time.Second, time.Hour).Leaking(10 * time.Minute),
 		uploadLimit:      NewLimiter(30, 10*time.Second, time.Hour),
 		// Photos: a burst, then a wait that doubles; anonymous clients get
 		// less, per address.

@@ -129,6 +129,12 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.retryAfter(w, r, seconds(d), "Too many sign-ups from your address.")
 		return
 	}
+	// Saying that an email is taken is a look-up too: counted as one, or
+	// sign-ups would answer what look-ups refuse.
+	if d := s.emailLookupLimit.Reserve(clientAddr(r)); d > 0 {
+		s.retryAfter(w, r, seconds(d), "Too many sign-ups from your address.")
+		return
+	}
 	// Refuse taken names before spending a bcrypt hash on them; the unique
 	// constraints still decide a race between two sign-ups.
 	if taken, err := s.db.EmailTaken(r.Context(), email); err != nil || taken {
@@ -378,7 +384,7 @@ func rightGuess(attempts ...attempt) {
 // confirmed.
 func (s *Server) confirmPassword(w http.ResponseWriter, r *http.Request, u *moji.User, password, wrongMsg string) bool {
 	wrong := moji.Errorf(moji.EFORBIDDEN, "%s", wrongMsg)
-	if len(password) > maxPasswordLen {
+	if len(norm.NFC.String(password)) > maxPasswordLen { // measured as sign-up does
 		s.error(w, r, wrong)
 		return false
 	}

@@ -183,7 +183,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // commands are the ones with flags of their own, for igemoji help COMMAND.
 var commands = map[string]bool{"serve": true, "worker": true, "analyze": true, "emojify": true,
-	"bench-vision": true, "eval-expressions": true, "assets": true}
+	"bench-vision": true, "eval-expressions": true, "assets": true, "version": true}
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"

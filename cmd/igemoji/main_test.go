@@ -495,8 +495,9 @@ func TestLoginSlowdown(t *testing.T) {
 	wantStatus(t, "password change from a session", r, 200)
 }
 
-// "Is this email taken?" is answered 30 times a day per address, then
-// slowed as sign-ups are; alias look-ups keep their own pace.
+// "Is this email taken?" is answered 30 times per address, then one per
+// 10 minutes; sign-ups count, and wait, with them; alias look-ups keep
+// their own pace.
 func TestEmailLookupsLimited(t *testing.T) {
 	a := startApp(t, store.SQLite)
 	for i := range 31 { // the 31st is answered, and locks
@@ -508,6 +509,9 @@ func TestEmailLookupsLimited(t *testing.T) {
 		t.Error("429 without Retry-After")
 	}
 	wantStatus(t, "alias look-up", a.getJSON("/api/v1/users/?case=alias&value=someone", ""), 200)
+	// Nor does a sign-up answer it meanwhile.
+	r = a.postJSON("/api/v1/users/", "", map[string]string{"email": "p1@example.com", "password": "correct horse", "alias": "probe"})
+	wantError(t, "sign-up while email look-ups wait", r, 429, moji.ERATELIMIT)
 }
 
 // A password is compared in its NFC form, as it is hashed: the same
@@ -545,6 +549,16 @@ func TestPasswordNormalizedAndRehashed(t *testing.T) {
 		t.Errorf("password version after the rehash: got %d, want 0 (sessions stay)", u.PasswordVersion)
 	}
 	b.login("cafe@example.com", decomposed)
+
+	// 108 bytes as typed, 72 (the most bcrypt takes) in NFC: taken
+	// everywhere, the password's confirmation included.
+	long := strings.Repeat("e\u0301", 36)
+	r = b.postJSON("/api/v1/users/", "", map[string]string{"email": "long@example.com", "password": long, "alias": "long"})
+	wantStatus(t, "sign up with a long decomposed password", r, http.StatusCreated)
+	tok := b.login("long@example.com", long)
+	r = b.do("PUT", "/api/v1/users/me/password", tok, "application/json",
+		strings.NewReader(`{"current_password":"`+long+`","new_password":"a new password"}`))
+	wantStatus(t, "password change confirmed with it", r, http.StatusOK)
 }
 
 func TestTokens(t *testing.T) {
@@ -860,6 +874,7 @@ func TestUsage(t *testing.T) {
 		{args: []string{"bench-vision", "--help"}, stdout: "--runs"},
 		{args: []string{"version"}, stdout: "igemoji "},
 		{args: []string{"version", "--help"}, stdout: "usage: igemoji version"},
+		{args: []string{"help", "version"}, stdout: "usage: igemoji version"},
 		{args: []string{"help", "nosuch"}, want: 2, errHas: `unknown command "nosuch"`},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -437,14 +437,43 @@ func (db *DB) RequeueStalled(ctx context.Context, limit int) ([]string, error) {
 	return out, nil
 }
 
-// QueuedTasks returns up to limit ids of live queued tasks last put on the
-// queue before enqueuedBefore, oldest first: those the queue may have lost.
+// QueuedTasks returns up to limit live queued tasks last enqueued before
+// enqueuedBefore, oldest first: the ones the queue may have lost.
 func (db *DB) QueuedTasks(ctx context.Context, enqueuedBefore time.Time, limit int) ([]string, error) {
+	ids, _, err := db.QueuedTasksAfter(ctx, enqueuedBefore, QueuedCursor{}, limit)
+	return ids, err
+}
+
+// QueuedCursor is where a page of QueuedTasksAfter starts: after the task
+// it names. The zero value starts at the oldest.
+type QueuedCursor struct {
+	enqueuedAt int64
+	id         string
+}
+
+// QueuedTasksAfter is QueuedTasks from after cursor on; it also returns
+// the cursor after its last task (the same cursor when there is none).
+func (db *DB) QueuedTasksAfter(ctx context.Context, enqueuedBefore time.Time, after QueuedCursor, limit int) ([]string, QueuedCursor, error) {
+	ids := []string{}
 	if limit < 1 {
-		return []string{}, nil
+		return ids, after, nil
 	}
-	return db.ids(ctx, `SELECT id FROM tasks WHERE state = 'queued' AND enqueued_at < ? AND deleted_at IS NULL
-		ORDER BY enqueued_at, id LIMIT ?`, millis(enqueuedBefore), limit)
+	rows, err := db.db.QueryContext(ctx, `SELECT id, enqueued_at FROM tasks
+		WHERE state = 'queued' AND enqueued_at < ? AND deleted_at IS NULL
+			AND (enqueued_at > ? OR (enqueued_at = ? AND id > ?))
+		ORDER BY enqueued_at, id LIMIT ?`,
+		millis(enqueuedBefore), after.enqueuedAt, after.enqueuedAt, after.id, limit)
+	if err != nil {
+		return nil, after, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&after.id, &after.enqueuedAt); err != nil {
+			return nil, after, err
+		}
+		ids = append(ids, after.id)
+	}
+	return ids, after, rows.Err()
 }
 
 func (db *DB) ids(ctx context.Context, q string, args ...any) ([]string, error) {

@@ -606,6 +606,20 @@ func TestQueuedTasksAndCounts(t *testing.T) {
 			}
 		}
 
+		// Page by page, each after the last one's cursor.
+		var pages [][]string
+		var after store.QueuedCursor
+		for range 4 {
+			ids, next, err := db.QueuedTasksAfter(ctx, t0.Add(time.Hour), after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages, after = append(pages, ids), next
+		}
+		if want := [][]string{{a.ID, b.ID}, {c.ID}, {}, {}}; !slices.EqualFunc(pages, want, slices.Equal) {
+			t.Errorf("QueuedTasksAfter, pages of 2: got %v, want %v", pages, want)
+		}
+
 		clock.Advance(time.Minute)
 		cutoff := clock.Now().Add(-30 * time.Second)
 		marks := []struct {

@@ -24,6 +24,8 @@ type Reconciler struct {
 	// Age is how long a queued task must have sat since it was last
 	// enqueued before it counts as lost (default Every).
 	Age time.Duration
+	// Page is how many queued tasks one read looks at (default 1000).
+	Page int
 }
 
 // Run reconciles once at once, then every period, until ctx ends.
@@ -94,34 +96,52 @@ func (c *Reconciler) Pass(ctx context.Context) error {
 		c.Log.Warn("reconcile: the queue is too long to look for lost tasks", "entries", n, "max", maxScan)
 		return nil
 	}
+	// Page past the tasks the queue holds, however long the backlog ahead
+	// of a lost one (at most maxScan of them, as above).
 	cutoff := c.DB.Now().Add(-age)
-	ids, err := c.DB.QueuedTasks(ctx, cutoff, 1000)
-	if err != nil {
-		return err
+	page := c.Page
+	if page <= 0 {
+		page = 1000
 	}
+	var after store.QueuedCursor
 	lost := 0
-	for _, id := range ids {
-		if held[id] {
-			continue
+	defer func() {
+		if lost > 0 {
+			c.Log.Info("queued tasks missing from the queue enqueued again", "count", lost)
 		}
-		// Marked first, so that another process's reconciler leaves it.
-		ok, err := c.DB.MarkEnqueued(ctx, id, cutoff)
+	}()
+	for read := 0; read < maxScan && lost < maxLost; {
+		ids, next, err := c.DB.QueuedTasksAfter(ctx, cutoff, after, page)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			continue
+		for _, id := range ids {
+			if held[id] {
+				continue
+			}
+			// Marked first, so that another process's reconciler leaves it.
+			ok, err := c.DB.MarkEnqueued(ctx, id, cutoff)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if err := c.Queue.Enqueue(ctx, id); err != nil {
+				return err
+			}
+			lost++
 		}
-		if err := c.Queue.Enqueue(ctx, id); err != nil {
-			return err
+		if len(ids) < page {
+			return nil
 		}
-		lost++
-	}
-	if lost > 0 {
-		c.Log.Info("queued tasks missing from the queue enqueued again", "count", lost)
+		read, after = read+len(ids), next
 	}
 	return nil
 }
+
+// maxLost bounds the tasks one pass enqueues again; the next pass goes on.
+const maxLost = 1000
 
 // maxScan bounds the queue entries a pass reads to find lost tasks.
 const maxScan = 100_000

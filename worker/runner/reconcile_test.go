@@ -112,6 +112,30 @@ func TestReconcilerEnqueuesOnlyLostTasks(t *testing.T) {
 	}
 }
 
+// A lost task behind a backlog longer than one page of queued tasks is
+// found: the pass pages past the tasks the queue holds.
+func TestReconcilerFindsALostTaskBehindTheBacklog(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	q := mem.NewQueue()
+	for range 7 {
+		tk := f.task(t, []byte("x"))
+		if err := q.Enqueue(ctx, tk.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost := f.task(t, []byte("x")) // the youngest, never enqueued
+	later := time.Now().Add(time.Minute)
+	f.db.Now = func() time.Time { return later }
+	rec := &Reconciler{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), DB: f.db, Queue: q, Every: 10 * time.Second, Page: 3}
+	if err := rec.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := queueCounts(t, q)[lost.ID]; got != 1 {
+		t.Errorf("the lost task's entries after one pass: got %d, want 1", got)
+	}
+}
+
 // TaskIDs lists the tasks of the entries waiting and received, not those
 // acknowledged, and says when there are more than asked for.
 func TestQueueTaskIDs(t *testing.T) {
