@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -331,13 +333,7 @@ func (h *Hub) resyncSessions(ctx context.Context) {
 	if h.cfg.PasswordVersion == nil {
 		return
 	}
-	h.mu.Lock()
-	uids := make([]int64, 0, len(h.byUser))
-	for uid := range h.byUser {
-		uids = append(uids, uid)
-	}
-	h.mu.Unlock()
-	for _, uid := range uids {
+	for _, uid := range keysLocked(h, h.byUser) {
 		if !h.checkSessions(ctx, uid) && ctx.Err() != nil {
 			return
 		}
@@ -427,13 +423,7 @@ func (h *Hub) resyncTasks(ctx context.Context) {
 	if h.cfg.Task == nil {
 		return
 	}
-	h.mu.Lock()
-	ids := make([]string, 0, len(h.byTask))
-	for id := range h.byTask {
-		ids = append(ids, id)
-	}
-	h.mu.Unlock()
-	for _, id := range ids {
+	for _, id := range keysLocked(h, h.byTask) {
 		lctx, cancel := context.WithTimeout(ctx, wsLookupTimeout)
 		t, err := h.cfg.Task(lctx, id)
 		cancel()
@@ -751,6 +741,14 @@ func (h *Hub) unregister(c *wsClient) {
 		h.cfg.OnConnections(-1)
 	}
 	h.wg.Done()
+}
+
+// keysLocked returns m's keys, read under the hub's lock: a snapshot to
+// work through without holding it.
+func keysLocked[K comparable](h *Hub, m map[K]map[*wsClient]struct{}) []K {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Collect(maps.Keys(m))
 }
 
 func addTo[K comparable](m map[K]map[*wsClient]struct{}, k K, c *wsClient) {
