@@ -69,6 +69,9 @@ func (s *Server) serveResult(w http.ResponseWriter, r *http.Request, key, cacheC
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", `inline; filename="igemoji`+path.Ext(key)+`"`)
+	// A name of its own (the key's random part, hex), so that a second
+	// download is not "igemoji (1).jpg"; the task's id stays unsaid.
+	name := strings.TrimSuffix(path.Base(key), path.Ext(key))
+	w.Header().Set("Content-Disposition", `inline; filename="igemoji-`+name[:min(len(name), 12)]+path.Ext(key)+`"`)
 	http.ServeContent(w, r, "", time.Time{}, f)
 }

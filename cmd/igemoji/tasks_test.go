@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +239,9 @@ func TestTaskJourney(t *testing.T) {
 			// The picture: private, behind a signed link.
 			img := a.do("GET", got.Result.ImageURL, "", "", nil)
 			wantStatus(t, "result image", img, 200)
+			if cd := img.header.Get("Content-Disposition"); !regexp.MustCompile(`^inline; filename="igemoji-[0-9a-f]{12}\.(jpg|png)"$`).MatchString(cd) {
+				t.Errorf("result image: got Content-Disposition %q, want a file name of its own", cd)
+			}
 			if ct := img.header.Get("Content-Type"); ct != "image/jpeg" {
 				t.Errorf("result image: got Content-Type %q, want image/jpeg", ct)
 			}

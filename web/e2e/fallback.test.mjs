@@ -84,7 +84,7 @@ async function uploadAndFollow({ blocker, name, photo, login }) {
 
   // The gallery still shows (its live ranking cannot connect either).
   await page.goto(server.base + '/');
-  const use = page.getByRole('link', { name: /^Use the template / }).first();
+  const use = page.getByRole('link', { name: /^Use this template: / }).first();
   await use.click();
   await page.waitForURL(/\/upload\?template=\d+/);
   const chooser = page.waitForEvent('filechooser');

@@ -76,9 +76,9 @@ test('sign up, emojify a group photo, share, find it on My page, delete, log out
 
     // --- Pick a template from the gallery.
     await page.goto(server.base + '/');
-    const use = page.getByRole('link', { name: /^Use the template / }).first();
+    const use = page.getByRole('link', { name: /^Use this template: / }).first();
     await use.waitFor();
-    const templateName = (await use.getAttribute('aria-label')).replace('Use the template ', '');
+    const templateName = (await use.getAttribute('aria-label')).replace('Use this template: ', '');
     await shot(page, 'journey-03-gallery-logged-in');
     await use.click();
     await page.waitForURL(/\/upload\?template=\d+/);
@@ -252,7 +252,7 @@ test('the result page does not restart the progress after the upload page reache
   });
   await failureShot(page, 'handoff', async () => {
     await page.goto(server.base + '/');
-    await page.getByRole('link', { name: /^Use the template / }).first().click();
+    await page.getByRole('link', { name: /^Use this template: / }).first().click();
     const chooser = page.waitForEvent('filechooser');
     await page.getByRole('button', { name: 'Choose a photo' }).click();
     await (await chooser).setFiles(samplePhoto(4));

@@ -96,7 +96,7 @@ test('a dead token does not keep a visitor from the gallery', async () => {
     await dialog.getByRole('button', { name: 'Not now' }).click();
     await dialog.waitFor({ state: 'hidden' });
     assert.equal(new URL(page.url()).pathname, '/');
-    await page.getByRole('link', { name: /^Use the template / }).first().waitFor();
+    await page.getByRole('link', { name: /^Use this template: / }).first().waitFor();
     assert.equal(await page.getByRole('alert').count(), 0);
     await shot(page, 'dead-token-gallery');
   });

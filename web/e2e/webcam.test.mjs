@@ -71,6 +71,11 @@ test('a webcam snapshot goes through to a result with no faces', async () => {
   const preview = page.getByRole('img', { name: 'The photo you chose' });
   await preview.waitFor();
   await page.locator('canvas[data-preview-faces]').waitFor({ timeout: 30_000 });
+  // The preview says what it found, and a photo without faces is not "0 faces found".
+  const found = Number(await page.locator('canvas[data-preview-faces]').getAttribute('data-preview-faces'));
+  await page
+    .getByText(found === 0 ? /^Preview: no faces found here\./ : new RegExp(`^Preview: ${found} faces? found\\.`))
+    .waitFor({ timeout: 5_000 });
   assert.deepEqual(await preview.evaluate((el) => [el.width, el.height]), size, 'the snapshot has the camera resolution');
   assert.equal(await video.count(), 0);
   await page.waitForFunction(() => window.__streams.every((s) => s.getTracks().every((t) => t.readyState === 'ended')));

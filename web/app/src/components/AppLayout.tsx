@@ -4,6 +4,7 @@ import Button from '@mui/material/Button';
 import Container from '@mui/material/Container';
 import IconButton from '@mui/material/IconButton';
 import Link from '@mui/material/Link';
+import ListSubheader from '@mui/material/ListSubheader';
 import Menu from '@mui/material/Menu';
 import MenuItem from '@mui/material/MenuItem';
 import Toolbar from '@mui/material/Toolbar';
@@ -92,6 +93,7 @@ function NarrowNav({ onLogOut }: { onLogOut: () => void }) {
   const items = useNavItems();
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);
   const menuId = useId();
+  const { pathname } = useLocation();
   const close = () => setAnchor(null);
   return (
     <Box component="nav" aria-label={t('nav.label')} sx={{ display: { xs: 'block', md: 'none' } }}>
@@ -107,13 +109,22 @@ function NarrowNav({ onLogOut }: { onLogOut: () => void }) {
       </IconButton>
       <Menu id={menuId} anchorEl={anchor} open={!!anchor} onClose={close}>
         {/* The wide header shows who is logged in; on a phone, the menu does. */}
+        {/* A heading, not a dimmed item: read in full contrast, and not
+            announced as unavailable. */}
         {user && (
-          <MenuItem disabled sx={{ whiteSpace: 'normal', overflowWrap: 'anywhere', maxWidth: '80vw' }}>
+          <ListSubheader sx={{ lineHeight: 1.5, py: 1, whiteSpace: 'normal', overflowWrap: 'anywhere', maxWidth: '80vw' }}>
             {t('nav.loggedInAs', { alias: user.alias })}
-          </MenuItem>
+          </ListSubheader>
         )}
         {items.map((it) => (
-          <MenuItem key={it.to} component={RouterLink} to={it.to} onClick={close}>
+          <MenuItem
+            key={it.to}
+            component={RouterLink}
+            to={it.to}
+            onClick={close}
+            aria-current={pathname === it.to ? 'page' : undefined}
+            sx={{ '&[aria-current=page]': { fontWeight: 700 } }}
+          >
             {t(it.label)}
           </MenuItem>
         ))}

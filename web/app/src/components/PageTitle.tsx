@@ -6,7 +6,7 @@ import { useDocumentTitle } from '../lib/hooks';
 export function PageTitle({ children, title }: { children: ReactNode; title: string }) {
   useDocumentTitle(title);
   return (
-    <Typography variant="h4" component="h1" sx={{ mb: 2, fontWeight: 700, wordBreak: 'break-word' }}>
+    <Typography variant="h4" component="h1" sx={{ mb: 2, fontWeight: 700, overflowWrap: 'anywhere' }}>
       {children}
     </Typography>
   );

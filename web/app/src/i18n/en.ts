@@ -73,7 +73,7 @@ const en = {
   'template.builtin': 'Built in',
   'template.by': 'by {alias}',
   'template.use': 'Use this template',
-  'template.useNamed': 'Use the template {name}',
+  'template.useNamed': 'Use this template: {name}',
   'template.images': 'The seven expressions',
   'template.delete': 'Delete template',
   'template.deleteTitle': 'Delete this template?',
@@ -121,6 +121,7 @@ const en = {
   'preview.working': 'Finding faces in your photo…',
   'preview.done_one': 'Preview: {count} face found. It gets the emoji of its expression after upload.',
   'preview.done_other': 'Preview: {count} faces found. Each gets the emoji of its expression after upload.',
+  'preview.none': 'Preview: no faces found here. You can still send it; the server looks once more, more closely.',
   'upload.another': 'Choose another photo',
   'upload.submit': 'Emojify!',
 

@@ -74,7 +74,7 @@ const ko: Messages = {
   'template.builtin': '기본 제공',
   'template.by': '만든 사람: {alias}',
   'template.use': '이 템플릿 쓰기',
-  'template.useNamed': '{name} 템플릿 쓰기',
+  'template.useNamed': '이 템플릿 쓰기: {name}',
   'template.images': '일곱 가지 표정',
   'template.delete': '템플릿 삭제',
   'template.deleteTitle': '이 템플릿을 삭제할까요?',
@@ -122,6 +122,7 @@ const ko: Messages = {
   'preview.working': '사진에서 얼굴을 찾는 중…',
   'preview.done_one': '미리보기: 얼굴 {count}개를 찾았습니다. 올리면 표정에 맞는 이모지가 붙습니다.',
   'preview.done_other': '미리보기: 얼굴 {count}개를 찾았습니다. 올리면 표정에 맞는 이모지가 붙습니다.',
+  'preview.none': '미리보기: 여기서는 얼굴을 찾지 못했습니다. 그래도 올릴 수 있고, 서버가 한 번 더 자세히 찾습니다.',
   'upload.another': '다른 사진 고르기',
   'upload.submit': '이모지 붙이기!',
 

@@ -150,8 +150,11 @@ describe('logging out', () => {
     const user = userEvent.setup();
     await user.click(await screen.findByRole('button', { name: 'Open the menu' }));
     const menu = await screen.findByRole('menu');
-    expect(within(menu).getByText('Logged in as alice')).toBeInTheDocument();
+    // A heading of the menu, not a dimmed item announced as unavailable.
+    expect(within(menu).getByText('Logged in as alice')).not.toHaveAttribute('aria-disabled');
+    expect(within(menu).queryByRole('menuitem', { name: 'Logged in as alice' })).not.toBeInTheDocument();
     await waitFor(() => expect(within(menu).getByRole('menuitem', { name: 'Gallery' })).toHaveFocus());
+    expect(within(menu).getByRole('menuitem', { name: 'Gallery' })).toHaveAttribute('aria-current', 'page');
     expect(within(menu).getByRole('menuitem', { name: 'Log out' })).toBeInTheDocument();
   });
 });

@@ -32,7 +32,7 @@ describe('GalleryPage', () => {
     expect(cards.map((c) => within(c).getByRole('heading').textContent)).toEqual(['Cats 🐱', 'Dogs', 'Noto Color']);
     expect(within(cards[0]!).getByText(/by bob/)).toBeInTheDocument();
     expect(within(cards[2]!).getByText(/Built in/)).toBeInTheDocument();
-    expect(within(cards[1]!).getByRole('link', { name: 'Use the template Dogs' })).toHaveAttribute('href', '/upload?template=13');
+    expect(within(cards[1]!).getByRole('link', { name: 'Use this template: Dogs' })).toHaveAttribute('href', '/upload?template=13');
 
     const podium = await screen.findByRole('list', { name: 'Top three' });
     const places = within(podium).getAllByRole('listitem');

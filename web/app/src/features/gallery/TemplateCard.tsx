@@ -15,7 +15,7 @@ export function TemplateCard({ template }: { template: Template }) {
   return (
     <Card component="article" variant="outlined" sx={{ display: 'flex', flexDirection: 'column' }}>
       <CardContent sx={{ flexGrow: 1 }}>
-        <Typography variant="h6" component="h3" sx={{ wordBreak: 'break-word' }}>
+        <Typography variant="h6" component="h3" sx={{ overflowWrap: 'anywhere' }}>
           <Link component={RouterLink} to={`/templates/${template.id}`} underline="hover" color="inherit">
             {template.name}
           </Link>

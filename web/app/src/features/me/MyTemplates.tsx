@@ -48,7 +48,7 @@ export function MyTemplates({ page, onPage, panel }: MyListProps) {
         {data.items.map((tpl) => (
           <Card key={tpl.id} variant="outlined" component="li">
             <CardContent sx={{ pb: 0 }}>
-              <Typography variant="h6" component="h3" sx={{ wordBreak: 'break-word' }}>
+              <Typography variant="h6" component="h3" sx={{ overflowWrap: 'anywhere' }}>
                 <Link component={RouterLink} to={`/templates/${tpl.id}`} color="inherit" underline="hover">
                   {tpl.name}
                 </Link>

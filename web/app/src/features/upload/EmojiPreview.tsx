@@ -78,7 +78,7 @@ export function EmojiPreview({ photo, templateId, alt }: { photo: File; template
       />
       <Typography variant="body2" color="text.secondary" role="status">
         {status.kind === 'working' && t('preview.working')}
-        {status.kind === 'done' && tn('preview.done', status.faces)}
+        {status.kind === 'done' && (status.faces === 0 ? t('preview.none') : tn('preview.done', status.faces))}
       </Typography>
     </Box>
   );

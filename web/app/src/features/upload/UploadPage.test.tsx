@@ -110,6 +110,39 @@ describe('UploadPage', () => {
     await waitFor(() => expect(select).toHaveValue('1'));
   });
 
+  it('says the template is gone, and clears the choice, when it was deleted before the send; the error is brought into view', async () => {
+    let deleted = false;
+    mockFetch(async (url, req) => {
+      if (url.pathname === '/api/v1/emojis/1') {
+        return deleted ? json({ error: { code: 'not_found', message: 'Template not found.' } }, 404) : json(template(1, 'Mine'));
+      }
+      if (url.pathname === '/api/v1/emojis/pages/1') return json({ items: [template(1, 'Mine'), template(2, 'Fluent Flat')], page: 1, page_size: 12, total: 2 });
+      if (url.pathname === '/api/v1/faces/tasks' && req.method === 'POST') {
+        deleted = true; // its maker deleted it meanwhile
+        return json({ error: { code: 'invalid', message: 'template_id: no such template; pick one from the gallery.' } }, 400);
+      }
+      return json({ error: { code: 'not_found', message: '' } }, 404);
+    });
+    const scrolled = vi.fn();
+    Element.prototype.scrollIntoView = scrolled;
+    renderApp(<AppRoutes />, { route: '/upload?template=1' });
+    const user = userEvent.setup();
+    await screen.findByRole('option', { name: 'Mine' });
+    await user.upload(screen.getByLabelText('Choose a photo'), new File(['pretend JPEG'], 'me.jpg', { type: 'image/jpeg' }));
+    await user.click(screen.getByRole('button', { name: 'Emojify!' }));
+
+    expect(await screen.findByText('The template was deleted meanwhile. Choose another one.')).toBeInTheDocument();
+    expect(screen.queryByText(/template_id/)).not.toBeInTheDocument();
+    const select = screen.getByRole('combobox', { name: 'Template' });
+    await waitFor(() => expect(select).toHaveValue(''));
+    expect(screen.getByRole('button', { name: 'Emojify!' })).toBeDisabled();
+    expect(scrolled).toHaveBeenCalled();
+    // Choosing another clears the error.
+    await user.selectOptions(select, 'Fluent Flat');
+    await waitFor(() => expect(screen.queryByText('The template was deleted meanwhile. Choose another one.')).not.toBeInTheDocument());
+    delete (Element.prototype as { scrollIntoView?: unknown }).scrollIntoView;
+  });
+
   it('refuses a file the browser cannot open as an image', async () => {
     mockFetch(async (url) => {
       if (url.pathname === '/api/v1/emojis/1') return json(template(1, 'Fluent Flat', { builtin: true }));

@@ -8,6 +8,7 @@ import Typography from '@mui/material/Typography';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 import { useGetTemplateQuery } from '../../api/emojis';
+import { apiError } from '../../api/errors';
 import { useCreateTaskMutation } from '../../api/faces';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { PageTitle } from '../../components/PageTitle';
@@ -42,7 +43,16 @@ export default function UploadPage() {
   const [failed, setFailed] = useState(false);
   const [create, creation] = useCreateTaskMutation();
   // currentData: not the previous template's while another one loads.
-  const { currentData: template, isError: noTemplate } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
+  const {
+    currentData: template,
+    isError: noTemplate,
+    refetch: refetchTemplate,
+  } = useGetTemplateQuery(templateId ?? 0, { skip: templateId === null });
+  // The chosen template was deleted between its choice and the send.
+  const [templateGone, setTemplateGone] = useState(false);
+  // An error appears below the button: on a phone, off the screen. It is
+  // brought into view, or the refusal would look like nothing happened.
+  const errorRef = useRef<HTMLDivElement>(null);
   // From the click until the task exists (scaling the photo, then sending
   // it); the ref stops a second click that lands before the re-render.
   const [sending, setSending] = useState(false);
@@ -58,6 +68,13 @@ export default function UploadPage() {
     shown.current = { photo, camera };
     if (document.activeElement === null || document.activeElement === document.body) photoSection.current?.focus();
   }, [photo, camera]);
+  const photoErrorRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (photoError) photoErrorRef.current?.scrollIntoView?.({ block: 'nearest', behavior: 'smooth' });
+  }, [photoError]);
+  useEffect(() => {
+    if (creation.error) errorRef.current?.scrollIntoView?.({ block: 'nearest', behavior: 'smooth' });
+  }, [creation.error, templateGone]);
   // A file dropped beside the drop zone (or on it while busy) must not
   // make the browser open it in place of the page.
   useWindowDropGuard();
@@ -87,6 +104,7 @@ export default function UploadPage() {
     // under way and the page must not stay locked as if it were.
     setTaskId(null);
     setFailed(false);
+    setTemplateGone(false);
     try {
       // Scaled down and re-encoded in the browser: faster to send, and no
       // metadata (location, camera) leaves the device.
@@ -96,6 +114,14 @@ export default function UploadPage() {
         // The "before" picture of the result page: kept in memory only.
         dispatch(beforeKept({ taskId: res.data.task_id, url: URL.createObjectURL(photo) }));
         setTaskId(res.data.task_id);
+      } else if (apiError(res.error)?.code === 'invalid') {
+        // Refused as invalid: the template may have been deleted since it
+        // was chosen. Then say so, and let the person choose another.
+        const again = await refetchTemplate();
+        if (apiError(again.error)?.code === 'not_found') {
+          setTemplateGone(true);
+          setParams({}, { replace: true });
+        }
       }
     } finally {
       sendingRef.current = false;
@@ -111,7 +137,15 @@ export default function UploadPage() {
           <Typography variant="h6" component="h2" sx={{ mb: 2 }}>
             {t('upload.step1')}
           </Typography>
-          <TemplatePicker value={templateId} disabled={busy} onChange={(id) => setParams({ template: String(id) }, { replace: true })} />
+          <TemplatePicker
+            value={templateId}
+            disabled={busy}
+            onChange={(id) => {
+              setTemplateGone(false);
+              creation.reset();
+              setParams({ template: String(id) }, { replace: true });
+            }}
+          />
         </Paper>
 
         <Paper
@@ -139,7 +173,7 @@ export default function UploadPage() {
             <PhotoPicker onFile={choose} onCamera={() => setCamera(true)} disabled={busy} />
           )}
           {photoError && (
-            <Alert severity="error" role="alert" sx={{ mt: 2 }}>
+            <Alert severity="error" role="alert" sx={{ mt: 2 }} ref={photoErrorRef}>
               {t(photoError.key, photoError.vars)}
             </Alert>
           )}
@@ -164,7 +198,17 @@ export default function UploadPage() {
           )}
         </Box>
 
-        {creation.error && <ErrorAlert error={creation.error} />}
+        {creation.error && (
+          <Box ref={errorRef}>
+            {templateGone ? (
+              <Alert severity="error" role="alert">
+                {t('taskError.template_gone')}
+              </Alert>
+            ) : (
+              <ErrorAlert error={creation.error} />
+            )}
+          </Box>
+        )}
         {taskId && (
           <Paper variant="outlined" component="section" aria-label={t('progress.label')} sx={{ p: { xs: 1.5, sm: 3 } }}>
             <LiveTaskProgress
