@@ -258,34 +258,35 @@ func (s *Server) handleDeleteTask(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// announce publishes e to every server and worker, best effort: the bus
+// may be away, and what it would have told is caught up with otherwise
+// (the fallback, for the log).
+func (s *Server) announce(ctx context.Context, e moji.Event, fallback string, attrs ...any) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.bus.Publish(ctx, e); err != nil {
+		s.log.Warn("publish "+e.Type+"; "+fallback, append(attrs, "err", err)...)
+	}
+}
+
 // endSessions tells every server to close user uid's WebSocket connections
 // whose tokens are not of password version pwd (-1: the account is gone).
 func (s *Server) endSessions(ctx context.Context, uid, pwd int64) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := s.bus.Publish(ctx, moji.Event{Type: moji.EventSessionsEnded, OwnerID: uid, Version: pwd}); err != nil {
-		s.log.Warn("close the connections of ended sessions; they close when their tokens expire", "user", uid, "err", err)
-	}
+	s.announce(ctx, moji.Event{Type: moji.EventSessionsEnded, OwnerID: uid, Version: pwd},
+		"they close when their tokens expire, or when the hub resubscribes", "user", uid)
 }
 
 // rankingChanged tells every server's hub to read the ranking again now
 // (a template left it) rather than at its next periodic read.
 func (s *Server) rankingChanged(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := s.bus.Publish(ctx, moji.Event{Type: moji.EventRankingUpdated}); err != nil {
-		s.log.Warn("announce a ranking change; live rankings catch up within 30 s", "err", err)
-	}
+	s.announce(ctx, moji.Event{Type: moji.EventRankingUpdated}, "live rankings catch up within 30 s")
 }
 
 // stopWorker tells the worker running deleted task t to stop now rather
 // than at its next heartbeat.
 func (s *Server) stopWorker(ctx context.Context, t *moji.Task) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := s.bus.Publish(ctx, moji.Event{Type: moji.EventTaskDeleted, TaskID: t.ID, OwnerID: t.OwnerID}); err != nil {
-		s.log.Warn("tell workers of a deleted task; its worker stops at its next heartbeat", "task", t.ID, "err", err)
-	}
+	s.announce(ctx, moji.Event{Type: moji.EventTaskDeleted, TaskID: t.ID, OwnerID: t.OwnerID},
+		"its worker stops at its next heartbeat", "task", t.ID)
 }
 
 // deleteFiles deletes files a deletion put in the trash and takes each
